@@ -1,0 +1,9 @@
+"""The JSON API: one NinjaAPI; each app contributes a router from its own api.py."""
+
+from knotwork.accounts.api import router as accounts_router
+from knotwork.clients.api import router as clients_router
+from knotwork.lib.api import build_api
+
+api = build_api()
+api.add_router("/", accounts_router)
+api.add_router("/", clients_router)

@@ -1,0 +1,21 @@
+"""Settings for the test suite: the real settings with fast, isolated defaults.
+
+DATABASE_URL still comes from the environment, so the same suite runs on PostgreSQL.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("CACHE_URL", "locmem")
+os.environ.setdefault("EMAIL_BACKEND", "memory")
+os.environ.setdefault("STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-django-checks")
+os.environ.setdefault("KNOTWORK_VAR_DIR", tempfile.mkdtemp(prefix="knotwork-test-"))
+os.environ.setdefault("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import PASSWORD_HASHERS  # noqa: E402
+
+# Argon2 is deliberately slow; the suite does not test its strength.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS}  # noqa: F405

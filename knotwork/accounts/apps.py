@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "knotwork.accounts"
+    label = "accounts"
+
+    def ready(self) -> None:
+        from knotwork.accounts import checks  # noqa: F401  (registers the deploy checks)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from knotwork.accounts.demo import demo_seed
+from knotwork.accounts.management.commands.demo import demo_logins_text
+from knotwork.accounts.models import User
+
+
+class Command(BaseCommand):
+    help = "Migrate, load reference data, seed the demo on an empty database, and serve with gunicorn and a worker."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--dev", action="store_true", help="Django's autoreloading development server")
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+        parser.add_argument("--no-worker", action="store_true", help="do not start the background task worker")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.prepare()
+        if options["dev"]:
+            call_command("runserver", f"{options['host']}:{options['port']}")
+            return
+        self.serve(options)
+
+    def prepare(self) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        for name in ("atlas",):
+            from django.core.management import get_commands
+
+            if name in get_commands():
+                call_command(name, "load", verbosity=0)
+        if not User.objects.exists():
+            demo_seed()
+            self.stdout.write(self.style.SUCCESS("Seeded the demo clinic on this empty database."))
+        if "ManifestStaticFilesStorage" in settings.STORAGES["staticfiles"]["BACKEND"]:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        if User.objects.filter(memberships__clinic__is_demo=True).exists():
+            self.stdout.write(demo_logins_text())
+
+    def serve(self, options: dict[str, Any]) -> None:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")}
+        procs: list[subprocess.Popen[bytes]] = []
+        if not options["no_worker"]:
+            procs.append(subprocess.Popen([sys.executable, "-m", "knotwork.cli", "worker"], env=env))
+        bind = f"{options['host']}:{options['port']}"
+        self.stdout.write(f"Knotwork is serving at http://{bind}/ (Ctrl-C to stop)")
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", bind,
+             "--workers", str(options["workers"]), "--access-logfile", "-", "--graceful-timeout", "10"],
+            env=env,
+        ))
+
+        def stop(*_: Any) -> None:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while all(p.poll() is None for p in procs):
+                try:
+                    procs[-1].wait(timeout=1)
+                except subprocess.TimeoutExpired:
+                    pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop()
+            for p in procs:
+                p.wait(timeout=15)

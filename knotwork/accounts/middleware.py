@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from knotwork.accounts.models import Membership
+
+CLINIC_SESSION_KEY = "knotwork.clinic_id"
+ACTIVITY_SESSION_KEY = "knotwork.last_activity"
+
+
+class StaffSessionMiddleware:
+    """Ends a staff member's session after STAFF_IDLE_TIMEOUT without a request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if getattr(request, "is_staff_member", False):
+            now = timezone.now().timestamp()
+            last = request.session.get(ACTIVITY_SESSION_KEY)
+            if last is not None and now - float(last) > settings.STAFF_IDLE_TIMEOUT.total_seconds():
+                logout(request)
+                messages.info(request, "You were signed out after a period of inactivity.")
+                return redirect(f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
+            request.session[ACTIVITY_SESSION_KEY] = now
+        return self.get_response(request)
+
+
+class ClinicMiddleware:
+    """Sets ``request.membership`` and ``request.clinic`` to the clinic the user is working in.
+
+    The clinic comes from the session (the clinic switcher), else the user's first membership.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.membership = None  # type: ignore[attr-defined]
+        request.clinic = None  # type: ignore[attr-defined]
+        request.memberships = []  # type: ignore[attr-defined]
+        request.is_staff_member = False  # type: ignore[attr-defined]
+        if request.user.is_authenticated:
+            memberships = list(Membership.objects.active().filter(user=request.user).select_related("clinic"))
+            chosen = request.session.get(CLINIC_SESSION_KEY)
+            current = next((m for m in memberships if m.clinic_id == chosen), memberships[0] if memberships else None)
+            request.memberships = memberships  # type: ignore[attr-defined]
+            request.membership = current  # type: ignore[attr-defined]
+            request.clinic = current.clinic if current else None  # type: ignore[attr-defined]
+            user = request.user
+            # Staff are clinic members and verifiers: the people who must use two-factor sign-in.
+            request.is_staff_member = bool(memberships or user.is_verifier or user.is_superuser)  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+
+# Paths a staff member without two-factor sign-in may still reach: enrolment itself and sign-out.
+MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/health")
+
+
+class RequireStaffMfaMiddleware:
+    """Staff must enrol an authenticator before they reach anything else (clinical data included)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.KNOTWORK_REQUIRE_MFA
+            and request.user.is_authenticated
+            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and getattr(request, "is_staff_member", False)
+            and not _has_mfa(request.user)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"error": {"code": "mfa_required", "message": "Set up two-factor sign-in first.", "fields": {}}},
+                    status=403,
+                )
+            messages.warning(request, "Staff accounts need two-factor sign-in. Set it up to continue.")
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)
+
+
+def _has_mfa(user: object) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -1,0 +1,49 @@
+"""The `knotwork` console command: Knotwork's own commands, and every Django management command.
+
+`knotwork run` migrates, loads reference data, seeds the demo on an empty database and serves;
+`knotwork --help` lists the rest. Every command honours DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+COMMANDS = {
+    "run": "Migrate, load reference data, seed the demo on an empty database, and serve (--dev for autoreload)",
+    "worker": "Run the background task worker alone (for deployments with several machines)",
+    "demo": "Create the demo clinic, staff and clients (idempotent; refuses a database with real data)",
+    "demo-code": "Print the current one-time sign-in code of a demo staff account",
+    "check": "Check the installation (--deploy: production readiness, Knotwork's checks included)",
+    "audit": "Audit log tools: `knotwork audit verify` walks every hash chain",
+    "atlas": "The trigger-point atlas: load, regions, list, show, refers-to",
+    "explain": "Rank likely trigger-point sources for a pain drawing",
+    "eval": "Evaluate the reasoning engine on vignettes, or the atlas against itself (--atlas)",
+    "migrate": "Apply database migrations",
+    "createsuperuser": "Create a platform administrator",
+}
+
+
+def _help() -> str:
+    width = max(len(c) for c in COMMANDS)
+    lines = ["usage: knotwork <command> [options]", "", "Knotwork commands:"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, text in COMMANDS.items()]
+    lines += ["", "Every Django management command works too (`knotwork help` lists them all).",
+              "`knotwork <command> --help` describes one command."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_help())
+        return
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.core.management import execute_from_command_line
+
+    command = args[0].replace("-", "_") if args[0] in ("demo-code",) else args[0]
+    execute_from_command_line(["knotwork", command, *args[1:]])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+// Small behaviours every page shares. No inline handlers: the CSP forbids them.
+
+// A <select data-autosubmit> submits its form on change (the clinic switcher); its button stays
+// for keyboard and no-script users.
+document.addEventListener("change", (event) => {
+  const el = event.target;
+  if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form) {
+    el.form.requestSubmit();
+  }
+});
+
+// Move focus to a form's error summary so screen-reader users hear what went wrong.
+function focusErrors(root) {
+  const summary = root.querySelector("[data-focus-on-load]");
+  if (summary) summary.focus();
+}
+focusErrors(document);
+document.addEventListener("htmx:afterSwap", (event) => focusErrors(event.target));
+
+// <button data-confirm="…"> asks before a destructive action.
+document.addEventListener("click", (event) => {
+  const el = event.target.closest("[data-confirm]");
+  if (el && !window.confirm(el.getAttribute("data-confirm"))) {
+    event.preventDefault();
+  }
+});
