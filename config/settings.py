@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str, secret_key
@@ -177,8 +178,8 @@ PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(self), payment=
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
-        "style-src": ["'self'", "'nonce'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
@@ -219,9 +220,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": env_str("STATICFILES_STORAGE", "whitenoise.storage.CompressedManifestStaticFilesStorage")
-    },
+    "staticfiles": {"BACKEND": env_str("STATICFILES_STORAGE", "whitenoise.storage.CompressedManifestStaticFilesStorage")},
 }
 
 # --- Locale -----------------------------------------------------------------------------------
@@ -235,9 +234,7 @@ KNOTWORK_REQUIRE_MFA = env_bool("KNOTWORK_REQUIRE_MFA", True)
 API_MAX_PAGE_SIZE = 100
 
 # --- Logging: request ids on every line; never request bodies, cookies or tokens -------------
-LOG_LEVEL = env_choice(
-    "LOG_LEVEL", "info", {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR"}
-)
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -29,6 +29,8 @@ urlpatterns = [
 ]
 
 handler400 = error_view(400, "That request could not be understood", "Check the address or form and try again.")
-handler403 = error_view(403, "You do not have access to this", "Your role does not allow this page or action. Ask your clinic owner if you think it should.")
+handler403 = error_view(
+    403, "You do not have access to this", "Your role does not allow this page or action. Ask your clinic owner if you think it should."
+)
 handler404 = error_view(404, "Page not found", "The page does not exist, or you do not have access to it.")
 handler500 = error_view(500, "Something went wrong", "The error has been logged. Please try again in a moment.")

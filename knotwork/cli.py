@@ -28,8 +28,11 @@ def _help() -> str:
     width = max(len(c) for c in COMMANDS)
     lines = ["usage: knotwork <command> [options]", "", "Knotwork commands:"]
     lines += [f"  {name.ljust(width)}  {text}" for name, text in COMMANDS.items()]
-    lines += ["", "Every Django management command works too (`knotwork help` lists them all).",
-              "`knotwork <command> --help` describes one command."]
+    lines += [
+        "",
+        "Every Django management command works too (`knotwork help` lists them all).",
+        "`knotwork <command> --help` describes one command.",
+    ]
     return "\n".join(lines)
 
 

@@ -24,14 +24,12 @@ class MeOut(Schema):
 def me(request: HttpRequest):  # type: ignore[no-untyped-def]
     user = request.user
     token = getattr(request, "api_token", None)
-    memberships = user.memberships.active().select_related("clinic")  # type: ignore[union-attr]
+    memberships = user.memberships.active().select_related("clinic")  # type: ignore[union-attr,misc]
     return {
         "id": user.pk,
         "email": user.email,  # type: ignore[union-attr]
         "full_name": user.full_name,  # type: ignore[union-attr]
-        "memberships": [
-            {"clinic_id": m.clinic_id, "clinic_name": m.clinic.name, "role": m.role} for m in memberships
-        ],
+        "memberships": [{"clinic_id": m.clinic_id, "clinic_name": m.clinic.name, "role": m.role} for m in memberships],
         "token_scopes": token.scopes if token else None,
     }
 

@@ -25,8 +25,11 @@ def knotwork_deploy_checks(app_configs: Any, **kwargs: Any) -> list[Error | Warn
 
         if Clinic.objects.filter(is_demo=True).exists():
             problems.append(
-                Error("The database holds demo data (demo clinic and logins with known passwords).",
-                      hint="Use a fresh database for real clinics.", id="knotwork.E004")
+                Error(
+                    "The database holds demo data (demo clinic and logins with known passwords).",
+                    hint="Use a fresh database for real clinics.",
+                    id="knotwork.E004",
+                )
             )
     except DatabaseError:
         pass  # not migrated yet: nothing to check

@@ -15,8 +15,6 @@ def clinic(request: HttpRequest) -> dict[str, Any]:
         "memberships": getattr(request, "memberships", []),
         "can": {c.value: bool(membership and membership.can(c)) for c in Capability},
         "is_client_user": bool(
-            getattr(request, "user", None)
-            and request.user.is_authenticated
-            and not getattr(request, "is_staff_member", False)
+            getattr(request, "user", None) and request.user.is_authenticated and not getattr(request, "is_staff_member", False)
         ),
     }

@@ -20,7 +20,7 @@ from django.utils import timezone
 from knotwork.accounts.models import Clinic, Membership, Role, User
 from knotwork.clients.models import Client
 
-DEMO_PASSWORD = "knotwork-demo"
+DEMO_PASSWORD = "knotwork-demo"  # noqa: S105  (printed for every demo install by design)
 DEMO_SLUG = "harbour-street"
 
 
@@ -62,6 +62,9 @@ DEMO_CLIENTS = (
     ("Freya", "Lund", 1993, "female", ""),
     ("Samuel", "Adeyemi", 1970, "male", "Desk worker; forward head posture noted by GP."),
 )
+
+
+STREETS = ("Mill Lane", "Park Road", "Quay Street", "Hillside", "Church Walk")
 
 
 class RealDataError(RuntimeError):
@@ -120,7 +123,7 @@ def demo_seed(*, force: bool = False, seed: int = 7) -> dict[str, int]:
                 "sex": sex,
                 "email": f"{first.lower()}.{last.lower().replace(chr(39), '')}@mail.example",
                 "phone": f"+44 7700 900{i:03d}",
-                "address": f"{rng.randint(1, 120)} {rng.choice(['Mill Lane', 'Park Road', 'Quay Street', 'Hillside', 'Church Walk'])}, Bristol",
+                "address": f"{rng.randint(1, 120)} {rng.choice(STREETS)}, Bristol",
                 "emergency_contact_name": rng.choice(["partner", "parent", "sibling", "friend"]).title(),
                 "emergency_contact_phone": f"+44 7700 901{i:03d}",
                 "clinical_alerts": alerts,

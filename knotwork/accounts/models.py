@@ -48,13 +48,11 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
-    is_verifier = models.BooleanField(
-        default=False, help_text="Platform staff who check therapists' licences and certifications."
-    )
+    is_verifier = models.BooleanField(default=False, help_text="Platform staff who check therapists' licences and certifications.")
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
-    objects = UserManager()  # type: ignore[misc]
+    REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[misc,assignment]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -74,11 +72,17 @@ class Clinic(models.Model):
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code")
     phone = models.CharField(max_length=40, blank=True)
     latitude = models.DecimalField(
-        max_digits=9, decimal_places=6, null=True, blank=True,
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(-90), MaxValueValidator(90)],
     )
     longitude = models.DecimalField(
-        max_digits=9, decimal_places=6, null=True, blank=True,
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     is_demo = models.BooleanField(default=False, help_text="Created by `knotwork demo`; never real data.")
@@ -88,8 +92,7 @@ class Clinic(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(latitude__isnull=True, longitude__isnull=True)
-                | Q(latitude__isnull=False, longitude__isnull=False),
+                condition=Q(latitude__isnull=True, longitude__isnull=True) | Q(latitude__isnull=False, longitude__isnull=False),
                 name="clinic_coordinates_both_or_neither",
             )
         ]
@@ -197,6 +200,9 @@ class Invitation(models.Model):
         ]
 
     VALID_FOR = timedelta(days=7)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} invitation for {self.email}"
 
     @staticmethod
     def new_token() -> tuple[str, str]:

@@ -24,9 +24,7 @@ class IssuedInvitation:
 
 
 @transaction.atomic
-def invitation_create(
-    *, clinic: Clinic, email: str, invited_by: User, role: str = "", client: Any = None
-) -> IssuedInvitation:
+def invitation_create(*, clinic: Clinic, email: str, invited_by: User, role: str = "", client: Any = None) -> IssuedInvitation:
     """Invite a staff member (with ``role``) or a client (with ``client``) and email them the link."""
     email = email.strip().lower()
     if client is None and role not in Role.values:
@@ -61,12 +59,7 @@ def invitation_create(
 
 
 def invitation_for_token(raw: str) -> Invitation | None:
-    return (
-        Invitation.objects.pending()
-        .select_related("clinic", "client")
-        .filter(token_hash=Invitation.hash_token(raw))
-        .first()
-    )
+    return Invitation.objects.pending().select_related("clinic", "client").filter(token_hash=Invitation.hash_token(raw)).first()
 
 
 @transaction.atomic
@@ -78,9 +71,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> None:
     if user.email.lower() != invitation.email.lower():
         raise ValidationError("This invitation was sent to a different email address. Sign in with that address.")
     if invitation.kind == Invitation.Kind.STAFF:
-        Membership.objects.update_or_create(
-            user=user, clinic=invitation.clinic, defaults={"role": invitation.role, "is_active": True}
-        )
+        Membership.objects.update_or_create(user=user, clinic=invitation.clinic, defaults={"role": invitation.role, "is_active": True})
     else:
         client = invitation.client
         assert client is not None
@@ -105,9 +96,10 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 def membership_deactivate(*, membership: Membership, actor: User) -> None:
     if membership.user_id == actor.pk:
         raise ValidationError("You cannot remove yourself.")
-    if membership.role == Role.OWNER and not Membership.objects.active().filter(
-        clinic=membership.clinic, role=Role.OWNER
-    ).exclude(pk=membership.pk).exists():
+    if (
+        membership.role == Role.OWNER
+        and not Membership.objects.active().filter(clinic=membership.clinic, role=Role.OWNER).exclude(pk=membership.pk).exists()
+    ):
         raise ValidationError("A clinic needs at least one owner.")
     membership.is_active = False
     membership.save(update_fields=["is_active"])
@@ -121,9 +113,7 @@ class IssuedToken:
 
 
 @transaction.atomic
-def api_token_create(
-    *, user: User, clinic: Clinic, name: str, scopes: list[str], expires_in_days: int | None = 90
-) -> IssuedToken:
+def api_token_create(*, user: User, clinic: Clinic, name: str, scopes: list[str], expires_in_days: int | None = 90) -> IssuedToken:
     unknown = sorted(set(scopes) - set(ApiToken.Scope.values))
     if unknown or not scopes:
         raise ValidationError({"scopes": f"Unknown scope(s): {', '.join(unknown)}" if unknown else "Choose at least one scope."})

@@ -29,8 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "recent_clients": Client.objects.for_clinic(clinic).active().order_by("-created_at")[:6],
         "staff_count": Membership.objects.active().filter(clinic=clinic).count(),
         "recent_events": (
-            AuditEvent.objects.for_clinic(clinic).select_related("actor")[:8]
-            if membership.can(Capability.VIEW_AUDIT) else []
+            AuditEvent.objects.for_clinic(clinic).select_related("actor")[:8] if membership.can(Capability.VIEW_AUDIT) else []
         ),
     }
     return render(request, "accounts/dashboard.html", context)
@@ -94,9 +93,10 @@ def invitation_revoke(request: HttpRequest, pk: int, *, membership: Membership) 
         raise Http404("No such invitation")
     services.invitation_revoke(invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} was withdrawn.")
-    return redirect("staff" if invitation.kind == Invitation.Kind.STAFF else "client_detail", *(
-        [] if invitation.kind == Invitation.Kind.STAFF else [invitation.client_id]
-    ))
+    return redirect(
+        "staff" if invitation.kind == Invitation.Kind.STAFF else "client_detail",
+        *([] if invitation.kind == Invitation.Kind.STAFF else [invitation.client_id]),
+    )
 
 
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
@@ -120,7 +120,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 def account_settings(request: HttpRequest) -> HttpResponse:
     from allauth.mfa.models import Authenticator
 
-    tokens = ApiToken.objects.filter(user=request.user).select_related("clinic")
+    tokens = ApiToken.objects.filter(user=request.user).select_related("clinic")  # type: ignore[misc]
     has_totp = Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists()
     return render(request, "accounts/settings.html", {"tokens": tokens, "has_totp": has_totp})
 
@@ -137,7 +137,7 @@ def token_create(request: HttpRequest, *, membership: Membership) -> HttpRespons
 @require_POST
 @login_required
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    token = ApiToken.objects.filter(pk=pk, user=request.user, revoked_at__isnull=True).first()
+    token = ApiToken.objects.filter(pk=pk, user=request.user, revoked_at__isnull=True).first()  # type: ignore[misc]
     if token is None:
         raise Http404("No such token")
     services.api_token_revoke(token=token)

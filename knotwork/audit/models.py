@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -25,7 +26,7 @@ class AuditQuerySet(models.QuerySet["AuditEvent"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit events cannot be deleted")
 
-    def for_clinic(self, clinic: object) -> AuditQuerySet:
+    def for_clinic(self, clinic: Any) -> AuditQuerySet:
         return self.filter(clinic=clinic)
 
 
@@ -51,9 +52,7 @@ class AuditEvent(models.Model):
     chain = models.CharField(max_length=32, editable=False)
     seq = models.PositiveBigIntegerField(editable=False)
     at = models.DateTimeField(editable=False)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", editable=False
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", editable=False)
     actor_label = models.CharField(max_length=254, editable=False)
     role = models.CharField(max_length=20, blank=True, editable=False)
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, null=True, related_name="+")
@@ -117,3 +116,6 @@ class AuditChainHead(models.Model):
     chain = models.CharField(max_length=32, primary_key=True)
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"{self.chain} at row {self.seq}"

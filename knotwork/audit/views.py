@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -12,9 +14,9 @@ from knotwork.lib.csv import csv_response
 from knotwork.lib.views import paginate, staff_view
 
 
-def _filtered(request: HttpRequest, membership: Membership) -> tuple[AuditFilterForm, object]:
+def _filtered(request: HttpRequest, membership: Membership) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
     form = AuditFilterForm(request.GET or None)
-    qs = AuditEvent.objects.for_clinic(membership.clinic).select_related("actor")
+    qs: QuerySet[AuditEvent] = AuditEvent.objects.for_clinic(membership.clinic).select_related("actor")
     if form.is_valid():
         qs = audit_filter(qs, **form.cleaned_data)
     return form, qs
@@ -30,12 +32,12 @@ def audit_log(request: HttpRequest, *, membership: Membership) -> HttpResponse:
 
 
 @staff_view(Capability.VIEW_AUDIT)
-def audit_export(request: HttpRequest, *, membership: Membership) -> HttpResponse:
+def audit_export(request: HttpRequest, *, membership: Membership) -> HttpResponseBase:
     form, qs = _filtered(request, membership)
     audit_record(action=Action.EXPORT, object_type="audit.auditevent", clinic=membership.clinic, role=membership.role)
     rows = (
         (e.seq, e.at.isoformat(), e.actor_label, e.role, e.action, e.object_type, e.object_id, e.ip or "", e.request_id, e.hash)
-        for e in qs.order_by("seq").iterator(chunk_size=2000)  # type: ignore[attr-defined]
+        for e in qs.order_by("seq").iterator(chunk_size=2000)
     )
     header = ["seq", "at", "actor", "role", "action", "object_type", "object_id", "ip", "request_id", "hash"]
     return csv_response(f"audit-{membership.clinic.slug}-{timezone.now():%Y%m%d}.csv", header, rows)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from knotwork.accounts.models import ApiToken, Capability
+from knotwork.accounts.models import ApiToken, Capability, Membership
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many
 from knotwork.clients import services
@@ -28,15 +28,8 @@ class ClientOut(Schema):
     sex: str
     email: str
     phone: str
-    created_at: str = Field(..., alias="created_at_iso")
-
-    @staticmethod
-    def resolve_created_at_iso(obj: Client) -> str:
-        return obj.created_at.isoformat()
-
-
-class ClientClinicalOut(ClientOut):
-    clinical_alerts: str
+    created_at: datetime
+    clinical_alerts: str | None = Field(None, description="null when the caller's role may not see clinical details")
 
 
 class ClientIn(Schema):
@@ -72,23 +65,28 @@ def list_clients(request: HttpRequest, paging: Query[PageParams], q: str = Query
     membership = api_membership(request, READ)
     rows, counts = page_of(client_list(membership=membership, search=q), paging)
     audit_many(action=Action.LIST, objects=rows, clinic=membership.clinic, role=membership.role)
-    return {"items": rows, **counts}
+    return {"items": [_out(c, membership) for c in rows], **counts}
 
 
-@router.get("/clients/{client_id}", response=ClientClinicalOut | ClientOut, summary="One client")
+def _out(client: Client, membership: Membership) -> ClientOut:
+    out = ClientOut.from_orm(client)
+    if not membership.can(Capability.VIEW_CLINICAL):
+        out.clinical_alerts = None
+    return out
+
+
+@router.get("/clients/{client_id}", response=ClientOut, summary="One client")
 def get_client(request: HttpRequest, client_id: int):  # type: ignore[no-untyped-def]
     membership = api_membership(request, READ)
     client, _ = get_client_for_user(membership.user, client_id, clinic_id=membership.clinic_id)
-    if membership.can(Capability.VIEW_CLINICAL):
-        return ClientClinicalOut.from_orm(client)
-    return ClientOut.from_orm(client)
+    return _out(client, membership)
 
 
 @router.post("/clients", response={201: ClientOut}, summary="Add a client")
 def create_client(request: HttpRequest, payload: ClientIn):  # type: ignore[no-untyped-def]
     membership = api_membership(request, WRITE)
     client = services.client_create(membership=membership, data=payload.dict())
-    return 201, client
+    return 201, _out(client, membership)
 
 
 @router.patch("/clients/{client_id}", response=ClientOut, summary="Change a client's details")
@@ -96,4 +94,4 @@ def update_client(request: HttpRequest, client_id: int, payload: ClientPatch):  
     membership = api_membership(request, WRITE)
     client, _ = get_client_for_user(membership.user, client_id, write=True, clinic_id=membership.clinic_id)
     data = payload.dict(exclude_unset=True)
-    return services.client_update(client=client, membership=membership, data=data)
+    return _out(services.client_update(client=client, membership=membership, data=data), membership)

@@ -9,8 +9,17 @@ class ClientForm(forms.ModelForm):
     class Meta:
         model = Client
         fields = [
-            "first_name", "last_name", "preferred_name", "date_of_birth", "sex", "email", "phone", "address",
-            "emergency_contact_name", "emergency_contact_phone", "clinical_alerts",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "date_of_birth",
+            "sex",
+            "email",
+            "phone",
+            "address",
+            "emergency_contact_name",
+            "emergency_contact_phone",
+            "clinical_alerts",
         ]
         widgets = {
             "date_of_birth": forms.DateInput(attrs={"type": "date"}),

@@ -19,9 +19,7 @@ class ClientQuerySet(models.QuerySet["Client"]):
     def search(self, text: str) -> ClientQuerySet:
         q = Q()
         for word in text.split()[:5]:
-            q &= Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word) | Q(
-                phone__icontains=word
-            )
+            q &= Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word) | Q(phone__icontains=word)
         return self.filter(q)
 
 

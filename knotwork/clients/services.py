@@ -11,8 +11,16 @@ from knotwork.audit.services import audit_record
 from knotwork.clients.models import Client
 
 DEMOGRAPHIC_FIELDS = (
-    "first_name", "last_name", "preferred_name", "date_of_birth", "sex", "email", "phone", "address",
-    "emergency_contact_name", "emergency_contact_phone",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "sex",
+    "email",
+    "phone",
+    "address",
+    "emergency_contact_name",
+    "emergency_contact_phone",
 )
 CLINICAL_FIELDS = ("clinical_alerts",)
 

@@ -1,0 +1,78 @@
+"""Knotwork's trigger-point reasoning engine. Pure Python: no Django imports, ever.
+
+Given a pain drawing it ranks likely sources to examine (trigger points and sides), picks the
+few that together explain the drawing in palpation order, and runs the screens every result
+must carry (red flags first, widespread pain, nerve-entrapment look-alikes).
+
+Typical use from the web side::
+
+    from knotwork.engine import DrawingError, explain
+
+    try:
+        result = explain(request_json)          # validates, then ranks against the shipped atlas
+    except DrawingError as exc:
+        return 400, {"error": {"code": "invalid_drawing", "message": str(exc), "fields": exc.fields}}
+    return result.to_dict()
+"""
+
+from knotwork.engine.core import (
+    DEFAULT_TOP,
+    EMPTY_MESSAGE,
+    NOTHING_MESSAGE,
+    Engine,
+    Pattern,
+    Scored,
+    default_engine,
+    explain,
+)
+from knotwork.engine.drawing import (
+    QUALITIES,
+    Context,
+    DrawingError,
+    Mark,
+    PainDrawing,
+    SymptomSeverity,
+    parse_drawing,
+)
+from knotwork.engine.fibromyalgia import evaluate_fibromyalgia, fibromyalgia_verdict
+from knotwork.engine.lookalikes import FINDING_IDS, evaluate_lookalikes, lookalike_rules
+from knotwork.engine.red_flags import (
+    RedFlag,
+    RedFlagError,
+    evaluate_red_flags,
+    red_flag_questions,
+    red_flag_rules_version,
+)
+from knotwork.engine.result import CoverStep, ExplainResult, Hypothesis, Screen
+
+__all__ = [
+    "DEFAULT_TOP",
+    "EMPTY_MESSAGE",
+    "NOTHING_MESSAGE",
+    "FINDING_IDS",
+    "QUALITIES",
+    "Context",
+    "CoverStep",
+    "DrawingError",
+    "Engine",
+    "ExplainResult",
+    "Hypothesis",
+    "Mark",
+    "PainDrawing",
+    "Pattern",
+    "RedFlag",
+    "RedFlagError",
+    "Scored",
+    "Screen",
+    "SymptomSeverity",
+    "default_engine",
+    "evaluate_fibromyalgia",
+    "evaluate_lookalikes",
+    "evaluate_red_flags",
+    "explain",
+    "fibromyalgia_verdict",
+    "lookalike_rules",
+    "parse_drawing",
+    "red_flag_questions",
+    "red_flag_rules_version",
+]

@@ -75,8 +75,14 @@ def page_of(qs: Any, params: PageParams) -> tuple[list[Any], dict[str, int]]:
 
 
 ERROR_CODES = {
-    400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 422: "unprocessable", 429: "rate_limited",
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "unprocessable",
+    429: "rate_limited",
 }
 
 
@@ -96,14 +102,15 @@ def build_api() -> NinjaAPI:
     api = NinjaAPI(
         title="Knotwork API",
         version="1",
-        description="Clinic platform for neuromuscular technique therapy. Errors always use "
-        '`{"error": {"code", "message", "fields"}}`.',
+        description='Clinic platform for neuromuscular technique therapy. Errors always use `{"error": {"code", "message", "fields"}}`.',
         auth=AUTH,
         urls_namespace="api",
         throttle=[AnonRateThrottle("60/m"), AuthRateThrottle("600/m")],
     )
 
-    def respond(request: HttpRequest, status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None) -> HttpResponse:
+    def respond(
+        request: HttpRequest, status: int, message: str, fields: dict[str, str] | None = None, code: str | None = None
+    ) -> HttpResponse:
         return api.create_response(request, error_body(status, message, fields, code), status=status)
 
     @api.exception_handler(ValidationError)

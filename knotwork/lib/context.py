@@ -14,16 +14,17 @@ class RequestContext:
     user: Any = None  # the acting user, or None for the system and anonymous visitors
 
 
-_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("knotwork_request", default=RequestContext())
+_EMPTY = RequestContext()
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("knotwork_request", default=None)
 
 
 def current() -> RequestContext:
-    return _current.get()
+    return _current.get() or _EMPTY
 
 
-def set_current(ctx: RequestContext) -> contextvars.Token[RequestContext]:
+def set_current(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:
     return _current.set(ctx)
 
 
-def reset(token: contextvars.Token[RequestContext]) -> None:
+def reset(token: contextvars.Token[RequestContext | None]) -> None:
     _current.reset(token)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from knotwork.accounts.models import Clinic, Membership, Role, User
 from knotwork.clients.models import Client
 
-PASSWORD = "correct-horse-battery-staple"
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105  (test personas only)
 _seq = itertools.count(1)
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from knotwork.accounts.models import Membership
@@ -22,16 +23,16 @@ def paginate(request: HttpRequest, qs: Any, per_page: int = PAGE_SIZE) -> Page:
     return Paginator(qs, per_page).get_page(request.GET.get("page"))
 
 
-def staff_view(capability: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def staff_view(capability: str) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Login required, a current clinic membership required, and the role must grant ``capability``.
 
     The view receives the membership as ``membership``.
     """
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             membership: Membership | None = getattr(request, "membership", None)
             if membership is None:
                 raise PermissionDenied("This page is for clinic staff.")

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 class StaffMfaTests:
     def test_staff_without_an_authenticator_are_sent_to_set_one_up(self, world, client):
         from knotwork.accounts.models import Membership
+
         newbie = make_user("new@a.example", mfa=False)
         Membership.objects.create(user=newbie, clinic=world.clinic_a, role="therapist")
         client.force_login(newbie)
@@ -21,6 +22,7 @@ class StaffMfaTests:
 
     def test_the_api_refuses_staff_without_mfa_with_the_error_shape(self, world, client):
         from knotwork.accounts.models import Membership
+
         newbie = make_user("new@a.example", mfa=False)
         Membership.objects.create(user=newbie, clinic=world.clinic_a, role="therapist")
         client.force_login(newbie)

@@ -102,6 +102,7 @@ class AuditViewerTests:
     def test_charlie_sees_only_his_own_clinics_events(self, world, as_user):
         _events(world, 2)
         from knotwork.accounts.models import Membership
+
         Membership.objects.filter(user=world.charlie).update(role="owner")
         response = as_user(world.charlie).get(reverse("audit_log"))
         assert b"alice@a.example" not in response.content

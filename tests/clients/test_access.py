@@ -39,8 +39,10 @@ class ClientPageAccessTests:
     def test_front_desk_edit_form_has_no_clinical_field_and_posting_one_changes_nothing(self, world, as_user):
         c = as_user(world.bob)
         assert b"clinical_alerts" not in c.get(reverse("client_edit", args=[world.client_a.pk])).content
-        c.post(reverse("client_edit", args=[world.client_a.pk]),
-               {"first_name": "Ada", "last_name": "King", "sex": "female", "clinical_alerts": "none"})
+        c.post(
+            reverse("client_edit", args=[world.client_a.pk]),
+            {"first_name": "Ada", "last_name": "King", "sex": "female", "clinical_alerts": "none"},
+        )
         world.client_a.refresh_from_db()
         assert world.client_a.last_name == "King"
         assert world.client_a.clinical_alerts == "On warfarin"
@@ -66,7 +68,9 @@ class ClientPageAccessTests:
         assert client.get(reverse("client_edit", args=[world.client_a.pk])).status_code == 403
 
     def test_adding_a_client_with_missing_names_keeps_what_was_typed_and_names_the_fields(self, world, as_user):
-        response = as_user(world.alice).post(reverse("client_new"), {"first_name": "", "last_name": "", "phone": "0117 123", "sex": "female"})
+        response = as_user(world.alice).post(
+            reverse("client_new"), {"first_name": "", "last_name": "", "phone": "0117 123", "sex": "female"}
+        )
         assert response.status_code == 200
         body = response.content.decode()
         assert "Please correct 2 problems" in body
@@ -83,9 +87,16 @@ class ClientAuditTests:
         assert event.clinic == world.clinic_a
 
     def test_changing_a_client_audits_the_field_names_but_never_their_values(self, world, as_user):
-        as_user(world.alice).post(reverse("client_edit", args=[world.client_a.pk]),
-                                  {"first_name": "Ada", "last_name": "Lovelace", "sex": "female", "email": world.client_a.email,
-                                   "clinical_alerts": "Secret canary"})
+        as_user(world.alice).post(
+            reverse("client_edit", args=[world.client_a.pk]),
+            {
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "sex": "female",
+                "email": world.client_a.email,
+                "clinical_alerts": "Secret canary",
+            },
+        )
         event = AuditEvent.objects.filter(action="update").latest("id")
         assert event.detail == {"fields": ["clinical_alerts", "sex"]}
         assert "canary" not in str(event.content())

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from knotwork.accounts.models import Role
 from knotwork.accounts.demo import DEMO_CLIENT_LOGIN, DEMO_PASSWORD, DEMO_STAFF, RealDataError, demo_seed
+from knotwork.accounts.models import Role
 
 
 def demo_logins_text() -> str:

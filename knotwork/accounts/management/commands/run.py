@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -52,14 +53,28 @@ class Command(BaseCommand):
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")}
         procs: list[subprocess.Popen[bytes]] = []
         if not options["no_worker"]:
-            procs.append(subprocess.Popen([sys.executable, "-m", "knotwork.cli", "worker"], env=env))
+            procs.append(subprocess.Popen([sys.executable, "-m", "knotwork.cli", "worker"], env=env))  # noqa: S603
         bind = f"{options['host']}:{options['port']}"
         self.stdout.write(f"Knotwork is serving at http://{bind}/ (Ctrl-C to stop)")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", bind,
-             "--workers", str(options["workers"]), "--access-logfile", "-", "--graceful-timeout", "10"],
-            env=env,
-        ))
+        procs.append(
+            subprocess.Popen(  # noqa: S603  (our own interpreter and fixed arguments)
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    "--bind",
+                    bind,
+                    "--workers",
+                    str(options["workers"]),
+                    "--access-logfile",
+                    "-",
+                    "--graceful-timeout",
+                    "10",
+                ],
+                env=env,
+            )
+        )
 
         def stop(*_: Any) -> None:
             for p in procs:
@@ -69,10 +84,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             while all(p.poll() is None for p in procs):
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     procs[-1].wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    pass
         except KeyboardInterrupt:
             pass
         finally:

@@ -22,9 +22,9 @@ class Command(BaseCommand):
             else:
                 b = r.broken_at
                 assert b is not None
-                self.stdout.write(self.style.ERROR(
-                    f"{r.chain}: broken at row {b.seq} (id {b.pk}, {b.at:%Y-%m-%d %H:%M:%S} UTC): {r.reason}"
-                ))
+                self.stdout.write(
+                    self.style.ERROR(f"{r.chain}: broken at row {b.seq} (id {b.pk}, {b.at:%Y-%m-%d %H:%M:%S} UTC): {r.reason}")
+                )
         if not reports:
             self.stdout.write("no audit events yet")
         if broken:
