@@ -26,6 +26,7 @@ urlpatterns = [
     path("clients/<int:pk>/invite/", clients.client_invite, name="client_invite"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
+    path("atlas/", include("knotwork.atlas.urls")),
 ]
 
 handler400 = error_view(400, "That request could not be understood", "Check the address or form and try again.")

@@ -17,6 +17,13 @@ PUBLIC = {
     "api:health": "API liveness",
     "api:openapi-json": "API description",
     "api:openapi-view": "API documentation page",
+    "atlas_index": "atlas: reference material without client data",
+    "muscle_detail": "atlas",
+    "atlas_refers": "atlas",
+    "api:atlas_regions": "atlas API",
+    "api:atlas_muscles": "atlas API",
+    "api:atlas_muscle": "atlas API",
+    "api:atlas_region_referrers": "atlas API",
 }
 # allauth's sign-in, sign-up, reset and confirmation pages are public by nature.
 PUBLIC_PREFIXES = ("accounts/",)

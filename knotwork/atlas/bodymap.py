@@ -152,6 +152,23 @@ def _summary(cells: Iterable[str]) -> str:
     return ", ".join(cell_label(c)[:1].lower() + cell_label(c)[1:] for c in cells)
 
 
+# The figure (with its R/L labels) fits in the left part of each view; insets sit to its right.
+FIGURE_WIDTH = 400
+
+
+def _decor_kept(d: str, all_insets: list[dict[str, Any]], kept: list[dict[str, Any]]) -> bool:
+    """Whether a decoration path (an eye, a nail) belongs to the figure or to a kept inset."""
+    m = re.search(r"(-?[\d.]+)[ ,](-?[\d.]+)", d)
+    if not m:
+        return True
+    x, y = float(m.group(1)), float(m.group(2))
+    for inset in all_insets:
+        fx, fy, fw, fh = inset["frame"]
+        if fx <= x <= fx + fw and fy <= y <= fy + fh:
+            return inset in kept
+    return True
+
+
 def render_bodymap(
     *,
     values: Mapping[str, float] | None = None,
@@ -163,6 +180,7 @@ def render_bodymap(
     title: str = "Body map",
     legend: bool = True,
     scale_max: float = 10,
+    compact: bool = False,
 ) -> str:
     """Return the body map as HTML/SVG markup (a ``<div class="bodymap">``).
 
@@ -171,6 +189,8 @@ def render_bodymap(
     (hatched fill); any other category is kept as ``data-category`` only. In input mode the
     category is the cell's pain quality (``data-quality``) for the widget's initial drawing.
     ``markers`` puts a ringed X at the cells' centres (where a trigger point lies).
+    ``compact`` (display mode) leaves out the zoomed insets that show nothing highlighted and,
+    when none is left, crops the view to the figure: a small map for a page that shows many.
     Unknown cells raise ``ValueError``. The output is deterministic.
     """
     if mode not in ("display", "input"):
@@ -221,16 +241,25 @@ def render_bodymap(
     ]
     out.append(f"<div{_attrs(wrapper)}>")
     out.append('<div class="bm-views">')
+    highlighted = {c for c, v in values.items() if v and v > 0} | set(categories) | set(marker_list)
     for view in views:
         vdata = geo["views"][view]
         vid = f"{id_prefix}-{view}"
         caption = VIEW_CAPTIONS[view]
         shapes = view_shapes(view)
+        insets = vdata["insets"]
+        view_width = width
+        if compact and not is_input:
+            kept = {sh["group"] for sh in shapes if sh["cell"] in highlighted}
+            insets = [i for i in insets if i["id"] in kept]
+            shapes = tuple(sh for sh in shapes if sh["group"] == "figure" or sh["group"] in kept)
+            if not insets:
+                view_width = FIGURE_WIDTH
         view_cells = list(dict.fromkeys(s["cell"] for s in shapes))
         svg_attrs: list[tuple[str, object]] = [
             ("xmlns", "http://www.w3.org/2000/svg"),
             ("class", f"bm-view bm-view--{view}"),
-            ("viewBox", f"0 0 {width} {height}"),
+            ("viewBox", f"0 0 {view_width} {height}"),
             ("data-view", view),
             ("role", "group" if is_input else "img"),
             ("aria-labelledby", f"{vid}-title"),
@@ -270,7 +299,7 @@ def render_bodymap(
 
         # inset frames and captions
         out.append('<g class="bm-frames" aria-hidden="true">')
-        for inset in vdata["insets"]:
+        for inset in insets:
             x, y, w, h = inset["frame"]
             out.append(f'<rect class="bm-frame" x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="none"/>')
             cx, cy = _num(x + w / 2), _num(y + 20)
@@ -309,12 +338,15 @@ def render_bodymap(
         # outlines, decoration, markers, labels: never hit-testable
         out.append('<g class="bm-outline" aria-hidden="true">')
         out.append(f'<path d="{vdata["figure"]["outline"]}"/>')
-        for inset in vdata["insets"]:
+        for inset in insets:
             out.append(f'<path d="{inset["outline"]}"/>')
         out.append("</g>")
-        if vdata.get("decor"):
+        decor = vdata.get("decor") or []
+        if len(insets) < len(vdata["insets"]):
+            decor = [dd for dd in decor if _decor_kept(dd["d"], vdata["insets"], insets)]
+        if decor:
             out.append('<g class="bm-decor" aria-hidden="true">')
-            for dd in vdata["decor"]:
+            for dd in decor:
                 cls = "bm-decor-fill" if dd.get("fill") else "bm-decor-line"
                 out.append(f'<path class="{cls}" d="{dd["d"]}"/>')
             out.append("</g>")
@@ -328,7 +360,7 @@ def render_bodymap(
         out.append('<g class="bm-labels" aria-hidden="true">')
         for side in vdata["figure"]["sides"]:
             out.append(f'<text class="bm-side" x="{side["x"]}" y="{side["y"]}" text-anchor="middle">{escape(side["text"])}</text>')
-        for inset in vdata["insets"]:
+        for inset in insets:
             for side in inset["sides"]:
                 xy = f'x="{side["x"]}" y="{side["y"]}"'
                 out.append(f'<text class="bm-side bm-side--small" {xy} text-anchor="middle">{escape(side["text"])}</text>')

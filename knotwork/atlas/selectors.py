@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from rapidfuzz import fuzz, process, utils
+from rapidfuzz import fuzz, utils
 
 from knotwork.atlas.loader import AtlasData, atlas
 from knotwork.atlas.schema import Muscle, Region, TriggerPoint
@@ -123,18 +123,28 @@ def _search_index(version: str) -> tuple[list[str], list[str]]:
     return keys, owners
 
 
+def _match(query_words: list[str], key: str) -> float:
+    """0–100: how well every query word matches some word of ``key`` (a prefix counts as exact)."""
+    key_words = key.split()
+    total = 0.0
+    for qw in query_words:
+        total += max(100.0 if len(qw) >= 2 and kw.startswith(qw) else fuzz.ratio(qw, kw) for kw in key_words)
+    return total / len(query_words)
+
+
 def search_muscles(query: str, *, limit: int = 20) -> list[Muscle]:
-    """Muscles whose name or synonyms match ``query``, tolerant of typos ("trapezuis", "scm")."""
+    """Muscles whose name, id or synonyms match ``query``, tolerant of typos ("trapezuis", "glute min", "scm")."""
     query = utils.default_process(query or "")
     if not query:
         return []
     data = atlas()
     keys, owners = _search_index(data.version)
+    words = query.split()[:6]
     scored: dict[str, float] = {}
-    for _, score, idx in process.extract(query, keys, scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=70):
-        # A word that starts a name beats a fuzzy hit inside another word.
-        bonus = 10 if any(w.startswith(query) for w in keys[idx].split()) else 0
-        scored[owners[idx]] = max(scored.get(owners[idx], 0), score + bonus)
+    for key, owner in zip(keys, owners, strict=True):
+        score = max(_match(words, key), fuzz.ratio(query, key))
+        if score >= 75 and score > scored.get(owner, 0):
+            scored[owner] = score
     ranked = sorted(scored.items(), key=lambda kv: (-kv[1], data.muscle_by_id[kv[0]].name))
     return [data.muscle_by_id[mid] for mid, _ in ranked[:limit]]
 

@@ -1,0 +1,55 @@
+"""Screenshot Knotwork pages with Debian's chromium, optionally signed in as a demo account.
+
+    .venv/bin/python tools/screenshot.py http://127.0.0.1:8000/atlas/ /tmp/atlas.png [--as therapist@harbour.example]
+        [--width 1280] [--height 900] [--full]
+
+Signing in uses the demo password and `knotwork demo-code`, so it works against a demo database
+served by `make run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("url")
+    p.add_argument("out")
+    p.add_argument("--as", dest="login")
+    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--height", type=int, default=900)
+    p.add_argument("--full", action="store_true", help="the whole page, not just the viewport")
+    a = p.parse_args()
+    base = a.url.split("/", 3)
+    origin = "/".join(base[:3])
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
+        page = browser.new_page(viewport={"width": a.width, "height": a.height})
+        if a.login:
+            page.goto(origin + "/accounts/login/")
+            page.get_by_label("Email").fill(a.login)
+            page.get_by_label("Password").fill("knotwork-demo")
+            page.get_by_role("button", name="Sign In").click()
+            knotwork = Path(sys.executable).with_name("knotwork")
+            code = subprocess.run([str(knotwork), "demo-code", a.login], capture_output=True, text=True, check=True).stdout.strip()
+            page.get_by_label("Code").fill(code)
+            page.get_by_role("button", name="Sign In").click()
+            page.wait_for_load_state("networkidle")
+        page.goto(a.url)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=a.out, full_page=a.full)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
