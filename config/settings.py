@@ -239,9 +239,12 @@ LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug": "DEBUG", "info": "INFO", "
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request": {"()": "knotwork.lib.logging.RequestIdFilter"}},
+    "filters": {
+        "request": {"()": "knotwork.lib.logging.RequestIdFilter"},
+        "redact": {"()": "knotwork.lib.logging.RedactSecretsFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request", "redact"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -71,6 +71,8 @@ class Command(BaseCommand):
                     "-",
                     "--graceful-timeout",
                     "10",
+                    "--logger-class",
+                    "knotwork.lib.logging.RedactingGunicornLogger",
                 ],
                 env=env,
             )
