@@ -18,7 +18,7 @@ def regions(request: HttpRequest) -> dict[str, Any]:
     return selectors.regions_json()
 
 
-@router.get("/atlas/muscles", url_name="atlas_muscles", summary="Every muscle with its trigger points and referral zones; `q` searches names")
+@router.get("/atlas/muscles", url_name="atlas_muscles", summary="Every muscle with its trigger points; `q` searches names")
 def muscles(request: HttpRequest, q: str = Query("", max_length=80)) -> dict[str, Any]:
     payload = selectors.muscles_json()
     if q.strip():
@@ -36,7 +36,9 @@ def muscle(request: HttpRequest, muscle_id: str) -> dict[str, Any]:
     return payload
 
 
-@router.get("/atlas/regions/{region_id}/referrers", url_name="atlas_region_referrers", summary="Trigger points that refer to a region, essential first")
+@router.get(
+    "/atlas/regions/{region_id}/referrers", url_name="atlas_region_referrers", summary="Trigger points that refer to a region"
+)
 def region_referrers(request: HttpRequest, region_id: str) -> dict[str, Any]:
     try:
         return selectors.referrers_json(region_id.split(":")[0])
