@@ -3,24 +3,13 @@ from __future__ import annotations
 from django import forms
 
 from knotwork.clients.models import Client
+from knotwork.clients.services import CLINICAL_FIELDS, DEMOGRAPHIC_FIELDS
 
 
 class ClientForm(forms.ModelForm):
     class Meta:
         model = Client
-        fields = [
-            "first_name",
-            "last_name",
-            "preferred_name",
-            "date_of_birth",
-            "sex",
-            "email",
-            "phone",
-            "address",
-            "emergency_contact_name",
-            "emergency_contact_phone",
-            "clinical_alerts",
-        ]
+        fields = [*DEMOGRAPHIC_FIELDS, *CLINICAL_FIELDS]
         widgets = {
             "date_of_birth": forms.DateInput(attrs={"type": "date"}),
             "clinical_alerts": forms.Textarea(attrs={"rows": 3}),
