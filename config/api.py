@@ -1,6 +1,7 @@
 """The JSON API: one NinjaAPI; each app contributes a router from its own api.py."""
 
 from knotwork.accounts.api import router as accounts_router
+from knotwork.assessment.api import router as assessment_router
 from knotwork.atlas.api import router as atlas_router
 from knotwork.atlas.explain_api import router as engine_router
 from knotwork.clients.api import router as clients_router
@@ -11,3 +12,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", clients_router)
 api.add_router("/", atlas_router)
 api.add_router("/", engine_router)
+api.add_router("/", assessment_router)

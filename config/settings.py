@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "knotwork.audit",
     "knotwork.clients",
     "knotwork.atlas",
+    "knotwork.assessment",
     "knotwork.lib",
 ]
 

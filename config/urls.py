@@ -27,6 +27,8 @@ urlpatterns = [
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("atlas/", include("knotwork.atlas.urls")),
+    path("", include("knotwork.clients.urls")),
+    path("", include("knotwork.assessment.urls")),
 ]
 
 handler400 = error_view(400, "That request could not be understood", "Check the address or form and try again.")

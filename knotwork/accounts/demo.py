@@ -6,6 +6,7 @@ authenticator enrolled, and `knotwork demo-code <email>` prints its current code
 
 from __future__ import annotations
 
+import importlib
 import random
 from dataclasses import dataclass
 from datetime import date
@@ -65,6 +66,11 @@ DEMO_CLIENTS = (
 
 
 STREETS = ("Mill Lane", "Park Road", "Quay Street", "Hillside", "Church Walk")
+
+
+# Apps that add their own demo records (intake answers, drawings, assessments…). Each module has
+# `seed_demo(*, clinic, rng)`, idempotent, called inside the demo's transaction.
+DEMO_EXTENSIONS: tuple[str, ...] = ()
 
 
 class RealDataError(RuntimeError):
@@ -130,6 +136,9 @@ def demo_seed(*, force: bool = False, seed: int = 7) -> dict[str, int]:
             },
         )
         created["clients"] += int(made)
+    for module in DEMO_EXTENSIONS:
+        extend = importlib.import_module(module).seed_demo
+        extend(clinic=clinic, rng=random.Random(seed))
     # One client has a portal login, so the client side can be tried too.
     portal, _ = _verified_user(DEMO_CLIENT_LOGIN, "Tom Hughes")
     Client.objects.filter(clinic=clinic, first_name="Tom", last_name="Hughes", portal_user__isnull=True).update(

@@ -7,4 +7,5 @@ urlpatterns = [
     path("muscles/<slug:muscle_id>/", views.muscle_detail, name="muscle_detail"),
     path("refers/", views.refers_to, name="atlas_refers"),
     path("explain/", explain_views.explain_page, name="explain"),
+    path("explain/results/", explain_views.explain_results, name="explain_results"),
 ]

@@ -271,7 +271,8 @@ def _parse_red_flag_answers(raw: object, problems: list[tuple[str, str]]) -> Map
         problems.append(("context.red_flags", "must map question ids to true/false, or list the ids answered yes"))
         return None
     for rid, value in items:
-        if rid not in RED_FLAG_IDS:
+        # Check the type first: an unhashable item (a list, an object) cannot be looked up in a set.
+        if not isinstance(rid, str) or rid not in RED_FLAG_IDS:
             problems.append((f"context.red_flags.{rid}", f"unknown red-flag question {rid!r}"))
         elif not isinstance(value, bool):
             problems.append((f"context.red_flags.{rid}", "the answer must be true or false"))
@@ -290,7 +291,7 @@ def _parse_findings(raw: object, problems: list[tuple[str, str]]) -> tuple[str, 
         return ()
     out: list[str] = []
     for i, fid in enumerate(raw):
-        if fid not in FINDING_IDS:
+        if not isinstance(fid, str) or fid not in FINDING_IDS:
             problems.append((f"context.findings[{i}]", f"unknown finding {fid!r}"))
         elif fid not in out:
             out.append(fid)
