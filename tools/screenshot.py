@@ -1,10 +1,10 @@
 """Screenshot Knotwork pages with Debian's chromium, optionally signed in as a demo account.
 
-    .venv/bin/python tools/screenshot.py http://127.0.0.1:8000/atlas/ /tmp/atlas.png [--as therapist@harbour.example]
+    .venv/bin/python tools/screenshot.py URL OUT.png [URL OUT.png ...] [--as therapist@harbour.example]
         [--width 1280] [--height 900] [--full]
 
 Signing in uses the demo password and `knotwork demo-code`, so it works against a demo database
-served by `make run`.
+served by `make run`. One sign-in serves every page given (a one-time code is accepted once).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -23,15 +24,16 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("url")
-    p.add_argument("out")
+    p.add_argument("pairs", nargs="+", metavar="URL OUT", help="page address and PNG path, repeated")
     p.add_argument("--as", dest="login")
     p.add_argument("--width", type=int, default=1280)
     p.add_argument("--height", type=int, default=900)
     p.add_argument("--full", action="store_true", help="the whole page, not just the viewport")
     a = p.parse_args()
-    base = a.url.split("/", 3)
-    origin = "/".join(base[:3])
+    if len(a.pairs) % 2:
+        p.error("give pairs of URL and output path")
+    pairs = list(zip(a.pairs[::2], a.pairs[1::2], strict=True))
+    origin = "/".join(pairs[0][0].split("/", 3)[:3])
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
         page = browser.new_page(viewport={"width": a.width, "height": a.height})
@@ -41,13 +43,18 @@ def main() -> None:
             page.get_by_label("Password").fill("knotwork-demo")
             page.get_by_role("button", name="Sign In").click()
             knotwork = Path(sys.executable).with_name("knotwork")
-            code = subprocess.run([str(knotwork), "demo-code", a.login], capture_output=True, text=True, check=True).stdout.strip()
-            page.get_by_label("Code").fill(code)
-            page.get_by_role("button", name="Sign In").click()
+            for _attempt in range(3):
+                code = subprocess.run([str(knotwork), "demo-code", a.login], capture_output=True, text=True, check=True).stdout.strip()
+                page.get_by_label("Code").fill(code)
+                page.get_by_role("button", name="Sign In").click()
+                page.wait_for_load_state("networkidle")
+                if "/accounts/2fa/authenticate" not in page.url:
+                    break
+                time.sleep(31 - time.time() % 30)  # that code was used already: wait for the next one
+        for url, out in pairs:
+            page.goto(url)
             page.wait_for_load_state("networkidle")
-        page.goto(a.url)
-        page.wait_for_load_state("networkidle")
-        page.screenshot(path=a.out, full_page=a.full)
+            page.screenshot(path=out, full_page=a.full)
         browser.close()
 
 
