@@ -56,7 +56,7 @@ class ExplainForm(forms.Form):
         widget=forms.HiddenInput(attrs={"data-bodymap-output": ""}),
     )
     symptoms = forms.MultipleChoiceField(required=False, label="Reported symptoms", widget=forms.CheckboxSelectMultiple)
-    red_flags = forms.MultipleChoiceField(required=False, label="Answered yes", widget=forms.CheckboxSelectMultiple)
+    red_flags = forms.MultipleChoiceField(required=False, label="Red-flag questions answered yes", widget=forms.CheckboxSelectMultiple)
     red_flags_all_asked = forms.BooleanField(required=False, label="I asked every question; any not ticked was answered no")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -80,13 +80,13 @@ class ExplainForm(forms.Form):
         return marks
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
         if not self.errors:
             try:
                 default_engine().parse(self.drawing_data())
             except DrawingError as exc:
                 self.add_error("drawing", "The drawing has problems: " + "; ".join(f"{w}: {m}" for w, m in exc.problems[:5]))
-        return cleaned
+        return self.cleaned_data
 
     def red_flag_answers(self) -> list[str] | dict[str, bool] | None:
         """As the engine takes them: all asked -> the list of yes ids; some ticked -> those as yes; else not asked."""
@@ -180,27 +180,32 @@ def present(result: ExplainResult) -> dict[str, Any]:
     }
 
 
-def explain_form(form: ExplainForm) -> dict[str, Any]:
+def explain_context(form: ExplainForm) -> dict[str, Any]:
     """Run the engine on a bound or unbound form; the red-flag screen comes back even for a bad drawing."""
     if form.is_bound:
         form.is_valid()  # validate; drawing_data() then drops whatever failed
     data = form.drawing_data() if form.is_bound else {"marks": []}
-    context = present(default_engine().explain(data, top=TOP))
-    marks = data["marks"]
-    context["form"] = form
-    kept = form.is_bound and "drawing" in form.errors  # keep what was sent, so the error can be put right
-    context["drawing_json"] = form.data.get("drawing", "") if kept else json.dumps({"marks": marks}, separators=(",", ":"))
-    context["drawing_summary"] = "; ".join(_mark_words(m) for m in marks)
-    context["bodymap"] = mark_safe(  # noqa: S308  (render_bodymap escapes every piece of text itself)
-        render_bodymap(
-            values={m["cell"]: m["intensity"] for m in marks},
-            categories={m["cell"]: m["quality"] for m in marks if m.get("quality")},
-            mode="input",
-            id_prefix="explain-map",
-            title="Pain drawing",
-        )
+    return {**present(default_engine().explain(data, top=TOP)), "form": form}
+
+
+def drawing_context(form: ExplainForm) -> dict[str, Any]:
+    """The input side of the full page: the map painted with the drawing, its words, the hidden field."""
+    # A drawing that passed validation is kept on the map even when another field failed.
+    marks = form.cleaned_data.get("drawing", []) if form.is_bound else []
+    kept = form.is_bound and "drawing" in form.errors  # show what was sent, so the error can be put right
+    bodymap = render_bodymap(
+        values={m["cell"]: m["intensity"] for m in marks},
+        categories={m["cell"]: m["quality"] for m in marks if m.get("quality")},
+        mode="input",
+        id_prefix="explain-map",
+        title="Pain drawing",
     )
-    return context
+    return {
+        "bodymap": mark_safe(bodymap),  # noqa: S308  (render_bodymap escapes every piece of text itself)
+        "drawing_json": form.data.get("drawing", "") if kept else json.dumps({"marks": marks}, separators=(",", ":")),
+        "drawing_summary": "; ".join(_mark_words(m) for m in marks),
+        "qualities": QUALITIES,
+    }
 
 
 def _mark_words(mark: dict[str, Any]) -> str:
@@ -210,21 +215,16 @@ def _mark_words(mark: dict[str, Any]) -> str:
     return words + (f", {mark['quality']}" if mark.get("quality") else "")
 
 
-def _page_context() -> dict[str, Any]:
-    return {"qualities": QUALITIES, "intensities": range(1, 11)}
-
-
 # -- views ---------------------------------------------------------------------------------------
 
 
 @staff_view(Capability.VIEW_CLINICAL)
 def explain_page(request: HttpRequest, *, membership: Membership) -> HttpResponse:
     form = ExplainForm(request.POST if request.method == "POST" else None)
-    return render(request, "atlas/explain.html", {**explain_form(form), **_page_context()})
+    return render(request, "atlas/explain.html", {**explain_context(form), **drawing_context(form)})
 
 
 @require_POST
 @staff_view(Capability.VIEW_CLINICAL)
 def explain_results(request: HttpRequest, *, membership: Membership) -> HttpResponse:
-    form = ExplainForm(request.POST)
-    return render(request, "atlas/_explain_update.html", explain_form(form))
+    return render(request, "atlas/_explain_update.html", explain_context(ExplainForm(request.POST)))

@@ -31,8 +31,11 @@ def cell(page, cell_id):
     return page.locator(f'.bodymap [data-cell="{cell_id}"]').first
 
 
+SET_SLIDER = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }"
+
+
 def paint(page, cell_id, intensity):
-    page.locator("#explain-intensity").evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }", str(intensity))
+    page.locator("#explain-intensity").evaluate(SET_SLIDER, str(intensity))
     with page.expect_response(lambda r: r.url.endswith("/atlas/explain/results/")):
         cell(page, cell_id).click()
 
@@ -54,6 +57,8 @@ class ExplainPageTests:
         assert {"upper-trapezius", "temporalis"} & set(top3), top3
         assert items.first.get_attribute("data-side") == "right"
         assert "right temple 7/10" in page.locator("[data-bodymap-summary]").inner_text()
+        assert page.locator("[data-explain-intensity-value]").inner_text() == "4"
+        assert "First to examine" in page.locator("#explain-status").inner_text()
         assert page.get_by_role("heading", name="Check these first").is_visible()
         if SHOTS:
             page.screenshot(path=os.path.join(SHOTS, "explain.png"), full_page=True)
