@@ -3,6 +3,9 @@
 from knotwork.accounts.api import router as accounts_router
 from knotwork.assessment.api import router as assessment_router
 from knotwork.atlas.api import router as atlas_router
+from knotwork.bookings.api import router as bookings_router
+from knotwork.learn.api import router as learn_router
+from knotwork.messaging.api import router as messaging_router
 from knotwork.atlas.explain_api import router as engine_router
 from knotwork.clients.api import router as clients_router
 from knotwork.lib.api import build_api
@@ -13,3 +16,6 @@ api.add_router("/", clients_router)
 api.add_router("/", atlas_router)
 api.add_router("/", engine_router)
 api.add_router("/", assessment_router)
+api.add_router("/", bookings_router)
+api.add_router("/", messaging_router)
+api.add_router("/", learn_router)

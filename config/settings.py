@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "knotwork.clients",
     "knotwork.atlas",
     "knotwork.assessment",
+    "knotwork.bookings",
+    "knotwork.messaging",
+    "knotwork.learn",
     "knotwork.lib",
 ]
 

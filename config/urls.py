@@ -29,6 +29,9 @@ urlpatterns = [
     path("atlas/", include("knotwork.atlas.urls")),
     path("", include("knotwork.clients.urls")),
     path("", include("knotwork.assessment.urls")),
+    path("", include("knotwork.bookings.urls")),
+    path("", include("knotwork.messaging.urls")),
+    path("", include("knotwork.learn.urls")),
 ]
 
 handler400 = error_view(400, "That request could not be understood", "Check the address or form and try again.")
