@@ -1,0 +1,175 @@
+"""Reads for intake, consent, flags and drawings, and the ``get_<obj>_for_user`` checks.
+
+Clinical objects (intake answers, drawings, flags, consents) need VIEW_CLINICAL: front desk gets
+a 403, another clinic's object is a 404. A portal client reaches only their own, never as staff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import Http404
+
+from knotwork.accounts.models import Capability, Clinic, Membership
+from knotwork.accounts.permissions import membership_for, require
+from knotwork.atlas.bodymap import cell_label
+from knotwork.audit.models import Action
+from knotwork.audit.services import audit_record
+from knotwork.clients.intake_form import CustomQuestion, FormDefinition, build_form
+from knotwork.clients.models import (
+    Client,
+    ConsentSignature,
+    IntakeQuestion,
+    IntakeStatus,
+    IntakeSubmission,
+    PainDrawing,
+    ScreeningFlag,
+)
+
+
+def intake_form_for(clinic: Clinic) -> FormDefinition:
+    custom = [
+        CustomQuestion(key=q.key, kind=q.kind, text=q.text, help=q.help_text, required=q.required, choices=tuple(q.choices))
+        for q in IntakeQuestion.objects.filter(clinic=clinic, archived_at__isnull=True)
+    ]
+    return build_form(custom)
+
+
+def get_own_client(user: Any, client_id: int) -> Client:
+    """The client record whose portal login is ``user`` (the client's own pages); else 404."""
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("No such record")
+    client = Client.objects.select_related("clinic").filter(pk=client_id, portal_user=user, archived_at__isnull=True).first()
+    if client is None:
+        raise Http404("No such record")
+    audit_record(action=Action.VIEW, obj=client, role="client", detail={"portal": True})
+    return client
+
+
+def get_clinical_client(user: Any, client_id: int, *, write: bool = False) -> tuple[Client, Membership]:
+    """A client for a staff clinical page: 404 for another clinic or a portal login, 403 for front desk."""
+    client = Client.objects.select_related("clinic", "portal_user").filter(pk=client_id).first()
+    if client is None:
+        raise Http404("No such client")
+    membership = membership_for(user, client.clinic_id)
+    if membership is None:
+        raise Http404("No such client")
+    require(membership, Capability.EDIT_CLINICAL if write else Capability.VIEW_CLINICAL)
+    audit_record(action=Action.VIEW, obj=client, role=membership.role, detail={"clinical": True})
+    return client, membership
+
+
+def get_flag_for_user(user: Any, client_id: int, flag_id: int) -> tuple[ScreeningFlag, Membership]:
+    flag = ScreeningFlag.objects.select_related("client", "clinic").filter(pk=flag_id, client_id=client_id).first()
+    if flag is None:
+        raise Http404("No such flag")
+    membership = require(membership_for(user, flag.clinic_id), Capability.VIEW_CLINICAL)
+    audit_record(action=Action.VIEW, obj=flag, role=membership.role)
+    return flag, membership
+
+
+def get_consent_for_user(user: Any, consent_id: int) -> tuple[ConsentSignature, Membership | None]:
+    """A signed consent for its client (portal) or the clinic's clinical staff."""
+    sig = ConsentSignature.objects.select_related("client", "clinic").filter(pk=consent_id).first()
+    if sig is None or not getattr(user, "is_authenticated", False):
+        raise Http404("No such document")
+    membership = membership_for(user, sig.clinic_id)
+    if membership is None:
+        if sig.client.portal_user_id != user.pk:
+            raise Http404("No such document")
+        audit_record(action=Action.EXPORT, obj=sig, role="client")
+        return sig, None
+    require(membership, Capability.VIEW_CLINICAL)
+    audit_record(action=Action.EXPORT, obj=sig, role=membership.role)
+    return sig, membership
+
+
+def latest_intake(client: Client) -> IntakeSubmission | None:
+    """The intake staff should read: the newest submitted or reviewed one, else the draft."""
+    rows = list(client.intakes.order_by("-created_at", "-id")[:5])
+    done = [i for i in rows if i.status != IntakeStatus.DRAFT]
+    return done[0] if done else (rows[0] if rows else None)
+
+
+def open_flags(client: Client) -> list[ScreeningFlag]:
+    return list(ScreeningFlag.objects.open().filter(client=client).select_related("acknowledged_by").by_severity())
+
+
+def drawings_of(client: Client) -> list[PainDrawing]:
+    return list(PainDrawing.objects.filter(client=client).order_by("-taken_at", "-id"))
+
+
+@dataclass(frozen=True)
+class CellChange:
+    cell: str
+    label: str
+    before: int
+    after: int
+    before_quality: str | None
+    after_quality: str | None
+
+    @property
+    def delta(self) -> int:
+        return self.after - self.before
+
+    @property
+    def words(self) -> str:
+        if self.before == 0:
+            return f"new, {self.after}/10"
+        if self.after == 0:
+            return f"gone (was {self.before}/10)"
+        if self.delta == 0:
+            return f"unchanged, {self.after}/10"
+        return f"{self.before}/10 → {self.after}/10"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    better: list[CellChange]
+    worse: list[CellChange]
+    same: list[CellChange]
+
+    @property
+    def total_before(self) -> int:
+        return sum(c.before for c in [*self.better, *self.worse, *self.same])
+
+    @property
+    def total_after(self) -> int:
+        return sum(c.after for c in [*self.better, *self.worse, *self.same])
+
+
+def compare_drawings(before: PainDrawing, after: PainDrawing) -> Comparison:
+    """Per cell: what got better (lower or gone), worse (higher or new) and what stayed."""
+    a = {m["cell"]: m for m in before.marks}
+    b = {m["cell"]: m for m in after.marks}
+    from knotwork.atlas.bodymap import cell_order
+
+    order = cell_order()
+    changes = [
+        CellChange(
+            cell=c,
+            label=cell_label(c),
+            before=int(a.get(c, {}).get("intensity", 0)),
+            after=int(b.get(c, {}).get("intensity", 0)),
+            before_quality=a.get(c, {}).get("quality"),
+            after_quality=b.get(c, {}).get("quality"),
+        )
+        for c in sorted(set(a) | set(b), key=lambda c: order.get(c, 0))
+    ]
+    return Comparison(
+        better=sorted((c for c in changes if c.delta < 0), key=lambda c: c.delta),
+        worse=sorted((c for c in changes if c.delta > 0), key=lambda c: -c.delta),
+        same=[c for c in changes if c.delta == 0],
+    )
+
+
+def mark_words(mark: dict[str, Any]) -> str:
+    """The same wording as the body-map widget's summary: "right temple 7/10, aching"."""
+    label = cell_label(mark["cell"])
+    words = f"{label[:1].lower()}{label[1:]} {mark['intensity']}/10"
+    return words + (f", {mark['quality']}" if mark.get("quality") else "")
+
+
+def drawing_words(marks: list[dict[str, Any]]) -> str:
+    return "; ".join(mark_words(m) for m in marks)

@@ -1,0 +1,320 @@
+"""Writes for intake, consent, screening flags and pain drawings.
+
+Every function audits what it did with ids, field names and counts only: the audit log never
+holds an answer, a note or a drawing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from knotwork.accounts.models import Capability, Membership, User
+from knotwork.accounts.permissions import require
+from knotwork.audit.models import Action
+from knotwork.audit.services import audit_record
+from knotwork.clients.consent import ConsentDocument, clean_signature, current_documents
+from knotwork.clients.intake_form import FormDefinition, plain_answers
+from knotwork.clients.intake_selectors import intake_form_for
+from knotwork.clients.models import (
+    Client,
+    ConsentSignature,
+    IntakeNote,
+    IntakeStatus,
+    IntakeSubmission,
+    PainDrawing,
+    ScreeningFlag,
+)
+from knotwork.clients.screening import FlagSpec, screen
+from knotwork.engine import parse_drawing, red_flag_rules_version
+from knotwork.lib import context
+
+# Answers copied onto the client record at submission: the client confirms their own contact details.
+DEMOGRAPHIC_ANSWERS = ("date_of_birth", "phone", "address", "emergency_contact_name", "emergency_contact_phone")
+
+
+@transaction.atomic
+def intake_start(*, client: Client, actor: User) -> IntakeSubmission:
+    """The client's draft intake, created on first use (one draft per client)."""
+    draft = IntakeSubmission.objects.select_for_update().filter(client=client, status=IntakeStatus.DRAFT).first()
+    if draft:
+        return draft
+    form = intake_form_for(client.clinic)
+    draft = IntakeSubmission.objects.create(clinic=client.clinic, client=client, form_version=form.version, answers={})
+    audit_record(action=Action.CREATE, obj=draft, clinic=client.clinic, actor=actor, role="client")
+    return draft
+
+
+@transaction.atomic
+def intake_save_answers(*, intake: IntakeSubmission, form: FormDefinition, answers: dict[str, Any], actor: User) -> IntakeSubmission:
+    """Merge one step's answers into the draft, each stored with the question's wording of today."""
+    intake = IntakeSubmission.objects.select_for_update().get(pk=intake.pk)
+    if intake.status != IntakeStatus.DRAFT:
+        raise ValidationError("This intake has been submitted already; ask your clinic to change an answer.")
+    changed: list[str] = []
+    for qid, value in answers.items():
+        q = form.by_id[qid]
+        before = intake.answers.get(qid, {}).get("a") if isinstance(intake.answers.get(qid), dict) else None
+        if value in (None, "", []) or (isinstance(value, dict) and not value.get("marks")):
+            if qid in intake.answers:
+                del intake.answers[qid]
+                changed.append(qid)
+            continue
+        if before != value or intake.answers[qid].get("q") != q.text:
+            intake.answers[qid] = {"q": q.text, "a": value}
+            changed.append(qid)
+    intake.form_version = form.version
+    intake.save(update_fields=["answers", "form_version", "updated_at"])
+    if changed:
+        audit_record(action=Action.UPDATE, obj=intake, actor=actor, role="client", detail={"questions": sorted(changed)})
+    return intake
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    typed_name: str
+    signature: str
+    ip: str | None
+    user_agent: str
+
+
+def consent_sign(
+    *, client: Client, document: ConsentDocument, signed: SignatureInput, actor: User | None, intake: IntakeSubmission | None = None
+) -> ConsentSignature:
+    """Record a signature on the exact text of one document version, with its hash."""
+    sig = ConsentSignature.objects.create(
+        clinic=client.clinic,
+        client=client,
+        intake=intake,
+        document=document.id,
+        version=document.version,
+        title=document.title,
+        text=document.text,
+        text_sha256=document.sha256,
+        typed_name=signed.typed_name[:150],
+        drawn_svg_path=clean_signature(signed.signature),
+        signed_at=timezone.now(),
+        ip=signed.ip,
+        user_agent=signed.user_agent[:300],
+        signed_by=actor,
+    )
+    audit_record(
+        action=Action.SIGN,
+        obj=sig,
+        clinic=client.clinic,
+        actor=actor,
+        role="client",
+        detail={"document": document.id, "version": document.version},
+    )
+    return sig
+
+
+@transaction.atomic
+def intake_submit(*, intake: IntakeSubmission, form: FormDefinition, signed: SignatureInput, actor: User) -> IntakeSubmission:
+    """Sign the consents, then submit: the drawing becomes a PainDrawing and the answers are screened.
+
+    Refused (ValidationError, nothing written) while a required answer is missing.
+    """
+    intake = IntakeSubmission.objects.select_for_update().select_related("client", "clinic").get(pk=intake.pk)
+    if intake.status != IntakeStatus.DRAFT:
+        raise ValidationError("This intake has been submitted already.")
+    answers = plain_answers(intake.answers)
+    missing = form.missing(answers)
+    if missing:
+        raise ValidationError([f"{s.title}: {q.text}" for s, q in missing])
+    client = intake.client
+    for doc in current_documents():
+        consent_sign(client=client, document=doc, signed=signed, actor=actor, intake=intake)
+    now = timezone.now()
+    intake.status = IntakeStatus.SUBMITTED
+    intake.submitted_at = now
+    intake.form_version = form.version
+    intake.red_flag_rules_version = red_flag_rules_version()
+    intake.save(update_fields=["status", "submitted_at", "form_version", "red_flag_rules_version", "updated_at"])
+    drawing = answers.get("drawing") or {"marks": []}
+    if drawing.get("marks"):
+        drawing_create(
+            client=client, marks=drawing["marks"], symptoms=list(answers.get("symptoms") or []), actor=actor, intake=intake, taken_at=now
+        )
+    _apply_demographics(client, answers)
+    flags = flags_raise(client=client, intake=intake, specs=screen(answers, parse_drawing({"marks": drawing.get("marks", [])})))
+    audit_record(action=Action.UPDATE, obj=intake, actor=actor, role="client", detail={"status": "submitted", "flags": len(flags)})
+    return intake
+
+
+def _apply_demographics(client: Client, answers: dict[str, Any]) -> None:
+    changed: list[str] = []
+    for name in DEMOGRAPHIC_ANSWERS:
+        value = answers.get(name)
+        if not value:
+            continue
+        if name == "date_of_birth":
+            value = date.fromisoformat(value)
+        if getattr(client, name) != value:
+            setattr(client, name, value)
+            changed.append(name)
+    if changed:
+        client.save(update_fields=[*changed, "updated_at"])
+        audit_record(action=Action.UPDATE, obj=client, role="client", detail={"fields": changed, "from": "intake"})
+
+
+def flags_raise(*, client: Client, intake: IntakeSubmission | None, specs: list[FlagSpec]) -> list[ScreeningFlag]:
+    """Open a flag per spec; a rule already open for this client is updated (its regions merged), not duplicated."""
+    out: list[ScreeningFlag] = []
+    for spec in specs:
+        flag = ScreeningFlag.objects.open().filter(client=client, rule_id=spec.rule_id).first()
+        fields = {
+            "flag_class": spec.flag_class,
+            "title": spec.title,
+            "reason": spec.reason,
+            "changes": spec.changes,
+            "forbids": list(spec.forbids),
+            "cautions": list(spec.cautions),
+            "source": spec.source,
+            "rules_version": spec.rules_version,
+        }
+        if flag is None:
+            flag = ScreeningFlag.objects.create(
+                clinic=client.clinic, client=client, intake=intake, rule_id=spec.rule_id, regions=list(spec.regions), **fields
+            )
+            audit_record(action=Action.CREATE, obj=flag, clinic=client.clinic, detail={"rule": spec.rule_id, "class": spec.flag_class})
+        else:
+            for k, v in fields.items():
+                setattr(flag, k, v)
+            flag.regions = list(dict.fromkeys([*flag.regions, *spec.regions]))
+            flag.intake = intake
+            flag.save()
+            audit_record(action=Action.UPDATE, obj=flag, clinic=client.clinic, detail={"rule": spec.rule_id})
+        out.append(flag)
+    return out
+
+
+@transaction.atomic
+def flag_acknowledge(*, flag: ScreeningFlag, membership: Membership, note: str) -> ScreeningFlag:
+    require(membership, Capability.VIEW_CLINICAL)
+    if flag.cleared_at:
+        raise ValidationError("This flag has been cleared already.")
+    flag.acknowledged_at = timezone.now()
+    flag.acknowledged_by = membership.user
+    flag.acknowledge_note = note.strip()
+    flag.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledge_note"])
+    audit_record(action=Action.ACKNOWLEDGE, obj=flag, role=membership.role, detail={"rule": flag.rule_id, "note": bool(note.strip())})
+    return flag
+
+
+@transaction.atomic
+def flag_clear(*, flag: ScreeningFlag, membership: Membership, note: str) -> ScreeningFlag:
+    """Only a clinically qualified role clears a flag, and says why."""
+    if not membership.can(Capability.EDIT_CLINICAL):
+        raise PermissionDenied("Only clinically qualified staff can clear a screening flag.")
+    if flag.cleared_at:
+        raise ValidationError("This flag has been cleared already.")
+    if not note.strip():
+        raise ValidationError("Say why the flag no longer applies.")
+    flag.cleared_at = timezone.now()
+    flag.cleared_by = membership.user
+    flag.clear_note = note.strip()
+    flag.save(update_fields=["cleared_at", "cleared_by", "clear_note"])
+    audit_record(action=Action.UPDATE, obj=flag, role=membership.role, detail={"rule": flag.rule_id, "status": "cleared"})
+    return flag
+
+
+@transaction.atomic
+def intake_mark_reviewed(*, intake: IntakeSubmission, membership: Membership, note: str = "") -> IntakeSubmission:
+    require(membership, Capability.EDIT_CLINICAL)
+    if intake.status != IntakeStatus.SUBMITTED:
+        raise ValidationError("Only a submitted intake can be marked reviewed.")
+    intake.status = IntakeStatus.REVIEWED
+    intake.reviewed_at = timezone.now()
+    intake.reviewed_by = membership.user
+    intake.save(update_fields=["status", "reviewed_at", "reviewed_by", "updated_at"])
+    IntakeNote.objects.create(intake=intake, kind=IntakeNote.Kind.REVIEWED, text=note.strip(), author=membership.user)
+    audit_record(action=Action.UPDATE, obj=intake, role=membership.role, detail={"status": "reviewed"})
+    return intake
+
+
+@transaction.atomic
+def intake_request_info(*, intake: IntakeSubmission, membership: Membership, note: str) -> IntakeNote:
+    """Ask the client for more: a note on the intake (kept) and an email with a link and no clinical detail."""
+    require(membership, Capability.EDIT_CLINICAL)
+    client = intake.client
+    if not client.email and not (client.portal_user and client.portal_user.email):
+        raise ValidationError("This client has no email address on file.")
+    entry = IntakeNote.objects.create(intake=intake, kind=IntakeNote.Kind.MORE_INFO, text=note.strip(), author=membership.user)
+    audit_record(action=Action.UPDATE, obj=intake, role=membership.role, detail={"requested_info": entry.pk})
+    email = client.portal_user.email if client.portal_user else client.email
+    url = settings.SITE_URL + reverse("portal_intake", args=[client.pk])
+    subject = f"{client.clinic.name}: a question about your intake"
+    # The email says only that there is a question, never what it is: email is not a secure channel.
+    body = (
+        f"Hello {client.preferred_name or client.first_name},\n\n"
+        f"{client.clinic.name} has a question about the intake form you sent. "
+        f"Please sign in to read it:\n{url}\n\n"
+        f"If you did not expect this, please contact {client.clinic.name}."
+    )
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+    return entry
+
+
+@transaction.atomic
+def drawing_create(
+    *,
+    client: Client,
+    marks: list[dict[str, Any]],
+    actor: User | None,
+    symptoms: list[str] | None = None,
+    note: str = "",
+    intake: IntakeSubmission | None = None,
+    taken_at: datetime | None = None,
+    role: str = "client",
+) -> PainDrawing:
+    """Store a dated drawing; the engine validates it first (DrawingError on a bad one)."""
+    parsed = parse_drawing({"marks": marks, "symptoms": symptoms or []})
+    drawing = PainDrawing.objects.create(
+        clinic=client.clinic,
+        client=client,
+        intake=intake,
+        taken_at=taken_at or timezone.now(),
+        marks=[
+            {k: v for k, v in {"cell": m.cell, "intensity": m.intensity, "quality": m.quality}.items() if v is not None}
+            for m in parsed.marks
+        ],
+        symptoms=list(parsed.symptoms),
+        note=note.strip()[:300],
+        created_by=actor,
+    )
+    audit_record(action=Action.CREATE, obj=drawing, clinic=client.clinic, actor=actor, role=role, detail={"marks": len(parsed.marks)})
+    return drawing
+
+
+def request_signature_input(request: Any, typed_name: str, signature: str) -> SignatureInput:
+    return SignatureInput(
+        typed_name=typed_name,
+        signature=signature,
+        ip=context.current().ip,
+        user_agent=str(request.META.get("HTTP_USER_AGENT", ""))[:300],
+    )
+
+
+__all__ = [
+    "SignatureInput",
+    "consent_sign",
+    "drawing_create",
+    "flag_acknowledge",
+    "flag_clear",
+    "flags_raise",
+    "intake_mark_reviewed",
+    "intake_request_info",
+    "intake_save_answers",
+    "intake_start",
+    "intake_submit",
+    "request_signature_input",
+]

@@ -1,0 +1,26 @@
+"""Client records and everything a client brings to the clinic: intake, consent, screening, drawings."""
+
+from knotwork.clients.models.client import Client, ClientQuerySet
+from knotwork.clients.models.intake import (
+    ConsentSignature,
+    FlagClass,
+    IntakeNote,
+    IntakeQuestion,
+    IntakeStatus,
+    IntakeSubmission,
+    PainDrawing,
+    ScreeningFlag,
+)
+
+__all__ = [
+    "Client",
+    "ClientQuerySet",
+    "ConsentSignature",
+    "FlagClass",
+    "IntakeNote",
+    "IntakeQuestion",
+    "IntakeStatus",
+    "IntakeSubmission",
+    "PainDrawing",
+    "ScreeningFlag",
+]
