@@ -4,6 +4,7 @@ from knotwork.accounts.api import router as accounts_router
 from knotwork.assessment.api import router as assessment_router
 from knotwork.atlas.api import router as atlas_router
 from knotwork.bookings.api import router as bookings_router
+from knotwork.care.api import router as care_router
 from knotwork.learn.api import router as learn_router
 from knotwork.messaging.api import router as messaging_router
 from knotwork.atlas.explain_api import router as engine_router
@@ -19,3 +20,4 @@ api.add_router("/", assessment_router)
 api.add_router("/", bookings_router)
 api.add_router("/", messaging_router)
 api.add_router("/", learn_router)
+api.add_router("/", care_router)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "knotwork.clients",
     "knotwork.atlas",
     "knotwork.assessment",
+    "knotwork.care",
     "knotwork.bookings",
     "knotwork.messaging",
     "knotwork.learn",

@@ -29,6 +29,7 @@ urlpatterns = [
     path("atlas/", include("knotwork.atlas.urls")),
     path("", include("knotwork.clients.urls")),
     path("", include("knotwork.assessment.urls")),
+    path("", include("knotwork.care.urls")),
     path("", include("knotwork.bookings.urls")),
     path("", include("knotwork.messaging.urls")),
     path("", include("knotwork.learn.urls")),
