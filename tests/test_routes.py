@@ -24,6 +24,14 @@ PUBLIC = {
     "api:atlas_muscles": "atlas API",
     "api:atlas_muscle": "atlas API",
     "api:atlas_region_referrers": "atlas API",
+    "learn_index": "education articles",
+    "learn_tag": "education articles",
+    "learn_search": "education articles",
+    "learn_article": "education articles",
+    "learn_cover": "article cover images (published articles only)",
+    "self_check": "public self-check; stores nothing",
+    "api:learn_articles": "published articles",
+    "api:learn_article": "published articles",
 }
 # allauth's sign-in, sign-up, reset and confirmation pages are public by nature.
 PUBLIC_PREFIXES = ("accounts/",)

@@ -36,7 +36,7 @@ class Command(BaseCommand):
     def prepare(self) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
-        for name in ("atlas",):
+        for name in ("atlas", "learn"):
             from django.core.management import get_commands
 
             if name in get_commands():
