@@ -15,8 +15,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Capability, Membership
+from knotwork.assessment.selectors import implicated_muscles_for_client
 from knotwork.atlas.bodymap import render_bodymap
 from knotwork.atlas.explain_views import present
+from knotwork.atlas.loader import atlas
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients import intake_services as services
@@ -76,8 +78,10 @@ def _flag_rows(client: Client) -> list[dict[str, Any]]:
              "regions": [cell_label(c) for c in f.regions]} for f in open_flags(client)]  # fmt: skip
 
 
-def _engine_context(client: Client, answers: dict[str, Any]) -> dict[str, Any]:
+def _engine_context(client: Client, answers: dict[str, Any], implicated: dict[str, str]) -> dict[str, Any]:
     ctx: dict[str, Any] = {}
+    if implicated:
+        ctx["implicated_muscles"] = implicated
     rf = red_flag_answers(answers)
     if rf:
         ctx["red_flags"] = rf
@@ -95,8 +99,9 @@ def previsit_summary(request: HttpRequest, client_id: int) -> HttpResponse:
     intake, drawings = latest_intake(client), drawings_of(client)
     answers = plain_answers(intake.answers) if intake else {}
     latest = drawings[0] if drawings else None
+    implicated = implicated_muscles_for_client(client)
     result = explain({"marks": latest.marks if latest else [], "symptoms": latest.symptoms if latest else [],
-                      "context": _engine_context(client, answers)})  # fmt: skip
+                      "context": _engine_context(client, answers, implicated)})  # fmt: skip
     shown = present(result)
     context = {
         "client": client, "membership": membership, "intake": intake, "answers": answers, "flags": _flag_rows(client),
@@ -105,6 +110,7 @@ def previsit_summary(request: HttpRequest, client_id: int) -> HttpResponse:
         "latest_map": display_map(latest.marks if latest else [], id_prefix="summary-map"),
         "comparison": compare_drawings(drawings[1], latest) if latest and len(drawings) > 1 else None,
         "form": intake_form_for(client.clinic), "can_clear_flags": membership.can(Capability.EDIT_CLINICAL), **shown,
+        "implicated": [(atlas().muscle_by_id[m].name, why) for m, why in implicated.items() if m in atlas().muscle_by_id],
     }  # fmt: skip
     if intake:
         context["q"] = {qid: context["form"].by_id[qid].label_of(v) for qid, v in answers.items() if qid in context["form"].by_id}

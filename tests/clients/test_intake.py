@@ -389,3 +389,20 @@ class IntakeQuestionTests:
     def test_a_clinic_without_questions_has_no_clinic_step(self, portal):
         assert "clinic" not in intake_form_for(portal.clinic_a).step_ids()
         assert len(red_flag_questions()) > 5
+
+
+class PrevisitAssessmentTests:
+    def test_the_summary_shows_muscles_implicated_by_the_latest_assessment(self, world, as_user):
+        from knotwork.accounts.models import Membership
+        from knotwork.assessment import services as assessment_services
+
+        m = Membership.objects.get(user=world.alice, clinic=world.clinic_a)
+        a = assessment_services.assessment_create(client=world.client_a, membership=m, data={"position": "standing"})
+        assessment_services.finding_add(assessment=a, membership=m, data={"kind": "head_forward", "severity": "moderate"})
+        body = as_user(world.alice).get(f"/clients/{world.client_a.pk}/summary/").content.decode()
+        assert "From the latest assessment" in body
+        assert "Levator scapulae" in body or "Sternocleidomastoid" in body
+
+    def test_without_an_assessment_the_summary_says_so(self, world, as_user):
+        body = as_user(world.alice).get(f"/clients/{world.client_a.pk}/summary/").content.decode()
+        assert "No assessment findings yet." in body
