@@ -165,6 +165,10 @@ def _red_flag_panel(screen: Screen) -> dict[str, Any]:
     }
 
 
+def _tp_name(muscle: Any, tp_id: str) -> str:
+    return next((tp.name for tp in muscle.trigger_points if tp.id == tp_id), tp_id)
+
+
 def present(result: ExplainResult) -> dict[str, Any]:
     """Everything the results templates show, in plain words."""
     muscles = atlas().muscle_by_id
@@ -173,7 +177,9 @@ def present(result: ExplainResult) -> dict[str, Any]:
         "drawing_is_empty": result.message == EMPTY_MESSAGE,
         "hypotheses": [_hypothesis_row(i, h) for i, h in enumerate(result.hypotheses, 1)],
         "cover": [
-            {"step": c, "name": muscles[c.muscle].name, "adds": _labels(c.adds), "share": round(c.cumulative * 100)} for c in result.cover
+            {"step": c, "name": muscles[c.muscle].name, "tp_name": _tp_name(muscles[c.muscle], c.trigger_point),
+             "adds": _labels(c.adds), "share": round(c.cumulative * 100)}
+            for c in result.cover
         ],
         "red_flags": _red_flag_panel(result.screens[0]),
         "screens": [{"screen": s, "badge": VERDICT_BADGES.get(s.verdict, "")} for s in result.screens[1:]],
