@@ -3,13 +3,13 @@
 from knotwork.accounts.api import router as accounts_router
 from knotwork.assessment.api import router as assessment_router
 from knotwork.atlas.api import router as atlas_router
+from knotwork.atlas.explain_api import router as engine_router
 from knotwork.bookings.api import router as bookings_router
 from knotwork.care.api import router as care_router
-from knotwork.learn.api import router as learn_router
-from knotwork.messaging.api import router as messaging_router
-from knotwork.atlas.explain_api import router as engine_router
 from knotwork.clients.api import router as clients_router
+from knotwork.learn.api import router as learn_router
 from knotwork.lib.api import build_api
+from knotwork.messaging.api import router as messaging_router
 
 api = build_api()
 api.add_router("/", accounts_router)

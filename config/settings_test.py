@@ -19,3 +19,8 @@ from config.settings import PASSWORD_HASHERS  # noqa: E402
 # Argon2 is deliberately slow; the suite does not test its strength.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS}  # noqa: F405
+
+# A file, not SQLite's shared in-memory database: the booking concurrency tests need real
+# locking between connections (pytest-xdist gives each worker its own file).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["KNOTWORK_VAR_DIR"], "test.sqlite3")}  # noqa: F405

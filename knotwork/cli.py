@@ -16,12 +16,17 @@ COMMANDS = {
     "demo-code": "Print the current one-time sign-in code of a demo staff account",
     "check": "Check the installation (--deploy: production readiness, Knotwork's checks included)",
     "audit": "Audit log tools: `knotwork audit verify` walks every hash chain",
+    "send-reminders": "Queue appointment reminders that are due (run from cron every few minutes)",
     "atlas": "The trigger-point atlas: load, regions, list, show, refers-to",
     "explain": "Rank likely trigger-point sources for a pain drawing",
     "eval": "Evaluate the reasoning engine on vignettes, or the atlas against itself (--atlas)",
     "migrate": "Apply database migrations",
     "createsuperuser": "Create a platform administrator",
 }
+
+
+# Commands typed with a hyphen whose Django module names use an underscore.
+HYPHENATED = ("demo-code", "send-reminders")
 
 
 def _help() -> str:
@@ -44,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
 
-    command = args[0].replace("-", "_") if args[0] in ("demo-code",) else args[0]
+    command = args[0].replace("-", "_") if args[0] in HYPHENATED else args[0]
     execute_from_command_line(["knotwork", command, *args[1:]])
 
 

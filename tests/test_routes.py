@@ -32,6 +32,12 @@ PUBLIC = {
     "self_check": "public self-check; stores nothing",
     "api:learn_articles": "published articles",
     "api:learn_article": "published articles",
+    "book_clinic": "public booking: services and therapists of a clinic",
+    "book_slots": "public booking: free slots only, no names",
+    "book_hold": "public booking: a short hold while the visitor signs in (rate limited)",
+    "book_confirm": "public booking: asks the visitor to sign in before confirming",
+    "api:booking_slots": "free slots only, no names",
+    "calendar_feed": "a therapist's private feed, authenticated by the secret token in its URL",
 }
 # allauth's sign-in, sign-up, reset and confirmation pages are public by nature.
 PUBLIC_PREFIXES = ("accounts/",)

@@ -70,7 +70,13 @@ STREETS = ("Mill Lane", "Park Road", "Quay Street", "Hillside", "Church Walk")
 
 # Apps that add their own demo records (intake answers, drawings, assessments…). Each module has
 # `seed_demo(*, clinic, rng)`, idempotent, called inside the demo's transaction.
-DEMO_EXTENSIONS: tuple[str, ...] = ("knotwork.clients.demo", "knotwork.assessment.demo", "knotwork.learn.demo")
+DEMO_EXTENSIONS: tuple[str, ...] = (
+    "knotwork.clients.demo",
+    "knotwork.assessment.demo",
+    "knotwork.bookings.demo",
+    "knotwork.messaging.demo",
+    "knotwork.learn.demo",
+)
 
 
 class RealDataError(RuntimeError):

@@ -1,3 +1,342 @@
-from ninja import Router
+"""Bookings API: free slots (public), holds, bookings, cancellation and moves.
+
+Staff act for their clinic (token scope ``clients:write`` to change, ``clients:read`` to read);
+a signed-in client acts for their own record. A refused overlap is a 409 whose body carries the
+nearest free slots next to the usual error object.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.http import Http404, HttpRequest, JsonResponse
+from ninja import Field, Header, Query, Router, Schema
+from ninja.errors import HttpError
+
+from knotwork.accounts.models import ApiToken, Capability, Clinic
+from knotwork.accounts.permissions import membership_for, require
+from knotwork.bookings import services
+from knotwork.bookings.idempotency import run_idempotent
+from knotwork.bookings.models import Appointment, Service
+from knotwork.bookings.selectors import free_slots, get_appointment_for_user, therapist_in_clinic
+from knotwork.bookings.services import Actor, BookingError, SlotTaken
+from knotwork.bookings.slots import Slot
+from knotwork.clients.models import Client
+from knotwork.lib.api import error_body
 
 router = Router(tags=["bookings"])
+
+READ, WRITE = ApiToken.Scope.CLIENTS_READ, ApiToken.Scope.CLIENTS_WRITE
+MAX_RANGE_DAYS = 31
+
+
+class SlotsQuery(Schema):
+    therapist: int = Field(..., ge=1)
+    service: int = Field(..., ge=1)
+    start: date = Field(..., description="First local date (the clinic's time zone)")
+    end: date = Field(..., description="Last local date, at most 31 days after start")
+
+
+class SlotOut(Schema):
+    start: datetime
+    end: datetime
+    local_start: str = Field(..., description="Wall-clock start in the clinic's time zone")
+
+
+class SlotsOut(Schema):
+    therapist: int
+    service: int
+    time_zone: str
+    slots: list[SlotOut]
+
+
+class HoldIn(Schema):
+    model_config = {"extra": "forbid"}
+    therapist: int
+    service: int
+    start: datetime
+
+
+class HoldOut(Schema):
+    id: int
+    token: str = Field(..., description="Send it back with the hold id to confirm; shown once")
+    start: datetime
+    end: datetime
+    expires_at: datetime
+
+
+class BookIn(Schema):
+    model_config = {"extra": "forbid"}
+    hold: int | None = None
+    hold_token: str | None = Field(None, max_length=64)
+    therapist: int | None = None
+    service: int | None = None
+    start: datetime | None = None
+    client: int | None = Field(None, description="Staff only: the client the booking is for")
+
+
+class CancelIn(Schema):
+    model_config = {"extra": "forbid"}
+    late: bool | None = Field(None, description="Staff only: record as a late cancellation (default: by the clinic's notice period)")
+
+
+class RescheduleIn(Schema):
+    model_config = {"extra": "forbid"}
+    start: datetime
+
+
+class AppointmentOut(Schema):
+    id: int
+    status: str
+    therapist: int
+    service: int
+    client: int | None
+    room: int | None
+    start: datetime
+    end: datetime
+    local_start: str
+    time_zone: str
+    price: str
+    currency: str
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    fields: dict[str, str]
+
+
+class ConflictOut(Schema):
+    error: ErrorDetail
+    nearest: list[SlotOut] = []
+
+
+def _slot_out(slot: Slot, clinic: Clinic) -> dict[str, Any]:
+    return {"start": slot.start.isoformat(), "end": slot.end.isoformat(), "local_start": slot.start.astimezone(clinic.tz).isoformat()}
+
+
+def appointment_out(a: Appointment) -> dict[str, Any]:
+    return {
+        "id": a.pk,
+        "status": a.status,
+        "therapist": a.therapist_id,
+        "service": a.service_id,
+        "client": a.client_id,
+        "room": a.room_id,
+        "start": a.starts_at.isoformat(),
+        "end": a.ends_at.isoformat(),
+        "local_start": a.local_start.isoformat(),
+        "time_zone": a.clinic.time_zone,
+        "price": str(a.price),
+        "currency": a.currency,
+    }
+
+
+def _refusal(exc: BookingError) -> tuple[int, dict[str, Any]]:
+    body = error_body(exc.status, exc.message, code=exc.code)
+    if isinstance(exc, SlotTaken):
+        body["nearest"] = [_slot_out(s, exc.clinic) for s in exc.nearest()]
+    return exc.status, body
+
+
+def _actor(request: HttpRequest, clinic_id: int, scope: str) -> Actor:
+    """Staff of the clinic (through a token's clinic or the session), else the signed-in person as a client."""
+    token: ApiToken | None = getattr(request, "api_token", None)
+    if token is not None:
+        if scope not in token.scopes:
+            raise HttpError(403, f"This token lacks the “{scope}” scope.")
+        if token.clinic_id != clinic_id:
+            raise Http404("Not found")
+    membership = membership_for(request.user, clinic_id)
+    if membership is not None:
+        require(membership, Capability.EDIT_DEMOGRAPHICS if scope == WRITE else Capability.VIEW_DEMOGRAPHICS)
+    elif token is not None:
+        raise Http404("Not found")
+    return Actor(user=request.user, membership=membership)  # type: ignore[arg-type]
+
+
+def _service_and_therapist(service_id: int, therapist_id: int, *, public: bool) -> tuple[Service, Any]:
+    qs = Service.objects.active().select_related("clinic")
+    if public:
+        qs = qs.exclude(online_booking=Service.OnlineBooking.STAFF)
+    service = qs.filter(pk=service_id).first()
+    if service is None or (service.therapist_id and service.therapist_id != therapist_id):
+        raise Http404("Not found")
+    return service, therapist_in_clinic(service.clinic, therapist_id)
+
+
+def _respond(result: tuple[int, dict[str, Any]]) -> JsonResponse:
+    status, body = result
+    return JsonResponse(body, status=status)
+
+
+@router.get(
+    "/bookings/slots", auth=None, response=SlotsOut, url_name="booking_slots", summary="Free slots of a therapist for a service (public)"
+)
+def list_slots(request: HttpRequest, params: Query[SlotsQuery]):  # type: ignore[no-untyped-def]
+    therapist, service, start, end = params.therapist, params.service, params.start, params.end
+    if end < start or (end - start).days >= MAX_RANGE_DAYS:
+        raise HttpError(400, f"`end` must be on or after `start`, and the range at most {MAX_RANGE_DAYS} days.")
+    svc, person = _service_and_therapist(service, therapist, public=True)
+    found = free_slots(clinic=svc.clinic, therapist=person, service=svc, first_day=start, last_day=end)
+    return {
+        "therapist": person.pk,
+        "service": svc.pk,
+        "time_zone": svc.clinic.time_zone,
+        "slots": [_slot_out(s, svc.clinic) for s in found],
+    }
+
+
+@router.post(
+    "/bookings/holds",
+    response={201: HoldOut, 409: ConflictOut, 422: ConflictOut},
+    url_name="booking_holds",
+    summary="Hold a slot for a few minutes",
+)
+def create_hold(request: HttpRequest, payload: HoldIn):  # type: ignore[no-untyped-def]
+    svc, person = _service_and_therapist(payload.service, payload.therapist, public=True)
+    actor = _actor(request, svc.clinic_id, WRITE)
+    try:
+        hold, token = services.hold_create(clinic=svc.clinic, therapist=person, service=svc, start=payload.start, actor=actor)
+    except BookingError as exc:
+        return _respond(_refusal(exc))
+    body = {
+        "id": hold.pk,
+        "token": token,
+        "start": hold.starts_at.isoformat(),
+        "end": hold.ends_at.isoformat(),
+        "expires_at": hold.hold_expires_at.isoformat(),  # type: ignore[union-attr]
+    }
+    return JsonResponse(body, status=201)
+
+
+def _client_for(actor: Actor, clinic: Clinic, client_id: int | None) -> Client:
+    if actor.is_staff:
+        client = Client.objects.filter(clinic=clinic, pk=client_id or 0, archived_at__isnull=True).first()
+        if client is None:
+            raise HttpError(404, "No such client in this clinic.")
+        return client
+    client = Client.objects.filter(clinic=clinic, portal_user=actor.user, archived_at__isnull=True).first()
+    if client_id is not None or client is None:
+        raise HttpError(422, "Book your first visit through the clinic's booking page, which creates your record.")
+    return client
+
+
+@router.post(
+    "/bookings",
+    response={201: AppointmentOut, 409: ConflictOut, 422: ConflictOut},
+    url_name="booking_create",
+    summary="Confirm a hold, or book directly; honours Idempotency-Key",
+)
+def create_booking(request: HttpRequest, payload: BookIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):  # type: ignore[no-untyped-def]
+    hold: Appointment | None = None
+    if payload.hold is not None:
+        hold = Appointment.objects.select_related("clinic", "therapist", "service").filter(pk=payload.hold).first()
+        if hold is None or not payload.hold_token:
+            raise Http404("Not found")
+        clinic = hold.clinic
+    else:
+        if payload.therapist is None or payload.service is None or payload.start is None:
+            raise HttpError(400, "Send a hold and its token, or a therapist, service and start.")
+        svc, person = _service_and_therapist(payload.service, payload.therapist, public=False)
+        clinic = svc.clinic
+    actor = _actor(request, clinic.pk, WRITE)
+    client = _client_for(actor, clinic, payload.client)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            if hold is not None:
+                appointment = services.hold_confirm(hold=hold, token=payload.hold_token or "", client=client, actor=actor)
+            else:
+                assert payload.start is not None  # checked before the clinic was resolved
+                appointment = services.appointment_book(
+                    clinic=clinic, therapist=person, service=svc, start=payload.start, client=client, actor=actor
+                )
+        except BookingError as exc:
+            return _refusal(exc)
+        return 201, appointment_out(appointment)
+
+    return _respond(
+        run_idempotent(
+            user=request.user, clinic=clinic, key=idempotency_key, method="POST", path=request.path, payload=payload.dict(), run=run
+        )
+    )
+
+
+def _appointment_for_write(request: HttpRequest, appointment_id: int) -> tuple[Appointment, Actor]:
+    appointment = Appointment.objects.filter(pk=appointment_id).only("clinic_id").first()
+    if appointment is None:
+        raise Http404("Not found")
+    actor = _actor(request, appointment.clinic_id, WRITE)
+    found, _ = get_appointment_for_user(request.user, appointment_id, write=True)
+    return found, actor
+
+
+@router.get("/bookings/{appointment_id}", response=AppointmentOut, url_name="booking_detail", summary="One appointment")
+def get_booking(request: HttpRequest, appointment_id: int):  # type: ignore[no-untyped-def]
+    appointment = Appointment.objects.filter(pk=appointment_id).only("clinic_id").first()
+    if appointment is None:
+        raise Http404("Not found")
+    _actor(request, appointment.clinic_id, READ)
+    found, _ = get_appointment_for_user(request.user, appointment_id)
+    return JsonResponse(appointment_out(found))
+
+
+@router.post(
+    "/bookings/{appointment_id}/cancel",
+    response={200: AppointmentOut, 422: ConflictOut},
+    url_name="booking_cancel",
+    summary="Cancel; honours Idempotency-Key",
+)
+def cancel_booking(
+    request: HttpRequest,
+    appointment_id: int,
+    payload: CancelIn | None = None,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):  # type: ignore[no-untyped-def]
+    appointment, actor = _appointment_for_write(request, appointment_id)
+    late = payload.late if payload else None
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            return 200, appointment_out(services.appointment_cancel(appointment=appointment, actor=actor, late=late))
+        except BookingError as exc:
+            return _refusal(exc)
+
+    body = payload.dict() if payload else {}
+    return _respond(
+        run_idempotent(
+            user=request.user, clinic=appointment.clinic, key=idempotency_key, method="POST", path=request.path, payload=body, run=run
+        )
+    )
+
+
+@router.post(
+    "/bookings/{appointment_id}/reschedule",
+    response={200: AppointmentOut, 409: ConflictOut, 422: ConflictOut},
+    url_name="booking_reschedule",
+    summary="Move to another start; honours Idempotency-Key",
+)
+def reschedule_booking(
+    request: HttpRequest, appointment_id: int, payload: RescheduleIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+):  # type: ignore[no-untyped-def]
+    appointment, actor = _appointment_for_write(request, appointment_id)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            return 200, appointment_out(services.appointment_reschedule(appointment=appointment, start=payload.start, actor=actor))
+        except BookingError as exc:
+            return _refusal(exc)
+
+    return _respond(
+        run_idempotent(
+            user=request.user,
+            clinic=appointment.clinic,
+            key=idempotency_key,
+            method="POST",
+            path=request.path,
+            payload=payload.dict(),
+            run=run,
+        )
+    )

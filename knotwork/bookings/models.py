@@ -1,0 +1,375 @@
+"""Services, availability, appointments (holds included), idempotency, reminders and calendar feeds.
+
+No two active appointments of one therapist (or one room) may overlap. The database enforces it,
+not this module: on PostgreSQL an exclusion constraint, on SQLite triggers (see the migration
+``0002_no_overlap_guards`` and docs/bookings.md). Both read ``block_start``/``block_end``: the
+appointment plus the service's buffers, half-open, in UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from knotwork.accounts.models import Clinic
+
+currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as GBP.")
+
+
+class Room(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="rooms")
+    name = models.CharField(max_length=60)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["clinic", "name"], name="room_name_unique_per_clinic")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceQuerySet(models.QuerySet["Service"]):
+    def active(self) -> ServiceQuerySet:
+        return self.filter(is_active=True)
+
+    def for_therapist(self, therapist_id: int) -> ServiceQuerySet:
+        return self.filter(Q(therapist__isnull=True) | Q(therapist_id=therapist_id))
+
+
+class Service(models.Model):
+    class Kind(models.TextChoices):
+        CONSULTATION = "consultation", "Consultation"
+        SESSION = "session", "Treatment session"
+        FOLLOW_UP = "follow_up", "Follow-up"
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        VIDEO = "video", "Video call"
+
+    class OnlineBooking(models.TextChoices):
+        ANYONE = "anyone", "New and existing clients"
+        EXISTING = "existing", "Existing clients only"
+        APPROVAL = "approval", "On request (the clinic confirms)"
+        STAFF = "staff", "Staff only"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="services")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+", help_text="Empty: any therapist."
+    )
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SESSION)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.IN_PERSON)
+    description = models.CharField(max_length=300, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5), MaxValueValidator(480)])
+    buffer_before_minutes = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(120)])
+    buffer_after_minutes = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(120)])
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3, default="GBP", validators=[currency_code])
+    online_booking = models.CharField(max_length=10, choices=OnlineBooking.choices, default=OnlineBooking.ANYONE)
+    needs_room = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = ServiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "duration_minutes", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
+            models.CheckConstraint(condition=Q(duration_minutes__gte=5), name="service_duration_at_least_5"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_free(self) -> bool:
+        return self.price == 0
+
+
+def default_reminders() -> list[int]:
+    return [24, 2]
+
+
+class BookingPolicy(models.Model):
+    """A clinic's booking rules. A clinic without a row uses the defaults below."""
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="booking_policy")
+    cancel_notice_hours = models.PositiveSmallIntegerField(default=24, validators=[MaxValueValidator(24 * 14)])
+    min_notice_minutes = models.PositiveIntegerField(default=120, validators=[MaxValueValidator(60 * 24 * 14)])
+    horizon_days = models.PositiveSmallIntegerField(default=60, validators=[MinValueValidator(1), MaxValueValidator(366)])
+    hold_minutes = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(2), MaxValueValidator(60)])
+    slot_step_minutes = models.PositiveSmallIntegerField(default=15, validators=[MinValueValidator(5), MaxValueValidator(120)])
+    reminder_offsets_hours = models.JSONField(
+        default=default_reminders, blank=True, help_text="Hours before the appointment, e.g. [24, 2]."
+    )
+    sms_reminders = models.BooleanField(default=False)
+    max_pending_per_client = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1), MaxValueValidator(50)])
+
+    def __str__(self) -> str:
+        return f"Booking policy of {self.clinic}"
+
+    @classmethod
+    def for_clinic(cls, clinic: Clinic) -> BookingPolicy:
+        found = cls.objects.filter(clinic=clinic).first()
+        return found or cls(clinic=clinic)
+
+    @property
+    def reminder_offsets(self) -> list[int]:
+        """Largest first; anything that is not a whole number of hours up to two weeks is ignored."""
+        values = self.reminder_offsets_hours if isinstance(self.reminder_offsets_hours, list) else []
+        return sorted({h for h in values if isinstance(h, int) and not isinstance(h, bool) and 0 < h <= 24 * 14}, reverse=True)
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class Availability(models.Model):
+    """Weekly working hours of a therapist, as wall-clock times in the clinic's time zone."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="availability")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        verbose_name_plural = "availability"
+        constraints = [models.CheckConstraint(condition=Q(end_time__gt=models.F("start_time")), name="availability_ends_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+class AvailabilityException(models.Model):
+    class Kind(models.TextChoices):
+        OFF = "off", "Not working"
+        EXTRA = "extra", "Extra hours"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="availability_exceptions")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability_exceptions")
+    day = models.DateField()
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    start_time = models.TimeField(null=True, blank=True, help_text="Empty with 'not working': the whole day.")
+    end_time = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["day", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(start_time__isnull=True, end_time__isnull=True) & Q(kind="off"))
+                | Q(start_time__isnull=False, end_time__isnull=False, end_time__gt=models.F("start_time")),
+                name="availability_exception_times_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.get_kind_display()}"
+
+
+class AppointmentStatus(models.TextChoices):
+    HELD = "held", "Held"
+    REQUESTED = "requested", "Requested"
+    CONFIRMED = "confirmed", "Confirmed"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    LATE_CANCELLED = "late_cancelled", "Cancelled late"
+    NO_SHOW = "no_show", "Did not attend"
+    EXPIRED = "expired", "Hold expired"
+
+
+# The statuses that occupy the therapist's (and room's) time. The database guards use this list.
+BLOCKING_STATUSES = (AppointmentStatus.HELD, AppointmentStatus.REQUESTED, AppointmentStatus.CONFIRMED)
+# An appointment the client is expected at.
+ACTIVE_STATUSES = (AppointmentStatus.REQUESTED, AppointmentStatus.CONFIRMED)
+
+
+class AppointmentQuerySet(models.QuerySet["Appointment"]):
+    def for_clinic(self, clinic: Clinic | int) -> AppointmentQuerySet:
+        return self.filter(clinic=clinic)
+
+    def blocking(self, *, now: datetime | None = None) -> AppointmentQuerySet:
+        """Appointments that occupy time: unexpired holds, requests and confirmed bookings."""
+        now = now or timezone.now()
+        return self.filter(
+            Q(status__in=[AppointmentStatus.REQUESTED, AppointmentStatus.CONFIRMED])
+            | Q(status=AppointmentStatus.HELD, hold_expires_at__gt=now)
+        )
+
+    def active(self) -> AppointmentQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def upcoming(self, *, now: datetime | None = None) -> AppointmentQuerySet:
+        return self.active().filter(ends_at__gt=now or timezone.now())
+
+    def overlapping(self, start: datetime, end: datetime) -> AppointmentQuerySet:
+        return self.filter(block_start__lt=end, block_end__gt=start)
+
+
+class Appointment(models.Model):
+    """A claim on a therapist's time: a short hold, a request, a booking, and what became of it."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="appointments")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # The time the appointment keeps the therapist (and room) busy: itself plus the service's buffers.
+    block_start = models.DateTimeField()
+    block_end = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.CONFIRMED)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    hold_token_hash = models.CharField(max_length=64, blank=True)
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
+    currency = models.CharField(max_length=3, default="GBP", validators=[currency_code])
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reschedule_count = models.PositiveSmallIntegerField(default=0)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(block_start__lte=models.F("starts_at"), block_end__gte=models.F("ends_at")),
+                name="appointment_block_covers_appointment",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["held", "expired"]) | Q(client__isnull=False), name="appointment_has_client_unless_hold"
+            ),
+            models.CheckConstraint(condition=~Q(status="held") | Q(hold_expires_at__isnull=False), name="appointment_hold_has_expiry"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="appointment_price_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["therapist", "block_start"], name="appointment_therapist_idx"),
+            models.Index(fields=["clinic", "starts_at"], name="appointment_clinic_start_idx"),
+            models.Index(fields=["status", "hold_expires_at"], name="appointment_status_hold_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} at {self.starts_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+    @staticmethod
+    def new_hold_token() -> tuple[str, str]:
+        raw = secrets.token_urlsafe(24)
+        return raw, hashlib.sha256(raw.encode()).hexdigest()
+
+    def hold_token_matches(self, raw: str) -> bool:
+        return bool(self.hold_token_hash) and secrets.compare_digest(self.hold_token_hash, hashlib.sha256(raw.encode()).hexdigest())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def local_start(self) -> datetime:
+        return timezone.localtime(self.starts_at, self.clinic.tz)
+
+    @property
+    def local_end(self) -> datetime:
+        return timezone.localtime(self.ends_at, self.clinic.tz)
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST carrying an ``Idempotency-Key``: a retry gets the same answer."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, null=True, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    KEEP_FOR = timedelta(hours=24)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code})"
+
+
+class ReminderLog(models.Model):
+    """One row per reminder sent (or skipped as superseded): the unique constraint makes a second send impossible."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    offset_hours = models.PositiveSmallIntegerField()
+    starts_at = models.DateTimeField(help_text="The appointment time the reminder was for (a moved appointment is reminded again).")
+    sent_at = models.DateTimeField(default=timezone.now)
+    email_sent = models.BooleanField(default=False)
+    sms_sent = models.BooleanField(default=False)
+    skipped = models.BooleanField(default=False, help_text="A later reminder was already due when this one was considered.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "offset_hours", "starts_at"], name="reminder_once_per_offset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offset_hours} h reminder for appointment {self.appointment_id}"
+
+
+class CalendarFeedQuerySet(models.QuerySet["CalendarFeed"]):
+    def usable(self) -> CalendarFeedQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class CalendarFeed(models.Model):
+    """A therapist's private .ics address. Only the token's hash is stored; revoking ends it."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CalendarFeedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "therapist"], condition=Q(revoked_at__isnull=True), name="one_live_calendar_feed_per_therapist"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.therapist} at {self.clinic}"
+
+    @staticmethod
+    def new_token() -> tuple[str, str]:
+        raw = secrets.token_urlsafe(32)
+        return raw, CalendarFeed.hash_token(raw)
+
+    @staticmethod
+    def hash_token(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()

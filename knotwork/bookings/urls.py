@@ -1,1 +1,23 @@
-urlpatterns: list = []
+from django.urls import path
+
+from knotwork.bookings import views
+
+urlpatterns = [
+    # Public: a clinic's booking page, free times, holding a time, and the confirm step.
+    path("book/confirm/", views.book_confirm, name="book_confirm"),
+    path("book/<slug:slug>/", views.book_clinic, name="book_clinic"),
+    path("book/<slug:slug>/<int:therapist_id>/<int:service_id>/", views.book_slots, name="book_slots"),
+    path("book/<slug:slug>/<int:therapist_id>/<int:service_id>/hold/", views.book_hold, name="book_hold"),
+    # Public by token: a therapist's private calendar feed.
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
+    # Signed in.
+    path("appointments/", views.my_appointments, name="my_appointments"),
+    path("appointments/<int:pk>/", views.appointment_detail, name="appointment_detail"),
+    path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("appointments/<int:pk>/move/", views.appointment_reschedule, name="appointment_reschedule"),
+    path("appointments/<int:pk>/outcome/", views.appointment_outcome, name="appointment_outcome"),
+    path("appointments/<int:pk>/calendar.ics", views.appointment_ics, name="appointment_ics"),
+    path("schedule/", views.schedule, name="schedule"),
+    path("schedule/new/", views.appointment_new, name="appointment_new"),
+    path("schedule/calendar-feed/", views.calendar_feed_manage, name="calendar_feed_manage"),
+]

@@ -1,0 +1,507 @@
+"""Every write to bookings: holds, bookings, moves, cancellations, outcomes, calendar feeds.
+
+Overlap is never checked here and then trusted: the insert or update itself is guarded by the
+database (exclusion constraint / trigger), and a refused write becomes :class:`SlotTaken`.
+Every state change is a compare-and-swap on the row's current status, so two people acting on
+one appointment at once cannot both win.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+
+from knotwork.accounts.models import Clinic, Membership, User
+from knotwork.audit.models import Action
+from knotwork.audit.services import audit_record
+from knotwork.bookings import slots as slotlib
+from knotwork.bookings.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    BookingPolicy,
+    CalendarFeed,
+    Room,
+    Service,
+)
+from knotwork.bookings.selectors import rules_for, working_hours
+from knotwork.clients.models import Client
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DEADLOCK_RETRIES = 3
+
+
+class BookingError(Exception):
+    """A booking request that cannot be honoured; ``str()`` is a sentence for the person asking."""
+
+    status = 422
+    code = "unprocessable"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SlotTaken(BookingError):
+    status = 409
+    code = "slot_taken"
+
+    def __init__(self, *, clinic: Clinic, therapist: User, service: Service, start: datetime, exclude_id: int | None = None) -> None:
+        super().__init__("That time was just taken by someone else. Here are the nearest free times.")
+        self.clinic, self.therapist, self.service, self.start, self.exclude_id = clinic, therapist, service, start, exclude_id
+
+    def nearest(self) -> list[slotlib.Slot]:
+        from knotwork.bookings.selectors import nearest_free_slots
+
+        return list(
+            nearest_free_slots(
+                clinic=self.clinic, therapist=self.therapist, service=self.service, around=self.start, exclude_id=self.exclude_id
+            )
+        )
+
+
+class HoldGone(BookingError):
+    status = 409
+    code = "hold_expired"
+
+
+@dataclass
+class Actor:
+    """Who is acting: a staff membership, a client's portal user, or an anonymous visitor."""
+
+    user: User | None = None
+    membership: Membership | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.membership is not None
+
+    @property
+    def role(self) -> str:
+        return self.membership.role if self.membership else ("client" if self.user else "visitor")
+
+
+def _is_overlap(exc: IntegrityError) -> bool:
+    # PostgreSQL names the exclusion constraint; SQLite's trigger aborts with its name.
+    return "overlap" in str(exc)
+
+
+def _to_minute(value: datetime) -> datetime:
+    if timezone.is_naive(value):
+        raise BookingError("Times must include a time zone (for example 2026-03-02T09:00:00+00:00).")
+    return value.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _duration_words(minutes: int) -> str:
+    if minutes % 60:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    return "1 hour" if hours == 1 else f"{hours} hours"
+
+
+ADVISORY_LOCK_CLASS = 0x4B57  # "KW": keeps these keys apart from any other advisory locks
+
+
+def therapist_lock(therapist_id: int) -> None:
+    """Queue concurrent claims on one therapist's time (PostgreSQL; SQLite writers queue already).
+
+    Not what prevents double booking — the exclusion constraint does that on its own — but two
+    transactions inserting rows that overlap each other can each wait for the other inside the
+    constraint check, and PostgreSQL then aborts one as a deadlock after a second's wait. Taking
+    this lock first turns that into an orderly queue: the later claim sees the earlier one's
+    committed row and is refused at once.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_CLASS, therapist_id])
+
+
+def holds_expire(*, now: datetime | None = None, therapist_id: int | None = None) -> int:
+    """Turn lapsed holds into ``expired`` so they stop blocking (a constraint cannot compare with now())."""
+    qs = Appointment.objects.filter(status=AppointmentStatus.HELD, hold_expires_at__lte=now or timezone.now())
+    if therapist_id is not None:
+        qs = qs.filter(therapist_id=therapist_id)
+    return qs.update(status=AppointmentStatus.EXPIRED)
+
+
+def _check_bookable(
+    *, clinic: Clinic, therapist: User, service: Service, start: datetime, actor: Actor, client: Client | None, now: datetime
+) -> None:
+    """Rules a visitor or client must meet; staff may book any free time."""
+    if service.clinic_id != clinic.pk or (service.therapist_id and service.therapist_id != therapist.pk) or not service.is_active:
+        raise BookingError("This therapist does not offer that service.")
+    if start < now:
+        raise BookingError("That time has already passed.")
+    if actor.is_staff:
+        return
+    policy = BookingPolicy.for_clinic(clinic)
+    if service.online_booking == Service.OnlineBooking.STAFF:
+        raise BookingError("This service is booked by the clinic. Please call or message them.")
+    if service.online_booking == Service.OnlineBooking.EXISTING and (
+        client is None
+        or not Appointment.objects.filter(client=client).filter(status__in=[AppointmentStatus.COMPLETED, *ACTIVE_STATUSES]).exists()
+    ):
+        raise BookingError("This service is for existing clients. Book a consultation first.")
+    if start < now + timedelta(minutes=policy.min_notice_minutes):
+        raise BookingError(f"Online bookings need at least {_duration_words(policy.min_notice_minutes)} notice.")
+    if start > now + timedelta(days=policy.horizon_days):
+        raise BookingError(f"Bookings open {policy.horizon_days} days ahead.")
+    weekly, exceptions = working_hours(clinic, therapist, start.date() - timedelta(days=1), start.date() + timedelta(days=1))
+    if not slotlib.offered(start, tz=clinic.tz, weekly=weekly, exceptions=exceptions, rules=rules_for(service, policy)):
+        raise BookingError("That time is outside the therapist's bookable hours.")
+    if client is not None:
+        pending = Appointment.objects.filter(client=client).filter(status__in=ACTIVE_STATUSES, starts_at__gt=now).count()
+        if pending >= policy.max_pending_per_client:
+            raise BookingError(f"You already have {pending} upcoming appointments here; that is the most this clinic takes online.")
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "40P01"
+
+
+def guarded_write(write: Callable[[], T]) -> T:
+    """Run one guarded INSERT/UPDATE in a savepoint.
+
+    On PostgreSQL two transactions inserting rows that overlap each other can each find the
+    other's row in the exclusion index and wait for it: the server breaks that cycle by aborting
+    one with a deadlock error. The aborted attempt is simply retried, and then meets the
+    winner's committed row as an ordinary exclusion violation.
+    """
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                return write()
+        except OperationalError as exc:
+            if not _is_deadlock(exc) or attempt == DEADLOCK_RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _claim(appointment: Appointment, *, service: Service, actor: Actor) -> Appointment:
+    """Insert the appointment; the database refuses an overlap. Picks a free room when the service needs one."""
+    rooms: list[Room | None] = [None]
+    if service.needs_room:
+        rooms = list(Room.objects.filter(clinic_id=appointment.clinic_id, is_active=True).order_by("name")) or [None]
+    for room in rooms:
+        appointment.room = room
+        try:
+            appointment.pk = None
+            guarded_write(lambda: appointment.save(force_insert=True))
+            return appointment
+        except IntegrityError as exc:
+            if not _is_overlap(exc):
+                raise
+            appointment.pk = None
+            if "therapist" in str(exc):
+                break
+    raise SlotTaken(clinic=appointment.clinic, therapist=appointment.therapist, service=service, start=appointment.starts_at)
+
+
+def _new_appointment(*, clinic: Clinic, therapist: User, service: Service, start: datetime, **fields: Any) -> Appointment:
+    rules = rules_for(service, BookingPolicy.for_clinic(clinic))
+    block = rules.block(start)
+    return Appointment(
+        clinic=clinic,
+        therapist=therapist,
+        service=service,
+        starts_at=start,
+        ends_at=start + service.duration,
+        block_start=block.start,
+        block_end=block.end,
+        price=service.price,
+        currency=service.currency,
+        **fields,
+    )
+
+
+@transaction.atomic
+def hold_create(*, clinic: Clinic, therapist: User, service: Service, start: datetime, actor: Actor) -> tuple[Appointment, str]:
+    """Hold a slot for a few minutes while the visitor signs in. Returns the hold and its secret token."""
+    now = timezone.now()
+    start = _to_minute(start)
+    _check_bookable(clinic=clinic, therapist=therapist, service=service, start=start, actor=actor, client=None, now=now)
+    therapist_lock(therapist.pk)
+    holds_expire(now=now, therapist_id=therapist.pk)
+    raw, hashed = Appointment.new_hold_token()
+    policy = BookingPolicy.for_clinic(clinic)
+    hold = _new_appointment(
+        clinic=clinic,
+        therapist=therapist,
+        service=service,
+        start=start,
+        status=AppointmentStatus.HELD,
+        hold_expires_at=now + timedelta(minutes=policy.hold_minutes),
+        hold_token_hash=hashed,
+        created_by=actor.user,
+    )
+    return _claim(hold, service=service, actor=actor), raw
+
+
+def _after_booking(appointment: Appointment, *, first_for_client: bool) -> None:
+    from knotwork.bookings import tasks
+
+    appointment_id = appointment.pk
+    transaction.on_commit(lambda: tasks.send_booking_confirmation.enqueue(appointment_id))
+    if first_for_client and appointment.client is not None:
+        client = appointment.client
+        transaction.on_commit(lambda: _intake_invite(client))
+
+
+def _intake_invite(client: Client) -> None:
+    """Ask the intake feature to invite a new client, when that feature is installed."""
+    module = importlib.import_module("knotwork.clients.services")
+    invite = getattr(module, "intake_invite_on_first_booking", None)
+    if invite is not None:
+        invite(client)
+
+
+def _is_first_booking(client: Client, exclude_id: int) -> bool:
+    return (
+        not Appointment.objects.filter(client=client)
+        .exclude(pk=exclude_id)
+        .exclude(status__in=[AppointmentStatus.EXPIRED, AppointmentStatus.HELD])
+        .exists()
+    )
+
+
+def _initial_status(service: Service, actor: Actor) -> str:
+    if service.online_booking == Service.OnlineBooking.APPROVAL and not actor.is_staff:
+        return AppointmentStatus.REQUESTED
+    return AppointmentStatus.CONFIRMED
+
+
+@transaction.atomic
+def appointment_book(*, clinic: Clinic, therapist: User, service: Service, start: datetime, client: Client, actor: Actor) -> Appointment:
+    """Book directly (staff, or a signed-in client through the API) — no hold first."""
+    if client.clinic_id != clinic.pk:
+        raise BookingError("That client is not a client of this clinic.")
+    now = timezone.now()
+    start = _to_minute(start)
+    _check_bookable(clinic=clinic, therapist=therapist, service=service, start=start, actor=actor, client=client, now=now)
+    therapist_lock(therapist.pk)
+    holds_expire(now=now, therapist_id=therapist.pk)
+    status = _initial_status(service, actor)
+    appointment = _new_appointment(
+        clinic=clinic,
+        therapist=therapist,
+        service=service,
+        start=start,
+        client=client,
+        status=status,
+        created_by=actor.user,
+        confirmed_at=now if status == AppointmentStatus.CONFIRMED else None,
+    )
+    appointment = _claim(appointment, service=service, actor=actor)
+    audit_record(action=Action.CREATE, obj=appointment, actor=actor.user, role=actor.role, detail={"status": status, "service": service.pk})
+    _after_booking(appointment, first_for_client=_is_first_booking(client, appointment.pk))
+    return appointment
+
+
+@transaction.atomic
+def hold_confirm(*, hold: Appointment, token: str, client: Client, actor: Actor) -> Appointment:
+    """Turn a hold into a booking for ``client``. A lapsed hold is re-claimed if the time is still free."""
+    if hold.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED) or not hold.hold_token_matches(token):
+        raise HoldGone("This hold is no longer available. Please pick a time again.")
+    if client.clinic_id != hold.clinic_id:
+        raise BookingError("That client is not a client of this clinic.")
+    now = timezone.now()
+    _check_bookable(
+        clinic=hold.clinic, therapist=hold.therapist, service=hold.service, start=hold.starts_at, actor=actor, client=client, now=now
+    )
+    status = _initial_status(hold.service, actor)
+    confirmed_at = now if status == AppointmentStatus.CONFIRMED else None
+    therapist_lock(hold.therapist_id)
+    swapped = Appointment.objects.filter(pk=hold.pk, status=AppointmentStatus.HELD, hold_expires_at__gt=now).update(
+        status=status, client=client, hold_expires_at=None, hold_token_hash="", confirmed_at=confirmed_at
+    )
+    if swapped:
+        appointment = Appointment.objects.select_related("clinic", "client", "service", "therapist").get(pk=hold.pk)
+    else:
+        holds_expire(now=now, therapist_id=hold.therapist_id)
+        Appointment.objects.filter(pk=hold.pk).update(hold_token_hash="")
+        appointment = _claim(
+            _new_appointment(
+                clinic=hold.clinic,
+                therapist=hold.therapist,
+                service=hold.service,
+                start=hold.starts_at,
+                client=client,
+                status=status,
+                created_by=actor.user,
+                confirmed_at=confirmed_at,
+            ),
+            service=hold.service,
+            actor=actor,
+        )
+    audit_record(action=Action.CREATE, obj=appointment, actor=actor.user, role=actor.role, detail={"status": status, "from_hold": hold.pk})
+    _after_booking(appointment, first_for_client=_is_first_booking(client, appointment.pk))
+    return appointment
+
+
+def client_may_change(appointment: Appointment, *, now: datetime | None = None) -> bool:
+    """Whether the client is still inside the clinic's notice period for moving or cancelling."""
+    policy = BookingPolicy.for_clinic(appointment.clinic)
+    return appointment.starts_at - (now or timezone.now()) >= timedelta(hours=policy.cancel_notice_hours)
+
+
+@transaction.atomic
+def appointment_cancel(*, appointment: Appointment, actor: Actor, late: bool | None = None) -> Appointment:
+    """Cancel. A client cancelling inside the notice period is recorded as a late cancellation;
+    staff say whether it was late (default: decided by the same notice period)."""
+    now = timezone.now()
+    if appointment.starts_at <= now and not actor.is_staff:
+        raise BookingError("This appointment has already started. Please contact the clinic.")
+    if late is None or not actor.is_staff:
+        late = not client_may_change(appointment, now=now)
+    status = AppointmentStatus.LATE_CANCELLED if late else AppointmentStatus.CANCELLED
+    done = Appointment.objects.filter(pk=appointment.pk, status__in=ACTIVE_STATUSES).update(
+        status=status, cancelled_at=now, cancelled_by=actor.user
+    )
+    if not done:
+        raise BookingError("This appointment is not active any more.")
+    appointment.refresh_from_db()
+    audit_record(action=Action.UPDATE, obj=appointment, actor=actor.user, role=actor.role, detail={"status": status})
+    from knotwork.bookings import tasks
+
+    transaction.on_commit(lambda: tasks.send_booking_change.enqueue(appointment.pk, "cancelled"))
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(*, appointment: Appointment, start: datetime, actor: Actor) -> Appointment:
+    """Move an active appointment. The move is one guarded UPDATE: it lands on free time or not at all."""
+    now = timezone.now()
+    start = _to_minute(start)
+    if appointment.status not in ACTIVE_STATUSES:
+        raise BookingError("Only an upcoming appointment can be moved.")
+    if not actor.is_staff and not client_may_change(appointment, now=now):
+        policy = BookingPolicy.for_clinic(appointment.clinic)
+        raise BookingError(f"Appointments can be moved online up to {policy.cancel_notice_hours} hours before. Please contact the clinic.")
+    _check_bookable(
+        clinic=appointment.clinic,
+        therapist=appointment.therapist,
+        service=appointment.service,
+        start=start,
+        actor=Actor(user=actor.user, membership=actor.membership),
+        client=None,
+        now=now,
+    )
+    therapist_lock(appointment.therapist_id)
+    holds_expire(now=now, therapist_id=appointment.therapist_id)
+    block = rules_for(appointment.service, BookingPolicy.for_clinic(appointment.clinic)).block(start)
+    try:
+        moved = guarded_write(
+            lambda: Appointment.objects.filter(pk=appointment.pk, status=appointment.status, starts_at=appointment.starts_at).update(
+                starts_at=start,
+                ends_at=start + appointment.service.duration,
+                block_start=block.start,
+                block_end=block.end,
+                reschedule_count=appointment.reschedule_count + 1,
+                confirmed_at=now,
+            )
+        )
+    except IntegrityError as exc:
+        if not _is_overlap(exc):
+            raise
+        raise SlotTaken(
+            clinic=appointment.clinic, therapist=appointment.therapist, service=appointment.service, start=start, exclude_id=appointment.pk
+        ) from None
+    if not moved:
+        raise BookingError("This appointment changed while you were moving it. Reload and try again.")
+    before = appointment.starts_at
+    appointment.refresh_from_db()
+    audit_record(
+        action=Action.UPDATE,
+        obj=appointment,
+        actor=actor.user,
+        role=actor.role,
+        detail={"fields": ["starts_at"], "from": before.isoformat(), "to": start.isoformat()},
+    )
+    from knotwork.bookings import tasks
+
+    transaction.on_commit(lambda: tasks.send_booking_change.enqueue(appointment.pk, "moved"))
+    return appointment
+
+
+@transaction.atomic
+def appointment_record_outcome(*, appointment: Appointment, status: str, actor: Actor) -> Appointment:
+    """Staff record what happened: attended (completed) or did not attend (no-show), or approve a request."""
+    allowed: dict[str, list[str]] = {
+        AppointmentStatus.COMPLETED: [AppointmentStatus.CONFIRMED],
+        AppointmentStatus.NO_SHOW: [AppointmentStatus.CONFIRMED],
+        AppointmentStatus.CONFIRMED: [AppointmentStatus.REQUESTED],
+    }
+    if not actor.is_staff or status not in allowed:
+        raise BookingError("That change is not possible.")
+    if status in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW) and appointment.starts_at > timezone.now():
+        raise BookingError("Attendance can be recorded once the appointment has started.")
+    extra = {"confirmed_at": timezone.now()} if status == AppointmentStatus.CONFIRMED else {}
+    if not Appointment.objects.filter(pk=appointment.pk, status__in=allowed[status]).update(status=status, **extra):
+        raise BookingError("This appointment changed in the meantime. Reload and try again.")
+    appointment.refresh_from_db()
+    audit_record(action=Action.UPDATE, obj=appointment, actor=actor.user, role=actor.role, detail={"status": status})
+    if status == AppointmentStatus.CONFIRMED:
+        from knotwork.bookings import tasks
+
+        transaction.on_commit(lambda: tasks.send_booking_confirmation.enqueue(appointment.pk))
+    return appointment
+
+
+@transaction.atomic
+def client_for_booking(*, clinic: Clinic, user: User, first_name: str = "", last_name: str = "", phone: str = "") -> tuple[Client, bool]:
+    """The signed-in person's record at this clinic, created (and linked to them) on their first booking."""
+    existing = Client.objects.filter(clinic=clinic, portal_user=user, archived_at__isnull=True).first()
+    if existing is not None:
+        return existing, False
+    if not first_name.strip() or not last_name.strip():
+        raise BookingError("Please give your first and last name.")
+    client = Client(
+        clinic=clinic,
+        portal_user=user,
+        first_name=first_name.strip()[:80],
+        last_name=last_name.strip()[:80],
+        phone=phone.strip()[:40],
+        email=user.email,
+    )
+    client.full_clean()
+    client.save()
+    audit_record(
+        action=Action.CREATE, obj=client, actor=user, role="client", detail={"fields": ["first_name", "last_name", "phone", "email"]}
+    )
+    return client, True
+
+
+@transaction.atomic
+def calendar_feed_create(*, membership: Membership) -> str:
+    """A new private feed address for the member; any earlier one stops working. Returns the raw token once."""
+    now = timezone.now()
+    CalendarFeed.objects.usable().filter(clinic=membership.clinic, therapist=membership.user).update(revoked_at=now)
+    raw, hashed = CalendarFeed.new_token()
+    feed = CalendarFeed.objects.create(clinic=membership.clinic, therapist=membership.user, token_hash=hashed)
+    audit_record(action=Action.CREATE, obj=feed, clinic=membership.clinic, role=membership.role, detail={"feed": feed.pk})
+    return raw
+
+
+@transaction.atomic
+def calendar_feed_revoke(*, membership: Membership) -> int:
+    count = CalendarFeed.objects.usable().filter(clinic=membership.clinic, therapist=membership.user).update(revoked_at=timezone.now())
+    if count:
+        audit_record(action=Action.REVOKE, object_type="bookings.calendarfeed", clinic=membership.clinic, role=membership.role)
+    return count
+
+
+def stale_idempotency_cleanup(*, now: datetime | None = None) -> int:
+    from knotwork.bookings.models import IdempotencyRecord
+
+    cutoff = (now or timezone.now()) - IdempotencyRecord.KEEP_FOR
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,40 @@
+"""Message notifications. The e-mail says only that a message is waiting, with a link: never who
+wrote it about what, and never the text."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.urls import reverse
+from django_tasks import task
+
+from knotwork.accounts.models import Membership, Role
+from knotwork.bookings.models import Appointment
+from knotwork.messaging.models import Message
+
+
+def _staff_recipients(message: Message) -> list[str]:
+    thread = message.thread
+    members = Membership.objects.active().filter(clinic=thread.clinic).select_related("user")
+    # The client's therapists first; without any, the people who answer the clinic's messages.
+    therapist_ids = set(Appointment.objects.filter(client=thread.client).values_list("therapist_id", flat=True))
+    chosen = [m.user.email for m in members if m.user_id in therapist_ids]
+    if not chosen:
+        chosen = [m.user.email for m in members if m.role in (Role.OWNER, Role.FRONT_DESK)]
+    return sorted(set(chosen) - {message.sender.email if message.sender else ""})
+
+
+@task()
+def notify_new_message(message_id: int) -> None:
+    message = Message.objects.select_related("thread__client__portal_user", "thread__clinic", "sender").filter(pk=message_id).first()
+    if message is None:
+        return
+    thread = message.thread
+    if message.from_client:
+        recipients = _staff_recipients(message)
+    else:
+        portal = thread.client.portal_user
+        recipients = [portal.email] if portal else []
+    link = settings.SITE_URL + reverse("thread_detail", args=[thread.pk])
+    for to in recipients:
+        send_mail("You have a new message", f"You have a new message in Knotwork.\n\nRead it here (sign-in needed): {link}\n", None, [to])
