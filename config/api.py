@@ -6,6 +6,7 @@ from knotwork.atlas.api import router as atlas_router
 from knotwork.atlas.explain_api import router as engine_router
 from knotwork.bookings.api import router as bookings_router
 from knotwork.care.api import router as care_router
+from knotwork.directory.api import router as directory_router
 from knotwork.clients.api import router as clients_router
 from knotwork.learn.api import router as learn_router
 from knotwork.lib.api import build_api
@@ -21,3 +22,4 @@ api.add_router("/", bookings_router)
 api.add_router("/", messaging_router)
 api.add_router("/", learn_router)
 api.add_router("/", care_router)
+api.add_router("/", directory_router)

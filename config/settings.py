@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "knotwork.assessment",
     "knotwork.care",
     "knotwork.bookings",
+    "knotwork.directory",
     "knotwork.messaging",
     "knotwork.learn",
     "knotwork.lib",
