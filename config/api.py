@@ -8,9 +8,11 @@ from knotwork.bookings.api import router as bookings_router
 from knotwork.care.api import router as care_router
 from knotwork.directory.api import router as directory_router
 from knotwork.clients.api import router as clients_router
+from knotwork.interop.api import router as interop_router
 from knotwork.learn.api import router as learn_router
 from knotwork.lib.api import build_api
 from knotwork.messaging.api import router as messaging_router
+from knotwork.outcomes.api import router as outcomes_router
 
 api = build_api()
 api.add_router("/", accounts_router)
@@ -23,3 +25,5 @@ api.add_router("/", messaging_router)
 api.add_router("/", learn_router)
 api.add_router("/", care_router)
 api.add_router("/", directory_router)
+api.add_router("/", outcomes_router)
+api.add_router("/", interop_router)

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "knotwork.directory",
     "knotwork.messaging",
     "knotwork.learn",
+    "knotwork.outcomes",
+    "knotwork.interop",
     "knotwork.lib",
 ]
 

@@ -34,6 +34,8 @@ urlpatterns = [
     path("", include("knotwork.directory.urls")),
     path("", include("knotwork.messaging.urls")),
     path("", include("knotwork.learn.urls")),
+    path("", include("knotwork.outcomes.urls")),
+    path("", include("knotwork.interop.urls")),
 ]
 
 handler400 = error_view(400, "That request could not be understood", "Check the address or form and try again.")
