@@ -6,8 +6,8 @@ from knotwork.atlas.api import router as atlas_router
 from knotwork.atlas.explain_api import router as engine_router
 from knotwork.bookings.api import router as bookings_router
 from knotwork.care.api import router as care_router
-from knotwork.directory.api import router as directory_router
 from knotwork.clients.api import router as clients_router
+from knotwork.directory.api import router as directory_router
 from knotwork.interop.api import router as interop_router
 from knotwork.learn.api import router as learn_router
 from knotwork.lib.api import build_api
