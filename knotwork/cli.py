@@ -17,6 +17,7 @@ COMMANDS = {
     "check": "Check the installation (--deploy: production readiness, Knotwork's checks included)",
     "audit": "Audit log tools: `knotwork audit verify` walks every hash chain",
     "send-reminders": "Queue appointment reminders that are due (run from cron every few minutes)",
+    "send-checkins": "Queue post-visit check-ins that are due (run from cron every 15 minutes)",
     "atlas": "The trigger-point atlas: load, regions, list, show, refers-to",
     "explain": "Rank likely trigger-point sources for a pain drawing",
     "eval": "Evaluate the reasoning engine on vignettes, or the atlas against itself (--atlas)",
@@ -26,7 +27,7 @@ COMMANDS = {
 
 
 # Commands typed with a hyphen whose Django module names use an underscore.
-HYPHENATED = ("demo-code", "send-reminders")
+HYPHENATED = ("demo-code", "send-reminders", "send-checkins")
 
 
 def _help() -> str:

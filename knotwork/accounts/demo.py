@@ -74,6 +74,7 @@ DEMO_EXTENSIONS: tuple[str, ...] = (
     "knotwork.clients.demo",
     "knotwork.assessment.demo",
     "knotwork.bookings.demo",
+    "knotwork.care.demo",
     "knotwork.messaging.demo",
     "knotwork.learn.demo",
 )

@@ -1,0 +1,64 @@
+"""Background work for treatment: the aftercare e-mail and the post-session check-in.
+
+Check-ins are swept, not scheduled one by one: signing a visit creates a :class:`CheckIn` row due
+24 hours later, and ``knotwork send_checkins`` (cron, every 15 minutes or so) enqueues
+:func:`send_due_checkins`, which e-mails every due one. Each row is claimed before its e-mail
+goes out, so overlapping sweeps never send twice. E-mails carry a link and nothing clinical.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks import task
+
+from knotwork.care.models import CheckIn, Visit, new_token
+from knotwork.clients.models import Client
+
+log = logging.getLogger(__name__)
+
+
+def _email_of(client: Client) -> str:
+    return client.portal_user.email if client.portal_user_id and client.portal_user else client.email
+
+
+@task()
+def send_aftercare_email(visit_id: int) -> None:
+    visit = Visit.objects.select_related("clinic", "client", "client__portal_user").filter(pk=visit_id).first()
+    if visit is None or visit.client.portal_user is None:
+        return
+    link = settings.SITE_URL + reverse("portal_aftercare", args=[visit.pk])
+    body = render_to_string("care/email/aftercare.txt", {"clinic": visit.clinic, "client": visit.client, "link": link})
+    EmailMessage(subject=f"Your aftercare from {visit.clinic.name}", body=body, to=[visit.client.portal_user.email]).send()
+
+
+def due_checkins(*, now: datetime) -> int:
+    """E-mail every check-in that is due and not sent. Returns how many went out."""
+    sent = 0
+    due = CheckIn.objects.due(now).select_related("clinic", "visit__client", "visit__client__portal_user")
+    for checkin in due.iterator(chunk_size=200):
+        raw, digest = new_token()
+        with transaction.atomic():
+            claimed = CheckIn.objects.filter(pk=checkin.pk, sent_at__isnull=True).update(sent_at=now, token_hash=digest)
+            if not claimed:
+                continue
+            to = _email_of(checkin.visit.client)
+            if not to:
+                continue
+            link = settings.SITE_URL + reverse("checkin_answer", args=[raw])
+            body = render_to_string("care/email/checkin.txt", {"clinic": checkin.clinic, "client": checkin.visit.client, "link": link})
+            EmailMessage(subject=f"How are you feeling? A quick question from {checkin.clinic.name}", body=body, to=[to]).send()
+        sent += 1
+    return sent
+
+
+@task()
+def send_due_checkins() -> int:
+    return due_checkins(now=timezone.now())

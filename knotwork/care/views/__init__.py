@@ -1,0 +1,1 @@
+"""Care pages: episodes and plans, the visit screen, live feedback, aftercare and home programs."""
