@@ -16,6 +16,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from allauth.mfa.utils import decrypt
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from knotwork.accounts.models import Clinic, Membership, Role, User
@@ -39,6 +40,8 @@ DEMO_STAFF = (
     DemoPerson("desk@harbour.example", "Priya Shah", Role.FRONT_DESK),
 )
 DEMO_CLIENT_LOGIN = "client@harbour.example"
+# Platform staff who check therapists' credentials: no clinic, two-factor sign-in like all staff.
+DEMO_VERIFIER = DemoPerson("verifier@knotwork.example", "Rowan Ellis", "verifier")
 
 # (first, last, year of birth, sex, alerts): a spread of ages and the histories an NMT clinic sees.
 DEMO_CLIENTS = (
@@ -75,6 +78,8 @@ DEMO_EXTENSIONS: tuple[str, ...] = (
     "knotwork.assessment.demo",
     "knotwork.bookings.demo",
     "knotwork.care.demo",
+    "knotwork.directory.demo",
+    "knotwork.outcomes.demo",
     "knotwork.messaging.demo",
     "knotwork.learn.demo",
 )
@@ -143,6 +148,13 @@ def demo_seed(*, force: bool = False, seed: int = 7) -> dict[str, int]:
             },
         )
         created["clients"] += int(made)
+    verifier, made = _verified_user(DEMO_VERIFIER.email, DEMO_VERIFIER.full_name)
+    created["staff"] += int(made)
+    if not verifier.is_verifier:
+        verifier.is_verifier = True
+        verifier.save(update_fields=["is_verifier"])
+    if not Authenticator.objects.filter(user=verifier, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(verifier, generate_totp_secret())
     for module in DEMO_EXTENSIONS:
         extend = importlib.import_module(module).seed_demo
         extend(clinic=clinic, rng=random.Random(seed))
@@ -158,7 +170,10 @@ def demo_code(email: str) -> str:
     """The current TOTP code of a demo staff account. Refused outside a demo database."""
     if has_real_data():
         raise RealDataError("demo codes are only available on a demo database")
-    user = User.objects.filter(email=email.strip().lower(), memberships__clinic__is_demo=True).first()
+    email = email.strip().lower()
+    user = User.objects.filter(
+        Q(memberships__clinic__is_demo=True) | Q(email=DEMO_VERIFIER.email, is_verifier=True), email=email
+    ).first()
     if user is None:
         raise LookupError(f"{email} is not a demo staff account")
     auth = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)

@@ -20,9 +20,9 @@ pytestmark = pytest.mark.django_db
 class DemoTests:
     def test_the_demo_is_believable_and_idempotent(self):
         first = demo_seed()
-        assert first == {"clinics": 1, "staff": 4, "clients": 20}
+        assert first == {"clinics": 1, "staff": 5, "clients": 20}
         assert demo_seed() == {"clinics": 0, "staff": 0, "clients": 0}
-        assert Client.objects.count() == 20 and User.objects.count() == 5
+        assert Client.objects.count() == 20 and User.objects.count() == 6
         assert Client.objects.exclude(clinical_alerts="").count() >= 8
 
     def test_the_demo_refuses_a_database_with_real_clinics_unless_forced(self):

@@ -46,22 +46,16 @@ class SelfCheckPageTests:
         assert 'data-condition="neck-pain"' in html and "What to ask in a free consultation" in html
         assert "diagnos" in html  # the result says it is not a diagnosis
 
-    def test_without_the_directory_the_hand_off_is_the_clinic_contact_hint(self, client):
+    def test_the_hand_off_links_to_the_directory_search_filtered_by_condition(self, client):
         html = client.post("/self-check/", _answers()).content.decode()
-        assert "contact a clinic that offers neuromuscular therapy" in html and "data-handoff-link" not in html
+        assert 'href="/therapists/?condition=neck-pain"' in html
 
-    def test_with_the_directory_the_hand_off_links_to_the_filtered_search(self, client, settings):
-        settings.ROOT_URLCONF = "tests.learn.urls_with_directory"
-        html = client.post("/self-check/", _answers()).content.decode()
-        assert 'href="/find/?condition=neck-pain"' in html
-
-    def test_a_red_flag_sends_the_visitor_to_a_doctor_with_no_hand_off(self, client, settings):
-        settings.ROOT_URLCONF = "tests.learn.urls_with_directory"
+    def test_a_red_flag_sends_the_visitor_to_a_doctor_with_no_hand_off(self, client):
         response = client.post("/self-check/", _answers(yes=["saddle-numbness"], drawing=[{"cell": "lumbar:right", "intensity": 7}]))
         html = response.content.decode().split('id="result"')[1].split("</section>")[0]
         assert response.context["result"].verdict == "see-doctor"
         assert "Please see a doctor first" in html and "emergency" in html
-        assert "data-handoff" not in html and "/find/" not in html and "What to ask in a free consultation" not in html
+        assert "data-handoff" not in html and "/therapists/" not in html and "What to ask in a free consultation" not in html
 
     def test_every_red_flag_question_alone_sends_the_visitor_to_a_doctor(self):
         for flag in red_flag_questions():

@@ -4,13 +4,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from knotwork.accounts.demo import DEMO_CLIENT_LOGIN, DEMO_PASSWORD, DEMO_STAFF, RealDataError, demo_seed
+from knotwork.accounts.demo import DEMO_CLIENT_LOGIN, DEMO_PASSWORD, DEMO_STAFF, DEMO_VERIFIER, RealDataError, demo_seed
 from knotwork.accounts.models import Role
 
 
 def demo_logins_text() -> str:
     lines = [f"Demo logins (password: {DEMO_PASSWORD}):"]
     lines += [f"  {p.email:<28} {Role(p.role).label}" for p in DEMO_STAFF]
+    lines += [f"  {DEMO_VERIFIER.email:<28} credential verifier (platform)"]
     lines += [f"  {DEMO_CLIENT_LOGIN:<28} client portal"]
     lines += ["Staff sign in with two-factor codes: `knotwork demo-code <email>` prints the current one."]
     return "\n".join(lines)

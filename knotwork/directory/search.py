@@ -1,0 +1,212 @@
+"""The directory search, shared by the page and the API.
+
+Two steps, so 50,000 profiles cost what a few hundred do:
+
+1. one query on the listed profiles with an indexed bounding box around the place (plus every
+   filter the database can answer) that returns only id, coordinates and sort keys;
+2. exact great-circle distance in Python, the radius cut, sorting, the page slice, and one more
+   query that loads the page's profiles with their clinics.
+
+PostgreSQL's earthdistance/cube was measured against this and did not help (docs/directory.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Replace, Upper
+from django.utils import timezone
+
+from knotwork.accounts.models import Clinic
+from knotwork.bookings.models import Service
+from knotwork.directory.models import Condition, Gender, TherapistProfile
+from knotwork.directory.places import Place, PlaceNotFound, bounding_box, find_city, haversine_km, parse_lat_lon
+
+MAX_RADIUS_KM = 200
+DEFAULT_RADIUS_KM = 25
+MAX_PAGE_SIZE = 50
+SORTS = ("distance", "rating", "availability")
+
+
+class SearchError(ValueError):
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+@dataclass(frozen=True)
+class Origin:
+    latitude: float
+    longitude: float
+    label: str
+    kind: str  # "city", "point" or "postcode"
+
+
+@dataclass
+class SearchParams:
+    near: str = ""
+    radius_km: float = DEFAULT_RADIUS_KM
+    condition: str = ""
+    verified: bool = False
+    nmt_certified: bool = False
+    free_consultation: bool = False
+    available_within_days: int | None = None
+    language: str = ""
+    gender: str = ""
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    sort: str = ""
+    page: int = 1
+    page_size: int = 20
+
+
+@dataclass
+class Hit:
+    profile: TherapistProfile
+    distance_km: float | None
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    count: int
+    page: int
+    page_size: int
+    origin: Origin | None
+    sort: str
+    params: SearchParams = field(default_factory=SearchParams)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+
+def resolve_near(text: str) -> Origin | None:
+    """A place from what the visitor typed: "lat,lon", a postcode a listed clinic uses, or a city."""
+    text = (text or "").strip()[:100]
+    if not text:
+        return None
+    point = parse_lat_lon(text)
+    if point:
+        return Origin(point[0], point[1], "your location", "point")
+    compact = text.replace(" ", "").upper()
+    if 3 <= len(compact) <= 10 and any(ch.isdigit() for ch in compact):
+        clinic = (
+            Clinic.objects.annotate(compact_postcode=Upper(Replace("postcode", Value(" "), Value(""))))
+            .filter(compact_postcode=compact, latitude__isnull=False, directory_profiles__is_listed=True)
+            .first()
+        )
+        if clinic is not None:
+            return Origin(float(clinic.latitude), float(clinic.longitude), clinic.postcode.upper(), "postcode")  # type: ignore[arg-type]
+    try:
+        place: Place = find_city(text)
+    except PlaceNotFound as exc:
+        raise SearchError(str(exc), "near") from exc
+    return Origin(place.latitude, place.longitude, place.label, "city")
+
+
+def validate(params: SearchParams) -> SearchParams:
+    if params.condition and params.condition not in Condition.values:
+        raise SearchError("Choose one of the listed conditions.", "condition")
+    if params.gender and params.gender not in (Gender.WOMAN, Gender.MAN, Gender.NON_BINARY):
+        raise SearchError("Choose woman, man or non-binary.", "gender")
+    if not 1 <= params.radius_km <= MAX_RADIUS_KM:
+        raise SearchError(f"Choose a distance between 1 and {MAX_RADIUS_KM} km.", "radius_km")
+    if params.available_within_days is not None and not 1 <= params.available_within_days <= 30:
+        raise SearchError("Choose between 1 and 30 days.", "available_within_days")
+    if params.price_min is not None and params.price_max is not None and params.price_min > params.price_max:
+        raise SearchError("The lowest price is above the highest.", "price_min")
+    if params.sort and params.sort not in SORTS:
+        raise SearchError("Sort by distance, rating or availability.", "sort")
+    if params.language and (len(params.language) > 8 or not params.language.replace("-", "").isalpha()):
+        raise SearchError("Use a language code such as en or pl.", "language")
+    params.page = max(1, min(params.page, 10_000))
+    params.page_size = max(1, min(params.page_size, MAX_PAGE_SIZE))
+    return params
+
+
+def _services() -> QuerySet[Service]:
+    """Services a visitor could book with the profile's therapist (for ``Exists`` filters)."""
+    return (
+        Service.objects.active()
+        .filter(clinic_id=OuterRef("clinic_id"))
+        .filter(Q(therapist__isnull=True) | Q(therapist_id=OuterRef("user_id")))
+        .exclude(online_booking=Service.OnlineBooking.STAFF)
+    )
+
+
+def filtered(params: SearchParams, *, today: date, now: datetime) -> QuerySet[TherapistProfile]:
+    qs = TherapistProfile.objects.listed()
+    if params.condition:
+        qs = qs.filter(conditions__contains=f",{params.condition},")
+    if params.verified:
+        qs = qs.filter(licence_valid_until__gt=today)
+    if params.nmt_certified:
+        qs = qs.filter(nmt_valid_until__gt=today, nmt_verified_level__gte=1)
+    if params.language:
+        qs = qs.filter(languages__contains=f",{params.language.lower()},")
+    if params.gender:
+        qs = qs.filter(gender=params.gender)
+    if params.available_within_days:
+        qs = qs.filter(
+            accepting_new_clients=True, next_free_at__gte=now, next_free_at__lt=now + timedelta(days=params.available_within_days)
+        )
+    if params.free_consultation:
+        qs = qs.filter(
+            Exists(
+                _services().filter(
+                    kind=Service.Kind.CONSULTATION,
+                    price=0,
+                    online_booking__in=[Service.OnlineBooking.ANYONE, Service.OnlineBooking.APPROVAL],
+                )
+            )
+        )
+    if params.price_min is not None or params.price_max is not None:
+        priced = _services().filter(kind__in=[Service.Kind.SESSION, Service.Kind.FOLLOW_UP])
+        if params.price_min is not None:
+            priced = priced.filter(price__gte=params.price_min)
+        if params.price_max is not None:
+            priced = priced.filter(price__lte=params.price_max)
+        qs = qs.filter(Exists(priced))
+    return qs
+
+
+def search(params: SearchParams, *, now: datetime | None = None) -> SearchResult:
+    """Raises :class:`SearchError` for a place or filter it cannot use."""
+    params = validate(params)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    origin = resolve_near(params.near)
+    sort = params.sort or ("distance" if origin else "rating")
+    if sort == "distance" and origin is None:
+        sort = "rating"
+    qs = filtered(params, today=today, now=now)
+    if origin is not None:
+        box = bounding_box(origin.latitude, origin.longitude, params.radius_km)
+        lon_q = Q()
+        for lo, hi in box.lon_ranges:
+            lon_q |= Q(longitude__gte=lo, longitude__lte=hi)
+        qs = qs.filter(lon_q, latitude__gte=box.lat_min, latitude__lte=box.lat_max)
+    rows = list(qs.values_list("id", "latitude", "longitude", "rating_score", "review_count", "next_free_at"))
+    keyed: list[tuple[int, float | None, float, int, datetime | None]] = []
+    for pk, lat, lon, score, count, next_free in rows:
+        if lat is None or lon is None:  # listed profiles always have a place; the type does not know
+            continue
+        distance = haversine_km(origin.latitude, origin.longitude, lat, lon) if origin is not None else None
+        if distance is not None and distance > params.radius_km:
+            continue
+        keyed.append((pk, distance, score, count, next_free))
+    if sort == "rating":
+        keyed.sort(key=lambda r: (-r[2], -r[3], r[1] or 0.0, r[0]))
+    elif sort == "availability":
+        keyed.sort(key=lambda r: (r[4] is None, r[4] or now, r[1] or 0.0, r[0]))
+    else:
+        keyed.sort(key=lambda r: (r[1] or 0.0, -r[2], r[0]))
+    start = (params.page - 1) * params.page_size
+    page_rows = keyed[start : start + params.page_size]
+    loaded = TherapistProfile.objects.select_related("clinic", "next_free_service").in_bulk([r[0] for r in page_rows])
+    hits = [Hit(loaded[r[0]], None if r[1] is None else round(r[1], 1)) for r in page_rows if r[0] in loaded]
+    return SearchResult(hits=hits, count=len(keyed), page=params.page, page_size=params.page_size, origin=origin, sort=sort, params=params)
