@@ -33,7 +33,8 @@ typecheck: $(STAMP)
 check: lint typecheck
 
 bench: $(STAMP)
-	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/pip install --quiet -e '.[dev,load]'
+	@for f in benchmarks/*.py; do case $$f in */locustfile.py) continue;; esac; echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

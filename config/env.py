@@ -76,3 +76,41 @@ def secret_key(var_dir: Path, *, debug: bool) -> str:
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
     return path.read_text().strip()
+
+
+def field_encryption_keys(var_dir: Path, *, debug: bool) -> list[str]:
+    """Fernet keys for encrypted model fields: FIELD_ENCRYPTION_KEYS (comma separated, the first
+    encrypts, all decrypt), or one key generated once and kept under var/ for local use."""
+    import base64
+    import binascii
+
+    keys = env_list("FIELD_ENCRYPTION_KEYS", [])
+    for i, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS key {i} is not a Fernet key (32 bytes, URL-safe base64; make one with `knotwork rotate-key --new`)"
+            )
+    if keys:
+        return keys
+    if not debug and env_bool("KNOTWORK_REQUIRE_SECRET_KEY", False):
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set in production (KNOTWORK_REQUIRE_SECRET_KEY is on)")
+    path = var_dir / "field_encryption_key"
+    if path.exists():
+        return [path.read_text().strip()]
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(key)
+    os.chmod(tmp, 0o600)
+    # os.link refuses to overwrite: if another process won the race, keep its key, never ours.
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return [path.read_text().strip()]

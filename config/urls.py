@@ -24,6 +24,7 @@ urlpatterns = [
     path("clients/<int:pk>/", clients.client_detail, name="client_detail"),
     path("clients/<int:pk>/edit/", clients.client_edit, name="client_edit"),
     path("clients/<int:pk>/invite/", clients.client_invite, name="client_invite"),
+    path("clients/<int:pk>/erase/", clients.client_erase, name="client_erase"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("atlas/", include("knotwork.atlas.urls")),

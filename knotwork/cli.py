@@ -21,13 +21,16 @@ COMMANDS = {
     "atlas": "The trigger-point atlas: load, regions, list, show, refers-to",
     "explain": "Rank likely trigger-point sources for a pain drawing",
     "eval": "Evaluate the reasoning engine on vignettes, or the atlas against itself (--atlas)",
+    "backup": "Online backup of the database and uploaded files (safe while serving)",
+    "restore": "Restore a backup into a fresh instance and verify it table by table",
+    "rotate-key": "Re-encrypt clinical text with the first key in FIELD_ENCRYPTION_KEYS (--new prints a key)",
     "migrate": "Apply database migrations",
     "createsuperuser": "Create a platform administrator",
 }
 
 
 # Commands typed with a hyphen whose Django module names use an underscore.
-HYPHENATED = ("demo-code", "send-reminders", "send-checkins")
+HYPHENATED = ("demo-code", "send-reminders", "send-checkins", "rotate-key")
 
 
 def _help() -> str:

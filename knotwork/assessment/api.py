@@ -25,7 +25,7 @@ router = Router(tags=["assessment"])
 READ, WRITE = ApiToken.Scope.CLIENTS_READ, ApiToken.Scope.CLIENTS_WRITE
 
 
-class FindingOut(Schema):
+class PostureFindingOut(Schema):
     id: int
     kind: str
     side: str
@@ -33,14 +33,14 @@ class FindingOut(Schema):
     note: str
 
 
-class FindingIn(Schema):
+class PostureFindingIn(Schema):
     kind: PostureFinding.Kind
     side: Literal["", "left", "right", "both"] = ""
     severity: PostureFinding.Severity = PostureFinding.Severity.MILD
     note: str = Field("", max_length=500)
 
 
-class MeasureOut(Schema):
+class PhotoMeasureOut(Schema):
     name: str
     value: float
     unit: str
@@ -56,7 +56,7 @@ class PhotoOut(Schema):
     calibration_cm: float | None
     image_url: str
     landmarks: dict[str, list[float]]
-    measures: list[MeasureOut]
+    measures: list[PhotoMeasureOut]
 
 
 class RomOut(Schema):
@@ -99,7 +99,7 @@ class AssessmentSummary(Schema):
 
 class AssessmentOut(AssessmentSummary):
     note: str
-    findings: list[FindingOut]
+    findings: list[PostureFindingOut]
     photos: list[PhotoOut]
     rom: list[RomOut]
     movement_tests: list[MovementTestOut]
@@ -197,11 +197,11 @@ def get_assessment(request: HttpRequest, assessment_id: int):  # type: ignore[no
 
 @router.post(
     "/assessments/{assessment_id}/findings",
-    response={201: FindingOut},
+    response={201: PostureFindingOut},
     url_name="assessment_finding_create",
     summary="Add a posture finding",
 )
-def add_finding(request: HttpRequest, assessment_id: int, payload: FindingIn):  # type: ignore[no-untyped-def]
+def add_finding(request: HttpRequest, assessment_id: int, payload: PostureFindingIn):  # type: ignore[no-untyped-def]
     membership = api_membership(request, WRITE)
     assessment, _ = selectors.get_assessment_for_user(membership.user, assessment_id, write=True, clinic_id=membership.clinic_id)
     return 201, services.finding_add(assessment=assessment, membership=membership, data=payload.dict())

@@ -23,6 +23,7 @@ from django.utils import timezone
 from knotwork.accounts.models import Clinic
 from knotwork.atlas.models import Muscle, TriggerPoint
 from knotwork.clients.models import Client, PainDrawing
+from knotwork.lib.crypto import EncryptedTextField
 
 ZERO_TEN = [MinValueValidator(0), MaxValueValidator(10)]
 
@@ -181,10 +182,10 @@ class Visit(models.Model):
     change_since_last = models.CharField(max_length=10, choices=Change.choices, blank=True)
     soreness_after_last = models.PositiveSmallIntegerField(null=True, blank=True, validators=ZERO_TEN)
     program_adherence = models.CharField(max_length=12, choices=Adherence.choices, blank=True)
-    subjective = models.TextField(blank=True)
-    objective = models.TextField(blank=True)
-    assessment = models.TextField(blank=True)
-    plan = models.TextField(blank=True)
+    subjective = EncryptedTextField(blank=True)
+    objective = EncryptedTextField(blank=True)
+    assessment = EncryptedTextField(blank=True)
+    plan = EncryptedTextField(blank=True)
     next_steps = models.JSONField(default=list, blank=True)
     carried_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     carried_fields = models.JSONField(default=list, blank=True)
@@ -344,7 +345,7 @@ class Addendum(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     reason = models.CharField(max_length=200)
-    text = models.TextField()
+    text = EncryptedTextField()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -372,7 +373,7 @@ class CheckIn(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     soreness = models.PositiveSmallIntegerField(null=True, blank=True, validators=ZERO_TEN)
     familiar_pain_returned = models.BooleanField(null=True, blank=True)
-    worrying = models.TextField(blank=True)
+    worrying = EncryptedTextField(blank=True)
     flagged = models.BooleanField(default=False, help_text="Soreness unusually high or something worrying: the therapist should look.")
 
     objects = CheckInQuerySet.as_manager()

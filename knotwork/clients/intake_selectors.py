@@ -50,8 +50,8 @@ def get_own_client(user: Any, client_id: int) -> Client:
 def get_clinical_client(user: Any, client_id: int, *, write: bool = False) -> tuple[Client, Membership]:
     """A client for a staff clinical page: 404 for another clinic or a portal login, 403 for front desk."""
     client = Client.objects.select_related("clinic", "portal_user").filter(pk=client_id).first()
-    if client is None:
-        raise Http404("No such client")
+    if client is None or client.restricted_at is not None:
+        raise Http404("No such client")  # an erased client's retained records are restricted
     membership = membership_for(user, client.clinic_id)
     if membership is None:
         raise Http404("No such client")

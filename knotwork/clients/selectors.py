@@ -33,8 +33,8 @@ def get_client_for_user(
     if clinic_id is not None:
         qs = qs.filter(clinic_id=clinic_id)
     client = qs.first()
-    if client is None:
-        raise Http404("No such client")
+    if client is None or client.restricted_at is not None:
+        raise Http404("No such client")  # an erased client's retained records are restricted: no normal view shows them
     membership = membership_for(user, client.clinic_id)
     if membership is None:
         if getattr(user, "is_authenticated", False) and client.portal_user_id == user.pk and not clinical:
@@ -55,7 +55,7 @@ def get_client_for_user(
 
 def client_list(*, membership: Membership, search: str = "", archived: bool = False) -> QuerySet[Client]:
     require(membership, Capability.VIEW_DEMOGRAPHICS)
-    qs = Client.objects.for_clinic(membership.clinic)
+    qs = Client.objects.for_clinic(membership.clinic).filter(restricted_at__isnull=True)
     qs = qs.filter(archived_at__isnull=not archived)
     if search:
         qs = qs.search(search)

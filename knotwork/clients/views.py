@@ -5,12 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Capability, Invitation, Membership
 from knotwork.accounts.services import invitation_create
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many
-from knotwork.clients import services
+from knotwork.clients import erasure, services
 from knotwork.clients.forms import ClientForm, PortalInviteForm
 from knotwork.clients.selectors import client_list, get_client_for_user
 from knotwork.lib.views import paginate, staff_view
@@ -78,3 +79,17 @@ def client_invite(request: HttpRequest, pk: int) -> HttpResponse:
     elif request.method == "POST":
         messages.error(request, "Enter a valid email address for the invitation.")
     return redirect("client_detail", client.pk)
+
+
+@require_POST
+@staff_view(Capability.MANAGE_STAFF)
+def client_erase(request: HttpRequest, pk: int, *, membership: Membership) -> HttpResponse:
+    """Owner only: erase the client's identifiers; retained clinical records become restricted."""
+    client, _ = get_client_for_user(request.user, pk, write=True, clinic_id=membership.clinic_id)
+    report = erasure.client_erase(client=client, membership=membership, actor=request.user)  # type: ignore[arg-type]
+    text = (
+        f"Client erased: identifiers removed, {report.threads_deleted} message thread(s) deleted, "
+        "clinical records kept under restriction."
+    )
+    messages.success(request, text)
+    return redirect("client_index")

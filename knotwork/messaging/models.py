@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from knotwork.accounts.models import Clinic
+from knotwork.lib.crypto import EncryptedTextField
 
 
 class ThreadQuerySet(models.QuerySet["Thread"]):
@@ -40,7 +41,7 @@ class Message(models.Model):
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     # Which side wrote it: the client, or someone at the clinic. Read state and notifications follow it.
     from_client = models.BooleanField()
-    body = models.TextField(max_length=5000)
+    body = EncryptedTextField(max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from knotwork.accounts.models import Clinic
+from knotwork.lib.crypto import EncryptedTextField
 
 
 class ClientQuerySet(models.QuerySet["Client"]):
@@ -50,10 +51,13 @@ class Client(models.Model):
     address = models.CharField(max_length=250, blank=True)
     emergency_contact_name = models.CharField(max_length=120, blank=True)
     emergency_contact_phone = models.CharField(max_length=40, blank=True)
-    clinical_alerts = models.TextField(blank=True)
+    clinical_alerts = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Set by an erasure request (knotwork.clients.erasure): identifiers are gone and the clinical
+    # records kept under a retention duty are processing-restricted, hidden from every normal view.
+    restricted_at = models.DateTimeField(null=True, blank=True)
 
     objects = ClientQuerySet.as_manager()
 

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from knotwork.accounts.models import Clinic
 from knotwork.clients.models.client import Client
+from knotwork.lib.crypto import EncryptedJSONField, EncryptedTextField
 
 
 class IntakeStatus(models.TextChoices):
@@ -68,7 +69,7 @@ class IntakeSubmission(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="intakes")
     status = models.CharField(max_length=10, choices=IntakeStatus.choices, default=IntakeStatus.DRAFT)
     form_version = models.CharField(max_length=80)
-    answers = models.JSONField(default=dict, blank=True)
+    answers = EncryptedJSONField(default=dict, blank=True)
     red_flag_rules_version = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -105,7 +106,7 @@ class IntakeNote(models.Model):
 
     intake = models.ForeignKey(IntakeSubmission, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    text = models.TextField(blank=True)
+    text = EncryptedTextField(blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -189,10 +190,10 @@ class ScreeningFlag(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    acknowledge_note = models.TextField(blank=True)
+    acknowledge_note = EncryptedTextField(blank=True)
     cleared_at = models.DateTimeField(null=True, blank=True)
     cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    clear_note = models.TextField(blank=True)
+    clear_note = EncryptedTextField(blank=True)
 
     objects = ScreeningFlagQuerySet.as_manager()
 
@@ -223,8 +224,8 @@ class PainDrawing(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="pain_drawings")
     intake = models.ForeignKey(IntakeSubmission, on_delete=models.SET_NULL, null=True, blank=True, related_name="drawings")
     taken_at = models.DateTimeField()
-    marks = models.JSONField(default=list)
-    symptoms = models.JSONField(default=list, blank=True)
+    marks = EncryptedJSONField(default=list)
+    symptoms = EncryptedJSONField(default=list, blank=True)
     note = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
