@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: run dev test test-fast lint typecheck check bench clean
+.PHONY: run dev test test-fast lint typecheck check bench bench-load clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Knotwork needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -35,6 +35,11 @@ check: lint typecheck
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,load]'
 	@for f in benchmarks/*.py; do case $$f in */locustfile.py) continue;; esac; echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Figure 12: locust against gunicorn on PostgreSQL (loopback), in a throwaway database on that server.
+bench-load: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[load]'
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/knotwork} $(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

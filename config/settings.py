@@ -183,6 +183,9 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # How many reverse proxies in front of the app append to X-Forwarded-For (0 = use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
+# django-ninja's rate limits must identify callers the same way: without this they would trust
+# whatever X-Forwarded-For a caller sends.
+NINJA_NUM_PROXIES = TRUSTED_PROXY_COUNT
 PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(self), payment=()"
 
 # --- Content Security Policy (django-csp 4): nothing inline without a nonce, nothing remote ---

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knotwork.bookings import views
+from knotwork.bookings import setup_views, views
 
 urlpatterns = [
     # Public: a clinic's booking page, free times, holding a time, and the confirm step.
@@ -20,4 +20,14 @@ urlpatterns = [
     path("schedule/", views.schedule, name="schedule"),
     path("schedule/new/", views.appointment_new, name="appointment_new"),
     path("schedule/calendar-feed/", views.calendar_feed_manage, name="calendar_feed_manage"),
+    # Setting bookings up: services, rooms and rules (owner); weekly hours (own, or the owner for anyone).
+    path("schedule/settings/", setup_views.booking_settings, name="booking_settings"),
+    path("schedule/settings/services/new/", setup_views.service_new, name="service_new"),
+    path("schedule/settings/services/<int:pk>/", setup_views.service_edit, name="service_edit"),
+    path("schedule/settings/services/<int:pk>/archive/", setup_views.service_archive, name="service_archive"),
+    path("schedule/settings/rooms/", setup_views.room_add, name="room_add"),
+    path("schedule/settings/rooms/<int:pk>/", setup_views.room_edit, name="room_edit"),
+    path("schedule/hours/<int:pk>/", setup_views.availability_edit, name="availability_edit"),
+    path("schedule/hours/block/<int:pk>/remove/", setup_views.availability_remove, name="availability_remove"),
+    path("schedule/hours/exception/<int:pk>/remove/", setup_views.availability_exception_remove, name="availability_exception_remove"),
 ]

@@ -26,6 +26,7 @@ from knotwork.bookings.forms import AboutYouForm, LocalTimeForm, StaffBookingFor
 from knotwork.bookings.ics import calendar_bytes
 from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, CalendarFeed, Service
 from knotwork.bookings.selectors import (
+    THERAPIST_ROLES,
     bookable_therapists,
     client_appointments,
     clinic_therapists,
@@ -325,6 +326,7 @@ def schedule(request: HttpRequest, *, membership: Membership) -> HttpResponse:
         "therapist_id": therapist_id,
         "feed": feed,
         "feed_url": request.session.pop("knotwork.feed_url", None),
+        "own_hours": membership if membership.role in THERAPIST_ROLES else None,
     }
     return render(request, "bookings/schedule.html", context)
 

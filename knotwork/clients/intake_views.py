@@ -93,21 +93,33 @@ def _engine_context(client: Client, answers: dict[str, Any], implicated: dict[st
     return ctx
 
 
+def _current_marks(marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Marks on cells the current atlas knows: a drawing stored before a region was retired still shows."""
+    cells = set(atlas().cells())
+    return [m for m in marks if isinstance(m, dict) and m.get("cell") in cells]
+
+
+def _current_symptoms(symptoms: list[str]) -> list[str]:
+    known = {s.id for s in atlas().symptoms}
+    return [s for s in symptoms if s in known]
+
+
 @login_required
 def previsit_summary(request: HttpRequest, client_id: int) -> HttpResponse:
     client, membership = get_clinical_client(request.user, client_id)
     intake, drawings = latest_intake(client), drawings_of(client)
     answers = plain_answers(intake.answers) if intake else {}
     latest = drawings[0] if drawings else None
+    marks = _current_marks(latest.marks) if latest else []
     implicated = implicated_muscles_for_client(client)
-    result = explain({"marks": latest.marks if latest else [], "symptoms": latest.symptoms if latest else [],
+    result = explain({"marks": marks, "symptoms": _current_symptoms(latest.symptoms) if latest else [],
                       "context": _engine_context(client, answers, implicated)})  # fmt: skip
     shown = present(result)
     context = {
         "client": client, "membership": membership, "intake": intake, "answers": answers, "flags": _flag_rows(client),
         "latest": latest, "previous": drawings[1] if len(drawings) > 1 else None, "drawing_count": len(drawings),
-        "latest_words": drawing_words(latest.marks) if latest else "",
-        "latest_map": display_map(latest.marks if latest else [], id_prefix="summary-map"),
+        "latest_words": drawing_words(marks),
+        "latest_map": display_map(marks, id_prefix="summary-map"),
         "comparison": compare_drawings(drawings[1], latest) if latest and len(drawings) > 1 else None,
         "form": intake_form_for(client.clinic), "can_clear_flags": membership.can(Capability.EDIT_CLINICAL), **shown,
         "implicated": [(atlas().muscle_by_id[m].name, why) for m, why in implicated.items() if m in atlas().muscle_by_id],

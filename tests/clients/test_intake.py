@@ -406,3 +406,21 @@ class PrevisitAssessmentTests:
     def test_without_an_assessment_the_summary_says_so(self, world, as_user):
         body = as_user(world.alice).get(f"/clients/{world.client_a.pk}/summary/").content.decode()
         assert "No assessment findings yet." in body
+
+
+class PrevisitStaleDrawingTests:
+    def test_a_drawing_with_a_cell_the_atlas_no_longer_knows_still_renders(self, world, as_user):
+        from django.utils import timezone
+
+        from knotwork.clients.models import PainDrawing
+
+        PainDrawing.objects.create(
+            clinic=world.clinic_a,
+            client=world.client_a,
+            marks=[{"cell": "retired-region:right", "intensity": 5}, {"cell": "temple:right", "intensity": 7}],
+            symptoms=["old-symptom"],
+            taken_at=timezone.now(),
+        )
+        response = as_user(world.alice).get(f"/clients/{world.client_a.pk}/summary/")
+        assert response.status_code == 200
+        assert "right temple 7/10" in response.content.decode().lower()

@@ -55,6 +55,10 @@ TYPES: dict[str, ObjectType] = {
     ),
     "program_item": ObjectType("care.HomeProgramItem", "program__clinic", "program__client", {"client": "program.client_id"}),
     "appointment": ObjectType("bookings.Appointment", "clinic", "client", {"client": "client_id"}),
+    "service": ObjectType("bookings.Service", "clinic"),
+    "room": ObjectType("bookings.Room", "clinic"),
+    "availability": ObjectType("bookings.Availability", "clinic"),
+    "availability_exception": ObjectType("bookings.AvailabilityException", "clinic"),
     "profile": ObjectType("directory.TherapistProfile", "clinic"),
     "credential": ObjectType("directory.Credential", "profile__clinic"),
     "review": ObjectType("directory.Review", "profile__clinic", "client"),
@@ -135,6 +139,12 @@ def _fill_gaps(s: Seeded) -> None:
     except ImportError:
         pass
 
+    from knotwork.bookings.models import AvailabilityException
+
+    if not AvailabilityException.objects.filter(clinic=a).exists():
+        from datetime import date
+
+        AvailabilityException.objects.create(clinic=a, therapist=s.owner_a, day=date(2030, 12, 24), kind=AvailabilityException.Kind.OFF)
     for client in Client.objects.filter(clinic=a, portal_user__isnull=False):
         intake_start(client=client, actor=client.portal_user)
     # Portal routes need objects of a client who has a portal login: give one to a client with consents.
