@@ -15,15 +15,25 @@ from knotwork.accounts.models import Membership
 
 CLINIC_SESSION_KEY = "knotwork.clinic_id"
 ACTIVITY_SESSION_KEY = "knotwork.last_activity"
+SIGNED_IN_SESSION_KEY = "knotwork.signed_in_at"
 
 
 class StaffSessionMiddleware:
-    """Ends a staff member's session after STAFF_IDLE_TIMEOUT without a request."""
+    """Ends a staff member's session after STAFF_IDLE_TIMEOUT without a request, and every session
+    SESSION_COOKIE_AGE after sign-in (Django's own expiry slides forward each time the session is
+    saved, which the activity stamp below does on every staff request)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = timezone.now().timestamp()
+            signed_in = request.session.setdefault(SIGNED_IN_SESSION_KEY, now)
+            if now - float(signed_in) > settings.SESSION_COOKIE_AGE:
+                logout(request)
+                messages.info(request, "Your session has ended. Please sign in again.")
+                return redirect(f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
         if getattr(request, "is_staff_member", False):
             now = timezone.now().timestamp()
             last = request.session.get(ACTIVITY_SESSION_KEY)

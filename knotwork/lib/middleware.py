@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.functional import SimpleLazyObject
 
 from knotwork.lib import context
@@ -48,3 +50,45 @@ class RequestContextMiddleware:
         response["X-Request-ID"] = request_id
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         return response
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class RejectNulMiddleware:
+    """Refuses text holding a NUL character with a 400 before any view sees it: PostgreSQL cannot
+    store or compare such text, so a search or an API write with one would otherwise be a server
+    error. Query parameters and JSON bodies are checked; form fields already refuse NUL (Django's
+    CharField), and file uploads are binary by nature."""
+
+    MESSAGE = "Text may not contain NUL (\\0) characters."
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        bad = any(_has_nul(k) or _has_nul(v) for k, values in request.GET.lists() for v in values)
+        if not bad and request.content_type == "application/json":
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                return self.get_response(request)  # the view answers an oversized body in its own shape
+            if b"\\u0000" in body:
+                try:
+                    bad = _has_nul(json.loads(body))
+                except ValueError:
+                    bad = False  # the API answers malformed JSON itself
+        if not bad:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            from knotwork.lib.api import error_body  # the API module loads ninja: only when needed
+
+            return JsonResponse(error_body(400, self.MESSAGE), status=400)
+        return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
