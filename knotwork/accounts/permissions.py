@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from knotwork.accounts.models import Capability, Clinic, Membership
+from knotwork.accounts.models import Membership
 
 
 def membership_for(user: Any, clinic_id: int | None) -> Membership | None:
@@ -28,20 +28,3 @@ def require(membership: Membership | None, capability: str) -> Membership:
     if not membership.can(capability):
         raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot do this.")
     return membership
-
-
-def get_clinic_for_user(user: Any, clinic_id: int, *, capability: str = Capability.VIEW_DEMOGRAPHICS) -> Membership:
-    return require(membership_for(user, clinic_id), capability)
-
-
-def clinics_for_user(user: Any) -> list[Clinic]:
-    if not getattr(user, "is_authenticated", False):
-        return []
-    return [m.clinic for m in Membership.objects.active().filter(user=user).select_related("clinic")]
-
-
-def is_staff_member(user: Any) -> bool:
-    """Staff are clinic members and verifiers: the people who must use two-factor sign-in."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return bool(user.is_verifier or user.is_superuser or Membership.objects.active().filter(user=user).exists())

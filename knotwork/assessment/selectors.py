@@ -321,7 +321,7 @@ def measure_changes(before: Assessment, after: Assessment) -> list[ChangeRow]:
                 after=y[0] if y else None,
                 change=change,
                 error=error,
-                beyond_error=change is not None and abs(change) > error,
+                beyond_error=bool(x and y and findings.change_exceeds_error(name, x[0], y[0])),
             )
         )
     return rows

@@ -56,12 +56,6 @@ def api_membership(request: HttpRequest, scope: str) -> Membership:
     return membership
 
 
-def require_scope(request: HttpRequest, scope: str) -> None:
-    token: ApiToken | None = getattr(request, "api_token", None)
-    if token is not None and scope not in token.scopes:
-        raise HttpError(403, f"This token lacks the “{scope}” scope.")
-
-
 class PageParams(Schema):
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(25, ge=1, le=settings.API_MAX_PAGE_SIZE, description="Capped at 100")
