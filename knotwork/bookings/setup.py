@@ -143,20 +143,20 @@ def policy_save(*, policy: BookingPolicy, changed: list[str], membership: Member
     return policy
 
 
+def _therapist_row_add(row: Any, *, target: Membership, membership: Membership, detail: dict[str, Any]) -> Any:
+    """Save a weekly block or an exception for ``target``'s therapist, validated and audited."""
+    row.clinic_id = target.clinic_id
+    row.therapist_id = target.user_id
+    row.full_clean()
+    row.save()
+    audit_record(action=Action.CREATE, obj=row, clinic=target.clinic, role=membership.role,
+                 detail={"therapist_id": target.user_id, **detail})  # fmt: skip
+    return row
+
+
 @transaction.atomic
 def availability_add(*, block: Availability, target: Membership, membership: Membership) -> Availability:
-    block.clinic_id = target.clinic_id
-    block.therapist_id = target.user_id
-    block.full_clean()
-    block.save()
-    audit_record(
-        action=Action.CREATE,
-        obj=block,
-        clinic=target.clinic,
-        role=membership.role,
-        detail={"therapist_id": target.user_id, "weekday": block.weekday},
-    )
-    return block
+    return _therapist_row_add(block, target=target, membership=membership, detail={"weekday": block.weekday})
 
 
 @transaction.atomic
@@ -168,18 +168,7 @@ def availability_remove(*, block: Availability, membership: Membership) -> None:
 
 @transaction.atomic
 def availability_exception_add(*, exception: AvailabilityException, target: Membership, membership: Membership) -> AvailabilityException:
-    exception.clinic_id = target.clinic_id
-    exception.therapist_id = target.user_id
-    exception.full_clean()
-    exception.save()
-    audit_record(
-        action=Action.CREATE,
-        obj=exception,
-        clinic=target.clinic,
-        role=membership.role,
-        detail={"therapist_id": target.user_id, "kind": exception.kind},
-    )
-    return exception
+    return _therapist_row_add(exception, target=target, membership=membership, detail={"kind": exception.kind})
 
 
 @transaction.atomic
