@@ -16,6 +16,7 @@ from knotwork.accounts.models import Membership
 CLINIC_SESSION_KEY = "knotwork.clinic_id"
 ACTIVITY_SESSION_KEY = "knotwork.last_activity"
 SIGNED_IN_SESSION_KEY = "knotwork.signed_in_at"
+ACTIVITY_RESOLUTION_SECONDS = 60
 
 
 class StaffSessionMiddleware:
@@ -27,22 +28,26 @@ class StaffSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated:
-            now = timezone.now().timestamp()
-            signed_in = request.session.setdefault(SIGNED_IN_SESSION_KEY, now)
-            if now - float(signed_in) > settings.SESSION_COOKIE_AGE:
-                logout(request)
-                messages.info(request, "Your session has ended. Please sign in again.")
-                return redirect(f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
+        if not request.user.is_authenticated:
+            return self.get_response(request)
+        now = timezone.now().timestamp()
+        signed_in = request.session.setdefault(SIGNED_IN_SESSION_KEY, now)
+        if now - float(signed_in) > settings.SESSION_COOKIE_AGE:
+            return _end_session(request, "Your session has ended. Please sign in again.")
         if getattr(request, "is_staff_member", False):
-            now = timezone.now().timestamp()
             last = request.session.get(ACTIVITY_SESSION_KEY)
             if last is not None and now - float(last) > settings.STAFF_IDLE_TIMEOUT.total_seconds():
-                logout(request)
-                messages.info(request, "You were signed out after a period of inactivity.")
-                return redirect(f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
-            request.session[ACTIVITY_SESSION_KEY] = now
+                return _end_session(request, "You were signed out after a period of inactivity.")
+            # Stamp at most once a minute: every stamp is a session write on the request's hot path.
+            if last is None or now - float(last) > ACTIVITY_RESOLUTION_SECONDS:
+                request.session[ACTIVITY_SESSION_KEY] = now
         return self.get_response(request)
+
+
+def _end_session(request: HttpRequest, message: str) -> HttpResponse:
+    logout(request)
+    messages.info(request, message)
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
 
 
 class ClinicMiddleware:

@@ -80,3 +80,23 @@ class StaffSessionTests:
         session["knotwork.last_activity"] = (timezone.now() - timedelta(minutes=29)).timestamp()
         session.save()
         assert c.get(reverse("client_index")).status_code == 200
+
+    def test_the_activity_stamp_is_written_at_most_once_a_minute(self, world, as_user):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        c = as_user(world.alice)
+        c.get(reverse("home"))
+        recent = (timezone.now() - timedelta(seconds=10)).timestamp()
+        session = c.session
+        session["knotwork.last_activity"] = recent
+        session.save()
+        c.get(reverse("client_index"))
+        assert c.session["knotwork.last_activity"] == recent
+        older = (timezone.now() - timedelta(minutes=5)).timestamp()
+        session = c.session
+        session["knotwork.last_activity"] = older
+        session.save()
+        c.get(reverse("client_index"))
+        assert c.session["knotwork.last_activity"] > older
