@@ -5,22 +5,22 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from knotwork.accounts.models import Membership, Role
 from knotwork.assessment import services
 from knotwork.assessment.demo_assets.figure import side_view_landmarks
 from knotwork.assessment.models import Measure
 from knotwork.lib.testing import make_client, make_clinic, make_staff
+from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = os.environ.get("KNOTWORK_SCREENSHOTS")
 FIGURE = Path(__file__).resolve().parents[2] / "knotwork" / "assessment" / "demo_assets" / "side_view.jpg"
 TO_SCREEN = """([x, y]) => {
   const svg = document.querySelector('[data-stage]');
@@ -78,8 +78,8 @@ class LandmarkEditorTests:
         expected = math.degrees(math.atan2(c7[1] - tragus[1], tragus[0] - c7[0]))
 
         # Only the landmarks the chosen measure (CVA) needs are offered.
-        assert page.locator('[data-landmark-item="tragus"]').is_visible()
-        assert page.locator('[data-landmark-item="greater_trochanter"]').is_hidden()
+        expect(page.locator('[data-landmark-item="tragus"]')).to_be_visible()
+        expect(page.locator('[data-landmark-item="greater_trochanter"]')).to_be_hidden()
 
         click_at(page, (tragus[0] + 6, tragus[1] - 5))  # a little off, as a real click would be
         assert page.locator('[data-landmark="c7"]').get_attribute("aria-pressed") == "true"  # moved on to the next one
@@ -96,9 +96,8 @@ class LandmarkEditorTests:
         value.wait_for()
         assert float(value.get_attribute("data-value")) == pytest.approx(expected, abs=0.5)
         assert Measure.objects.get(photo=photo, name="cva").value == pytest.approx(expected, abs=0.5)
-        assert page.get_by_text("Possible forward head posture (CVA < 50°)").is_visible()
-        if SHOTS:
-            page.screenshot(path=f"{SHOTS}/assessment-landmarks.png", full_page=True)
+        expect(page.get_by_text("Possible forward head posture (CVA < 50°)")).to_be_visible()
+        keep_screenshot(page, "assessment-landmarks.png")
         assert page.console_errors == []
 
     def test_a_placed_point_can_be_dragged_to_correct_it(self, page, photo):

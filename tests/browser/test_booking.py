@@ -9,10 +9,12 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from knotwork.bookings.models import Appointment, AppointmentStatus, Availability, Service
 from knotwork.clients.models import Client
 from knotwork.lib.testing import make_clinic, make_staff
+from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,11 +29,11 @@ class BookingFlowTests:
 
         page.goto(f"/book/{clinic.slug}/")
         page.get_by_role("link", name=re.compile("Free consultation")).click()
-        assert page.get_by_text("Europe/London").first.is_visible()
+        expect(page.get_by_text("Europe/London").first).to_be_visible()
         page.get_by_role("link", name="Later →").click()  # next week: well clear of the notice period
         page.locator("button.slot").first.click()
         page.wait_for_url("**/book/confirm/")
-        assert page.get_by_role("heading", name="Confirm your booking").is_visible()
+        expect(page.get_by_role("heading", name="Confirm your booking")).to_be_visible()
         assert Appointment.objects.get().status == AppointmentStatus.HELD
 
         page.locator("#main").get_by_role("link", name="Create an account").click()
@@ -50,10 +52,10 @@ class BookingFlowTests:
         page.get_by_label("Last name").fill("Stone")
         page.get_by_role("button", name="Confirm booking").click()
         page.wait_for_url(re.compile(r".*/appointments/\d+/$"))
-        assert page.get_by_text("Your appointment is booked").is_visible()
+        expect(page.get_by_text("Your appointment is booked")).to_be_visible()
         appointment = Appointment.objects.get()
         assert appointment.status == AppointmentStatus.CONFIRMED
         assert appointment.client == Client.objects.get(clinic=clinic, first_name="Vera", portal_user__email="vera@mail.example")
         assert appointment.starts_at > timezone.now() + timedelta(days=1)
-        page.screenshot(path="/tmp/booking-confirmed.png", full_page=True)
+        keep_screenshot(page, "booking-confirmed.png")
         assert page.console_errors == [], page.console_errors

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from knotwork.accounts.models import Role
 from knotwork.lib.testing import make_clinic, make_staff
+from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# Set KNOTWORK_SCREENSHOTS=/some/dir to keep pictures of the page for a look by eye.
-SHOTS = os.environ.get("KNOTWORK_SCREENSHOTS")
 
 
 def sign_in(page, live_server, role=Role.THERAPIST):
@@ -44,30 +41,28 @@ class ExplainPageTests:
     def test_painting_updates_the_ranked_list_and_hovering_a_source_shows_its_zones(self, page, live_server):
         sign_in(page, live_server)
         page.goto("/atlas/explain/")
-        assert page.get_by_text("Mark where it hurts to see likely sources").is_visible()
-        assert page.locator("#explain-redflag-verdict [data-verdict='not asked']").is_visible()
+        expect(page.get_by_text("Mark where it hurts to see likely sources")).to_be_visible()
+        expect(page.locator("#explain-redflag-verdict [data-verdict='not asked']")).to_be_visible()
 
         paint(page, "temple:right", 7)
         paint(page, "neck-lateral:right", 5)
         paint(page, "shoulder-top:right", 4)
 
         items = page.locator(".explain-hypothesis")
-        assert items.count() >= 3
+        expect(items.nth(2)).to_be_attached()
         top3 = [items.nth(i).get_attribute("data-muscle") for i in range(3)]
         assert {"upper-trapezius", "temporalis"} & set(top3), top3
         assert items.first.get_attribute("data-side") == "right"
         assert "right temple 7/10" in page.locator("[data-bodymap-summary]").inner_text()
-        assert page.locator("[data-explain-intensity-value]").inner_text() == "4"
-        assert "First to examine" in page.locator("#explain-status").inner_text()
-        assert page.get_by_role("heading", name="Check these first").is_visible()
-        if SHOTS:
-            page.screenshot(path=os.path.join(SHOTS, "explain.png"), full_page=True)
+        expect(page.locator("[data-explain-intensity-value]")).to_have_text("4")
+        expect(page.locator("#explain-status")).to_contain_text("First to examine")
+        expect(page.get_by_role("heading", name="Check these first")).to_be_visible()
+        keep_screenshot(page, "explain.png")
 
         items.first.hover()
-        assert cell(page, "temple:right").get_attribute("data-category") == "essential"
-        assert page.locator(".explain-zones .explain-zone--essential").count() > 0
-        if SHOTS:
-            page.screenshot(path=os.path.join(SHOTS, "explain-hover.png"))
+        expect(cell(page, "temple:right")).to_have_attribute("data-category", "essential")
+        expect(page.locator(".explain-zones .explain-zone--essential").first).to_be_attached()
+        keep_screenshot(page, "explain-hover.png", full_page=False)
         page.get_by_role("heading", name="Explain a drawing").hover()
         assert cell(page, "temple:right").get_attribute("data-category") is None
 
@@ -80,10 +75,10 @@ class ExplainPageTests:
         page.get_by_text("Ask the red-flag questions").click()
         with page.expect_response(lambda r: r.url.endswith("/atlas/explain/results/")):
             page.locator("input[name='red_flags'][value='thunderclap-headache']").check()
-        assert page.locator("#explain-redflag-verdict [data-verdict='refer out']").is_visible()
+        expect(page.locator("#explain-redflag-verdict [data-verdict='refer out']")).to_be_visible()
         # the drawing and the list survive the re-run
-        assert page.locator(".explain-hypothesis").count() > 0
-        assert cell(page, "temple:right").get_attribute("aria-pressed") == "true"
+        expect(page.locator(".explain-hypothesis").first).to_be_attached()
+        expect(cell(page, "temple:right")).to_have_attribute("aria-pressed", "true")
         assert page.console_errors == [], page.console_errors
 
     def test_on_a_phone_the_columns_stack(self, page, live_server):
@@ -96,6 +91,5 @@ class ExplainPageTests:
         results = page.locator(".explain-output").bounding_box()
         assert results["y"] >= drawing["y"] + drawing["height"]
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        if SHOTS:
-            page.screenshot(path=os.path.join(SHOTS, "explain-phone.png"), full_page=True)
+        keep_screenshot(page, "explain-phone.png")
         assert page.console_errors == [], page.console_errors

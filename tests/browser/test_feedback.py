@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from knotwork.accounts.models import Membership, Role
 from knotwork.atlas.services import atlas_load
 from knotwork.care import services
 from knotwork.care.models import PressureFeedback
 from knotwork.lib.testing import make_client, make_clinic, make_staff
+from tests.browser.shots import keep_screenshot
 from tests.browser.test_visit import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("KNOTWORK_SCREENSHOTS")
 
 
 @pytest.fixture
@@ -34,7 +32,7 @@ def visit(live_server, page):
 def test_presses_on_the_phone_show_on_the_therapists_screen(page, browser, live_server, visit):
     page.goto(f"/visits/{visit.pk}/")
     page.get_by_role("button", name="Start live feedback").click()
-    assert page.locator(".qr-box svg").is_visible()
+    expect(page.locator(".qr-box svg")).to_be_visible()
     link = page.locator("#feedback-link").get_attribute("href")
 
     phone_context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
@@ -52,9 +50,8 @@ def test_presses_on_the_phone_show_on_the_therapists_screen(page, browser, live_
         banner.wait_for(timeout=5000)
         assert "STOP" in banner.inner_text()
         assert page.locator("#feedback-feed [aria-live=assertive]").count() == 1
-        if SHOTS:
-            phone.screenshot(path=os.path.join(SHOTS, "care-feedback-phone.png"))
-            page.screenshot(path=os.path.join(SHOTS, "care-feedback-therapist.png"), full_page=True)
+        keep_screenshot(phone, "care-feedback-phone.png", full_page=False)
+        keep_screenshot(page, "care-feedback-therapist.png")
     finally:
         phone_context.close()
     assert list(PressureFeedback.objects.order_by("at", "id").values_list("kind", flat=True)) == ["more", "less", "stop"]

@@ -3,21 +3,19 @@ submits; a therapist then reads the pre-visit summary."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from knotwork.accounts.models import Role
 from knotwork.accounts.services import invitation_create
 from knotwork.clients.models import ConsentSignature, IntakeStatus, IntakeSubmission, PainDrawing, ScreeningFlag
 from knotwork.lib.testing import make_client, make_clinic, make_staff, make_user
+from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Set KNOTWORK_SCREENSHOTS=/some/dir to keep pictures of the pages for a look by eye.
-SHOTS = os.environ.get("KNOTWORK_SCREENSHOTS")
 SET_SLIDER = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }"
 
 
@@ -69,8 +67,7 @@ class IntakeJourneyTests:
         page.keyboard.press("Enter")  # keyboard painting, at the last intensity (5)
         summary = page.locator("[data-bodymap-summary]").inner_text()
         assert "right temple 7/10, aching" in summary and summary.count("5/10") == 2
-        if SHOTS:
-            page.screenshot(path=f"{SHOTS}/intake-drawing-desktop.png", full_page=True)
+        keep_screenshot(page, "intake-drawing-desktop.png")
         page.get_by_label("More than a year").check()
         page.get_by_label("Gradually").check()
         page.get_by_label("It comes and goes").check()
@@ -93,7 +90,7 @@ class IntakeJourneyTests:
         page.locator("#id_typed_name").fill("Ada Lovelace")
         page.get_by_role("button", name="Sign and send my intake").click()
         page.wait_for_load_state("load")
-        assert page.locator(".error-summary").is_visible()
+        expect(page.locator(".error-summary")).to_be_visible()
         assert IntakeSubmission.objects.get(client=record).status == IntakeStatus.DRAFT
 
         page.locator("[data-signature-pad]").scroll_into_view_if_needed()
@@ -105,7 +102,7 @@ class IntakeJourneyTests:
         page.mouse.up()
         assert page.locator("[data-signature-output]").input_value().startswith("M"), page.console_errors
         page.get_by_role("button", name="Sign and send my intake").click()
-        assert page.get_by_text("Your intake has been sent to the clinic").is_visible()
+        expect(page.get_by_text("Your intake has been sent to the clinic")).to_be_visible()
         assert page.console_errors == []
 
         intake = IntakeSubmission.objects.get(client=record)
@@ -126,8 +123,7 @@ class IntakeJourneyTests:
         assert page.locator(".explain-hypothesis").count() >= 1
         assert page.locator('.summary-drawing [data-cell="temple:right"]').first.get_attribute("data-value") == "7"
         assert page.console_errors == []
-        if SHOTS:
-            page.screenshot(path=f"{SHOTS}/previsit-summary.png", full_page=True)
+        keep_screenshot(page, "previsit-summary.png")
 
     def test_the_drawing_step_works_at_phone_width(self, browser, live_server):
         clinic = make_clinic("Harbour")
@@ -146,7 +142,6 @@ class IntakeJourneyTests:
         page.locator('.bodymap [data-cell="thigh-anterior:right"]').first.tap()
         assert "8/10" in page.locator("[data-bodymap-summary]").inner_text()
         assert page.evaluate("document.documentElement.scrollWidth") <= 392
-        if SHOTS:
-            page.screenshot(path=f"{SHOTS}/intake-drawing-phone.png", full_page=True)
+        keep_screenshot(page, "intake-drawing-phone.png")
         assert errors == []
         context.close()

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from knotwork.engine import red_flag_questions
 from knotwork.learn.content import content_load
 from knotwork.learn.models import Article
+from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Set KNOTWORK_SCREENSHOTS=/some/dir to keep pictures of the pages for a look by eye.
-SHOTS = os.environ.get("KNOTWORK_SCREENSHOTS")
 SET_SLIDER = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }"
-
-
-def shot(page, name):
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, name), full_page=True)
 
 
 def test_a_visitor_reads_follows_related_reading_and_takes_the_self_check(page, live_server):
@@ -31,7 +24,7 @@ def test_a_visitor_reads_follows_related_reading_and_takes_the_self_check(page, 
     page.wait_for_url("**/learn/trigger-points-and-referred-pain/")
     assert page.locator("h1").inner_text() == "Trigger points and referred pain, explained"
     assert page.locator(".learn-muscles .bodymap").count() >= 1
-    shot(page, "learn-article.png")
+    keep_screenshot(page, "learn-article.png")
 
     related = page.locator(".learn-related a").first
     title = related.inner_text()
@@ -51,7 +44,7 @@ def test_a_visitor_reads_follows_related_reading_and_takes_the_self_check(page, 
     page.get_by_label("Less pain").check()
     for flag in red_flag_questions():
         page.locator(f'input[name="rf_{flag.id}"][value="no"]').check()
-    shot(page, "learn-selfcheck-form.png")
+    keep_screenshot(page, "learn-selfcheck-form.png")
     page.get_by_role("button", name="See my result").click()
 
     result = page.locator('[data-selfcheck-verdict="consult"]')
@@ -62,5 +55,5 @@ def test_a_visitor_reads_follows_related_reading_and_takes_the_self_check(page, 
     assert handoff.count() == 1 and "neck pain" in handoff.inner_text()
     # The drawing survives the round trip, painted on the map again.
     assert page.locator('.bodymap [data-cell="shoulder-top:right"][aria-pressed="true"]').count() >= 1
-    shot(page, "learn-selfcheck-result.png")
+    keep_screenshot(page, "learn-selfcheck-result.png")
     assert page.console_errors == []

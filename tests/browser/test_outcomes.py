@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from knotwork.accounts.models import Membership, Role
 from knotwork.atlas.services import atlas_load
@@ -43,9 +44,9 @@ def episode(live_server, page):
 def test_a_therapist_sees_the_chart_with_its_mcid_band_and_downloads_the_report(live_server, page, episode):
     page.goto(f"{live_server.url}/clients/{episode.client_id}/episodes/{episode.pk}/progress/")
     chart = page.locator("svg.outcome-chart").first
-    assert chart.is_visible()
+    expect(chart).to_be_visible()
     assert "MCID band" in chart.inner_html()
-    assert page.get_by_text("Clinically important improvement").first.is_visible()
+    expect(page.get_by_text("Clinically important improvement").first).to_be_visible()
     with page.expect_download() as info:
         page.get_by_role("link", name="Progress report (PDF)").click()
     download = info.value

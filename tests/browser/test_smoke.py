@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from knotwork.accounts.demo import DEMO_PASSWORD, demo_code, demo_seed
 
@@ -17,8 +18,8 @@ class SignInTests:
         page.get_by_label("Code").fill(demo_code("therapist@harbour.example"))
         page.get_by_role("button", name="Sign In").click()
         page.wait_for_url("**/")
-        assert page.get_by_role("heading", name="Harbour Street Neuromuscular Clinic").is_visible()
-        assert page.get_by_role("link", name="Clients").is_visible()
+        expect(page.get_by_role("heading", name="Harbour Street Neuromuscular Clinic")).to_be_visible()
+        expect(page.get_by_role("link", name="Clients")).to_be_visible()
         page.get_by_role("link", name="Clients").click()
-        assert page.get_by_role("link", name="Marsh, Eleanor").is_visible()
+        expect(page.get_by_role("link", name="Marsh, Eleanor")).to_be_visible()
         assert page.console_errors == [], page.console_errors

@@ -3,12 +3,11 @@ acknowledged, a forbidden technique blocked), signing, and the aftercare PDF."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from knotwork.accounts.models import Membership, Role
 from knotwork.atlas.services import atlas_load
@@ -16,10 +15,9 @@ from knotwork.care import services
 from knotwork.care.models import TechniqueApplication, Visit
 from knotwork.clients.models import ScreeningFlag
 from knotwork.lib.testing import make_client, make_clinic, make_staff
+from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("KNOTWORK_SCREENSHOTS")
 
 
 def sign_in(page, live_server, user) -> None:
@@ -76,28 +74,28 @@ def test_a_therapist_runs_a_full_visit(page, live_server, episode):
     finding.get_by_label("Taut band").check()
     finding.get_by_label("Familiar pain reproduced").check()
     finding.get_by_role("button", name="Add to log").click()
-    assert page.locator("#findings-table").get_by_text("Upper trapezius").is_visible()
+    expect(page.locator("#findings-table").get_by_text("Upper trapezius")).to_be_visible()
     assert page.locator('.findings-map [data-cell="shoulder-top:right"]').count() > 0
 
     log_technique(page, "myofascial-release", "upper-trapezius", "upper-trapezius-1")
     blocked = page.locator("#technique-blocked")
-    assert blocked.is_visible() and "Skin lesion" in blocked.inner_text()
+    expect(blocked).to_be_visible()
+    expect(blocked).to_contain_text("Skin lesion")
 
     log_technique(page, "ischemic-compression", "levator-scapulae", "levator-scapulae-1")
-    assert page.locator("#technique-caution").is_visible()
+    expect(page.locator("#technique-caution")).to_be_visible()
     page.get_by_label("I have read the precautions above and will work within them").check()
     page.locator("#technique-form").get_by_role("button", name="Log technique").click()
-    assert page.locator("#techniques-table").get_by_text("precaution acknowledged").is_visible()
+    expect(page.locator("#techniques-table").get_by_text("precaution acknowledged")).to_be_visible()
     assert TechniqueApplication.objects.get().technique == "ischemic-compression"
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, "care-visit.png"), full_page=True)
+    keep_screenshot(page, "care-visit.png")
 
     page.get_by_role("button", name="Sign and lock").click()
     assert "Signed" in page.locator("#note-status").inner_text()
     assert Visit.objects.get().signed_at is not None
 
     page.get_by_role("link", name="Aftercare sheet").click()
-    assert page.get_by_role("heading", name="Your aftercare").is_visible()
+    expect(page.get_by_role("heading", name="Your aftercare")).to_be_visible()
     href = page.locator("#aftercare-pdf").get_attribute("href")
     response = page.request.get(live_server.url + href)
     assert response.status == 200 and response.headers["content-type"] == "application/pdf" and response.body()[:4] == b"%PDF"
