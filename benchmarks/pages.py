@@ -218,6 +218,26 @@ def count_queries(request: Callable[[], object]) -> int:
     return seen[0]
 
 
+def slowest_queries(request: Callable[[], object], top: int) -> list[tuple[float, str]]:
+    """The ``top`` slowest queries of one request, in milliseconds, for finding where a page's time goes."""
+    original = CursorWrapper._execute_with_wrappers
+    timed: list[tuple[float, str]] = []
+
+    def timing(self, sql, params, many, executor):  # type: ignore[no-untyped-def]
+        started = clock.perf_counter()
+        try:
+            return original(self, sql, params, many, executor)
+        finally:
+            timed.append(((clock.perf_counter() - started) * 1000, sql))
+
+    CursorWrapper._execute_with_wrappers = timing  # type: ignore[method-assign]
+    try:
+        request()
+    finally:
+        CursorWrapper._execute_with_wrappers = original  # type: ignore[method-assign]
+    return sorted(timed, reverse=True)[:top]
+
+
 def measure(web: WebClient, url: str, requests: int) -> dict[str, float]:
     for _ in range(3):  # warm-up: first-request imports, template loading
         response = web.get(url)
@@ -236,6 +256,7 @@ def measure(web: WebClient, url: str, requests: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--slowest", type=int, default=0, metavar="N", help="also print each page's N slowest queries at 10×")
     opts = parser.parse_args()
 
     from django.test.utils import setup_databases, teardown_databases
@@ -271,6 +292,10 @@ def main() -> None:
                 c.execute("ANALYZE")
         print(f"generated 10× in {clock.monotonic() - started:.0f} s: {Visit.objects.count():,} visits")
         results["10×"] = {name: measure(web, url, opts.requests) for name, url in pages.items()}
+        for name, url in pages.items() if opts.slowest else ():
+            print(f"\n{name} at 10×, slowest queries:")
+            for ms, sql in slowest_queries(lambda url=url: web.get(url), opts.slowest):
+                print(f"  {ms:7.2f} ms  {sql[:400]}")
 
         measured_visits = {"1×": MEASURED_VISITS, "10×": MEASURED_VISITS * 10}
         print(f"\n{connection.vendor}, {THERAPISTS} therapists, {CLIENTS:,} clients, {opts.requests} requests per page")

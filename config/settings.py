@@ -97,7 +97,10 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'knotwork.sqlite3'}"
 try:
-    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
+    # PostgreSQL connections are kept between requests by default: opening one costs a backend
+    # process and an authentication round trip on every request (measured in docs/performance.md).
+    _keep = 60 if DATABASE_URL.startswith(("postgres://", "postgresql://")) else 0
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", _keep, minimum=0), conn_health_checks=True)
 except Exception as exc:  # dj-database-url raises several types for a malformed URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if _db["ENGINE"] not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):

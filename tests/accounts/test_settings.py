@@ -67,3 +67,24 @@ class SettingsValidationTests:
         used |= set(re.findall(r'env_\w+\(\s*"([A-Z_]+)"', (root / "config/env.py").read_text()))
         listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
         assert used - listed == set()
+
+
+class DatabaseConnectionSettingsTests:
+    def _conn(self, **overrides: str) -> str:
+        environ = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DB_CONN_MAX_AGE")}
+        environ.update({"DJANGO_SETTINGS_MODULE": "config.settings", **overrides})
+        code = "from django.conf import settings as s; d = s.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+        result = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def test_postgresql_connections_are_kept_between_requests_and_checked_before_reuse(self):
+        assert self._conn(DATABASE_URL="postgres://u@db.internal:5432/knotwork") == "60 True"
+
+    def test_sqlite_closes_after_each_request_unless_told(self, tmp_path):
+        url = f"sqlite:///{tmp_path}/k.sqlite3"
+        assert self._conn(DATABASE_URL=url) == "0 True"
+        assert self._conn(DATABASE_URL=url, DB_CONN_MAX_AGE="30") == "30 True"
+
+    def test_zero_closes_postgresql_connections_for_a_transaction_pooler(self):
+        assert self._conn(DATABASE_URL="postgres://u@db.internal:5432/knotwork", DB_CONN_MAX_AGE="0") == "0 True"
