@@ -69,9 +69,11 @@ class Service(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SESSION)
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.IN_PERSON)
     description = models.CharField(max_length=300, blank=True)
-    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5), MaxValueValidator(480)])
-    buffer_before_minutes = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(120)])
-    buffer_after_minutes = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(120)])
+    MAX_DURATION_MINUTES = 480
+    MAX_BUFFER_MINUTES = 120
+    duration_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(5), MaxValueValidator(MAX_DURATION_MINUTES)])
+    buffer_before_minutes = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(MAX_BUFFER_MINUTES)])
+    buffer_after_minutes = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(MAX_BUFFER_MINUTES)])
     price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(0)])
     currency = models.CharField(max_length=3, default="GBP", validators=[currency_code])
     online_booking = models.CharField(max_length=10, choices=OnlineBooking.choices, default=OnlineBooking.ANYONE)
@@ -86,6 +88,12 @@ class Service(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="service_price_not_negative"),
             models.CheckConstraint(condition=Q(duration_minutes__gte=5), name="service_duration_at_least_5"),
+            # The database holds these limits too: LONGEST_BLOCK, and the history-independent
+            # overlap queries that rely on it, must hold however a row was written.
+            models.CheckConstraint(condition=Q(duration_minutes__lte=480), name="service_duration_at_most_480"),
+            models.CheckConstraint(
+                condition=Q(buffer_before_minutes__lte=120, buffer_after_minutes__lte=120), name="service_buffers_at_most_120"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -224,7 +232,15 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         return self.active().filter(ends_at__gt=now or timezone.now())
 
     def overlapping(self, start: datetime, end: datetime) -> AppointmentQuerySet:
-        return self.filter(block_start__lt=end, block_end__gt=start)
+        # The lower bound on block_start changes no answer (no block is longer than LONGEST_BLOCK)
+        # but lets the (therapist, block_start) index skip the whole past.
+        return self.filter(block_start__lt=end, block_start__gt=start - LONGEST_BLOCK, block_end__gt=start)
+
+
+# The longest time one appointment can keep a therapist busy: the longest service plus both buffers.
+# Overlap queries bound their index scan with it (block_start > window start - LONGEST_BLOCK), so
+# their cost does not grow with years of past appointments.
+LONGEST_BLOCK = timedelta(minutes=Service.MAX_DURATION_MINUTES + 2 * Service.MAX_BUFFER_MINUTES)
 
 
 class Appointment(models.Model):

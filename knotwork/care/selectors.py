@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db import models
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +24,7 @@ from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.care.library import Exercise, library
 from knotwork.care.models import (
+    Addendum,
     AdherenceLog,
     CheckIn,
     Episode,
@@ -106,13 +109,23 @@ def visit_full(pk: int) -> Visit:
     )
 
 
+def _per_visit(model: type[models.Model]) -> Coalesce:
+    """How many ``model`` rows belong to each visit, as a correlated subquery.
+
+    Three joined COUNT(DISTINCT …) multiply findings × techniques × addenda before grouping and
+    count every visit before LIMIT; a subquery per row runs only for the rows a page shows.
+    """
+    rows = model.objects.filter(visit=OuterRef("pk")).order_by().values("visit").annotate(n=Count("pk")).values("n")  # type: ignore[attr-defined]
+    return Coalesce(Subquery(rows[:1]), 0)
+
+
 def visit_history(client: Client) -> QuerySet[Visit]:
     """Every visit of a client, newest first, with what a history row shows: a constant number of queries."""
     return (
         Visit.objects.filter(client=client)
         .select_related("episode", "therapist", "checkin")
-        .annotate(finding_count=Count("findings", distinct=True), technique_count=Count("techniques", distinct=True),
-                  addendum_count=Count("addenda", distinct=True))
+        .annotate(finding_count=_per_visit(TriggerPointFinding), technique_count=_per_visit(TechniqueApplication),
+                  addendum_count=_per_visit(Addendum))
         .prefetch_related(
             Prefetch("findings", queryset=TriggerPointFinding.objects.select_related("trigger_point__muscle").order_by("id")),
         )

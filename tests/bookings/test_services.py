@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from knotwork.audit.models import AuditEvent
 from knotwork.bookings import services
-from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, Room, Service
+from knotwork.bookings.models import LONGEST_BLOCK, Appointment, AppointmentStatus, BookingPolicy, Room, Service
 from knotwork.bookings.services import Actor, BookingError, HoldGone, SlotTaken
 from knotwork.clients.models import Client
 from knotwork.lib.testing import make_user
@@ -226,6 +226,24 @@ class DatabaseGuardTests:
         _book(booking, local(booking, booking.monday, 10, 15), service=booking.consult)
         services.appointment_cancel(appointment=first, actor=_staff(booking), late=False)
         assert _book(booking, local(booking, booking.monday, 10), service=booking.consult).status == AppointmentStatus.CONFIRMED
+
+    def test_the_longest_possible_block_still_blocks_the_next_time_after_it(self, booking):
+        # The overlap query bounds its index scan by LONGEST_BLOCK; a block of exactly that length
+        # that started the evening before must still be found.
+        longest = Service.objects.create(
+            clinic=booking.clinic_a, name="Marathon", duration_minutes=480, buffer_before_minutes=120, buffer_after_minutes=120
+        )
+        first = _book(booking, local(booking, booking.monday, 18), service=longest)
+        assert first.block_end - first.block_start == LONGEST_BLOCK
+        with pytest.raises(SlotTaken):
+            _book(booking, first.block_end - timedelta(minutes=30), service=booking.consult)
+        assert _book(booking, first.block_end, service=booking.consult).status == AppointmentStatus.CONFIRMED
+
+    @pytest.mark.parametrize("field", ["duration_minutes", "buffer_before_minutes", "buffer_after_minutes"])
+    def test_the_database_refuses_a_service_longer_than_the_limits(self, booking, field):
+        too_long = {"duration_minutes": 481} if field == "duration_minutes" else {"duration_minutes": 60, field: 121}
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Service.objects.create(clinic=booking.clinic_a, name="Too long", **too_long)
 
 
 class ClientRecordTests:

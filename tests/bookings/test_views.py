@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from knotwork.audit.models import AuditEvent
 from knotwork.bookings import services
-from knotwork.bookings.models import Appointment, AppointmentStatus, CalendarFeed
+from knotwork.bookings.models import Appointment, AppointmentStatus, CalendarFeed, Service
+from knotwork.bookings.selectors import schedule as schedule_rows
 from knotwork.bookings.services import Actor
 from knotwork.clients.models import Client
 from knotwork.lib.testing import make_user
@@ -132,6 +133,24 @@ class ScheduleTests:
             _booked(booking, hour)
         with django_assert_max_num_queries(30):
             assert web.get(url).content.decode().count("Ada Lovelace") == 7
+
+    def test_the_schedule_query_finds_an_appointment_that_began_the_day_before(self, booking):
+        # schedule() bounds its index scan with LONGEST_BLOCK; an 8-hour appointment from 20:00
+        # still overlaps the next day, and nothing from two days back does.
+        late = Service.objects.create(clinic=booking.clinic_a, name="Overnight study", duration_minutes=480)
+        overnight = services.appointment_book(
+            clinic=booking.clinic_a,
+            therapist=booking.alice,
+            service=late,
+            start=local(booking, booking.monday, 20),
+            client=booking.client_a,
+            actor=Actor(user=booking.alice, membership=booking.alice.memberships.get()),
+        )
+        tuesday, wednesday = booking.monday + timedelta(days=1), booking.monday + timedelta(days=2)
+        window = {"start": local(booking, tuesday, 0), "end": local(booking, wednesday, 0)}
+        assert list(schedule_rows(clinic=booking.clinic_a, **window)) == [overnight]
+        later = {"start": local(booking, wednesday, 0), "end": local(booking, wednesday + timedelta(days=1), 0)}
+        assert list(schedule_rows(clinic=booking.clinic_a, **later)) == []
 
     def test_charlie_sees_none_of_clinic_as_schedule(self, as_user, booking):
         _booked(booking)
