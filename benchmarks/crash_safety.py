@@ -2,11 +2,15 @@
 
     .venv/bin/python benchmarks/crash_safety.py [--rounds 20] [--database sqlite|postgres]
 
-Each round starts gunicorn (2 workers) on loopback, runs 4 writer threads that create clients
-through POST /api/clients with an API token, kills the whole server with SIGKILL at a random
-moment, and starts it again. At the end it checks that every write the server acknowledged
-(201) is in the database, that no write is half-applied (every client has its audit row, which
-the same transaction writes), that the audit chains verify, and, on SQLite, PRAGMA
+Each round starts gunicorn (2 workers) on loopback, runs 4 writer threads with an API token,
+kills the whole server with SIGKILL at a random moment, and starts it again. Two threads create
+clients through POST /api/clients; two book appointments through POST /api/bookings with an
+Idempotency-Key, each at a time of its own. A booking whose answer never arrived (the server died
+first) is retried with the same key and the same body once the server is back, as a client
+should. At the end it checks that every write the server acknowledged (201) is in the database,
+that no write is half-applied (every client and every booking has its audit row, which the same
+transaction writes), that no retry created a second appointment or was refused because its own
+first attempt had taken the time, that the audit chains verify, and, on SQLite, PRAGMA
 integrity_check. It uses a throwaway database; real data is never touched.
 """
 
@@ -25,6 +29,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,12 +51,23 @@ def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 
 SETUP = """
+import json
 from knotwork.accounts.models import Role
 from knotwork.accounts.services import api_token_create
-from knotwork.lib.testing import make_clinic, make_staff
+from knotwork.bookings.models import BookingPolicy, Service
+from knotwork.lib.testing import make_client, make_clinic, make_staff
 clinic = make_clinic("Crash Clinic")
 owner = make_staff("owner@crash.example", clinic, Role.OWNER)
-print(api_token_create(user=owner, clinic=clinic, name="crash", scopes=["clients:read", "clients:write"]).secret)
+BookingPolicy.objects.create(clinic=clinic, min_notice_minutes=0, horizon_days=366)
+service = Service.objects.create(clinic=clinic, name="NMT 20", duration_minutes=20)
+client = make_client(clinic, first_name="Booked", last_name="Client")
+# One staff member and token per writer thread, so the per-user API rate limit (600/min) rarely answers.
+tokens = [
+    api_token_create(user=make_staff(f"writer{i}@crash.example", clinic, Role.THERAPIST), clinic=clinic, name="crash",
+                     scopes=["clients:read", "clients:write"]).secret
+    for i in range(4)
+]
+print(json.dumps({"tokens": tokens, "therapist": owner.pk, "service": service.pk, "client": client.pk}))
 """
 
 CHECK = """
@@ -59,15 +76,34 @@ from django.db import connection
 from knotwork.audit.models import AuditEvent
 from knotwork.audit.services import audit_verify
 from knotwork.clients.models import Client
-acked = set(json.load(open(sys.argv[-1] if False else %r)))
-names = set(Client.objects.values_list("last_name", flat=True))
+from collections import Counter
+from knotwork.bookings.models import Appointment
+state = json.load(open(%r))
+acked = set(state["clients"])
+names = set(Client.objects.values_list("last_name", flat=True)) - {"Client"}
 audited = set(AuditEvent.objects.filter(object_type__icontains="client", action="create").values_list("object_id", flat=True))
-clients = dict(Client.objects.values_list("pk", "last_name"))
+clients = dict(Client.objects.exclude(last_name="Client").values_list("pk", "last_name"))
+from datetime import datetime
+booked = {a.starts_at.isoformat(): a.pk for a in Appointment.objects.all()}
+created = dict(Appointment.objects.values_list("pk", "created_at"))
+per_start = Counter(a.starts_at for a in Appointment.objects.all())
+booking_audited = set(AuditEvent.objects.filter(object_type="bookings.appointment", action="create").values_list("object_id", flat=True))
+retried = state["retried"]
 result = {
     "acknowledged": len(acked),
     "lost": len(acked - names),
     "stored": len(names),
     "half_applied": sum(1 for pk in clients if str(pk) not in audited),
+    "bookings_acknowledged": len(state["bookings"]),
+    "bookings_lost": sum(1 for start, pk in state["bookings"].items() if booked.get(start) != pk),
+    "bookings_half_applied": sum(1 for pk in booked.values() if str(pk) not in booking_audited),
+    "retried_with_same_key": len(retried),
+    "retries_replayed_or_booked": sum(1 for r in retried if r["status"] == 201 and booked.get(r["start"]) == r["id"]),
+    # the first attempt had committed before the server died: the retry got the stored answer
+    "retries_answered_from_first_attempt": sum(
+        1 for r in retried if r["status"] == 201 and r["id"] in created and created[r["id"]] < datetime.fromisoformat(r["sent_at"])),
+    "retries_refused_by_own_first_attempt": sum(1 for r in retried if r["status"] == 409),
+    "duplicate_appointments": sum(n - 1 for n in per_start.values() if n > 1),
     "chains_ok": all(r.ok for r in audit_verify()),
 }
 if connection.vendor == "sqlite":
@@ -106,15 +142,31 @@ def main() -> None:
     manage(env, "migrate", "-v0")
     manage(env, "createcachetable")
     manage(env, "collectstatic", "--noinput", "-v0")  # as `knotwork run` does before serving
-    token = manage(env, "shell", "-c", SETUP).strip().splitlines()[-1]
+    seed = json.loads(manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+    first_start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
 
     acked: list[str] = []
+    bookings: dict[str, int] = {}  # start -> appointment id, for every 201 the writer received
+    unanswered: list[tuple[str, bytes, str]] = []  # (Idempotency-Key, body, token) of bookings whose answer never came
+    retried: list[dict[str, object]] = []
     lock = threading.Lock()
     counter = iter(range(10**9))
     kills = 0
     errors: list[int] = []
-    started = time.monotonic()
-    for _ in range(opts.rounds):
+
+    def post(port: int, path: str, body: bytes, token: str, extra: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(extra or {})}
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
+                return resp.status, json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, {}
+
+    def book(port: int, key: str, body: bytes, token: str) -> tuple[int, dict[str, object]]:
+        return post(port, "/api/bookings", body, token, {"Idempotency-Key": key})
+
+    def serve() -> tuple[subprocess.Popen[bytes], int]:
         port = free_port()
         server = subprocess.Popen(
             [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "error"],
@@ -131,30 +183,69 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
+        return server, port
+
+    def retry_unanswered(port: int) -> None:
+        """Send every booking whose answer was lost again, same key and body, until it is answered."""
+        while unanswered:
+            key, body, token = unanswered[0]
+            sent_at = datetime.now(UTC).isoformat()
+            try:
+                status, answer = book(port, key, body, token)
+            except (urllib.error.URLError, OSError, ConnectionError):
+                return  # the server died again; the next round retries
+            if status == 429:  # rate limited: wait and send the same request again, as a client should
+                time.sleep(1)
+                continue
+            unanswered.pop(0)
+            start = json.loads(body)["start"]
+            retried.append({"start": start, "status": status, "id": answer.get("id"), "sent_at": sent_at})
+            if status == 201:
+                bookings[start] = answer["id"]  # type: ignore[assignment]
+
+    started = time.monotonic()
+    for _ in range(opts.rounds):
+        server, port = serve()
+        retry_unanswered(port)
         stop = threading.Event()
 
-        def writer(port: int = port, stop: threading.Event = stop) -> None:
+        def client_writer(token: str, port: int = port, stop: threading.Event = stop) -> None:
             while not stop.is_set():
                 with lock:
                     name = f"crash-{next(counter)}"
-                body = json.dumps({"first_name": "Kill", "last_name": name}).encode()
-                req = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/api/clients",
-                    data=body,
-                    method="POST",
-                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                )
                 try:
-                    with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
-                        if resp.status == 201:
-                            with lock:
-                                acked.append(name)
-                except urllib.error.HTTPError as exc:
-                    errors.append(exc.code)
+                    status, _ = post(port, "/api/clients", json.dumps({"first_name": "Kill", "last_name": name}).encode(), token)
                 except (urllib.error.URLError, OSError, ConnectionError):
                     time.sleep(0.05)
+                    continue
+                with lock:
+                    if status == 201:
+                        acked.append(name)
+                    else:
+                        errors.append(status)
 
-        threads = [threading.Thread(target=writer) for _ in range(4)]
+        def booking_writer(token: str, port: int = port, stop: threading.Event = stop) -> None:
+            while not stop.is_set():
+                with lock:
+                    start = (first_start + timedelta(minutes=30 * next(counter))).isoformat()
+                key = str(uuid.uuid4())
+                payload = {"therapist": seed["therapist"], "service": seed["service"], "start": start, "client": seed["client"]}
+                body = json.dumps(payload).encode()
+                try:
+                    status, answer = book(port, key, body, token)
+                except (urllib.error.URLError, OSError, ConnectionError):
+                    with lock:
+                        unanswered.append((key, body, token))
+                    time.sleep(0.05)
+                    continue
+                with lock:
+                    if status == 201:
+                        bookings[start] = answer["id"]  # type: ignore[assignment]
+                    else:
+                        errors.append(status)
+
+        writers = (client_writer, client_writer, booking_writer, booking_writer)
+        threads = [threading.Thread(target=w, args=(token,)) for w, token in zip(writers, seed["tokens"], strict=True)]
         for t in threads:
             t.start()
         time.sleep(random.uniform(0.5, 2.0))
@@ -164,13 +255,24 @@ def main() -> None:
         stop.set()
         for t in threads:
             t.join()
+    server, port = serve()  # one last start, only to answer the retries of the final round
+    retry_unanswered(port)
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait()
     ack_file = var / "acked.json"
-    ack_file.write_text(json.dumps(acked))
+    ack_file.write_text(json.dumps({"clients": acked, "bookings": bookings, "retried": retried}))
     result = json.loads(manage(env, "shell", "-c", CHECK % str(ack_file)).strip().splitlines()[-1])
     result.update({"database": opts.database, "rounds": kills, "seconds": round(time.monotonic() - started, 1)})
     result["http_errors"] = {str(c): errors.count(c) for c in sorted(set(errors))}
     print(json.dumps(result, indent=1))
-    ok = result["lost"] == 0 and result["half_applied"] == 0 and result["chains_ok"] and result.get("integrity_check", "ok") == "ok"
+    ok = (
+        result["lost"] == result["half_applied"] == result["bookings_lost"] == result["bookings_half_applied"] == 0
+        and result["retries_refused_by_own_first_attempt"] == result["duplicate_appointments"] == 0
+        and result["retries_replayed_or_booked"] == result["retried_with_same_key"]
+        and result["chains_ok"]
+        and result.get("integrity_check", "ok") == "ok"
+        and not unanswered
+    )
     print("crash safety:", "OK" if ok else "FAILED")
 
 
