@@ -16,6 +16,7 @@ from knotwork.assessment.models import Assessment, MovementTest, NormPreference,
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients.models import Client
+from knotwork.clients.selectors import OPEN_CLIENT, open_client
 
 # --- access ----------------------------------------------------------------------------------
 
@@ -31,7 +32,7 @@ def _reach(user: Any, clinic_id: int, *, write: bool, clinic_scope: int | None) 
 def get_assessment_for_user(
     user: Any, assessment_id: int, *, write: bool = False, audit: bool = True, clinic_id: int | None = None
 ) -> tuple[Assessment, Membership]:
-    assessment = Assessment.objects.select_related("client", "clinic", "therapist").filter(pk=assessment_id).first()
+    assessment = Assessment.objects.select_related("client", "clinic", "therapist").filter(pk=assessment_id, **OPEN_CLIENT).first()
     if assessment is None:
         raise Http404("No such assessment")
     membership = _reach(user, assessment.clinic_id, write=write, clinic_scope=clinic_id)
@@ -43,7 +44,8 @@ def get_assessment_for_user(
 def get_photo_for_user(
     user: Any, photo_id: int, *, write: bool = False, audit: bool = True, clinic_id: int | None = None
 ) -> tuple[Photo, Membership]:
-    photo = Photo.objects.select_related("assessment__client", "assessment__clinic").filter(pk=photo_id).first()
+    photos = Photo.objects.select_related("assessment__client", "assessment__clinic")
+    photo = photos.filter(pk=photo_id, **open_client("assessment")).first()
     if photo is None:
         raise Http404("No such photo")
     membership = _reach(user, photo.assessment.clinic_id, write=write, clinic_scope=clinic_id)
@@ -59,7 +61,7 @@ def get_photo_for_user(
 
 
 def _get_child_for_user(model: Any, user: Any, pk: int, *, clinic_id: int | None = None) -> tuple[Any, Membership]:
-    row = model.objects.select_related("assessment").filter(pk=pk).first()
+    row = model.objects.select_related("assessment").filter(pk=pk, **open_client("assessment")).first()
     if row is None:
         raise Http404("No such record")
     return row, _reach(user, row.assessment.clinic_id, write=True, clinic_scope=clinic_id)

@@ -37,6 +37,7 @@ from knotwork.care.models import (
     Visit,
 )
 from knotwork.clients.models import Client, PainDrawing
+from knotwork.clients.selectors import OPEN_CLIENT
 
 
 def _reach(user: Any, clinic_id: int, *, write: bool, clinic_scope: int | None) -> Membership:
@@ -46,7 +47,7 @@ def _reach(user: Any, clinic_id: int, *, write: bool, clinic_scope: int | None) 
 
 
 def get_episode_for_user(user: Any, pk: int, *, write: bool = False, clinic_id: int | None = None) -> tuple[Episode, Membership]:
-    episode = Episode.objects.select_related("client", "clinic").filter(pk=pk).first()
+    episode = Episode.objects.select_related("client", "clinic").filter(pk=pk, **OPEN_CLIENT).first()
     if episode is None:
         raise Http404("No such episode")
     membership = _reach(user, episode.clinic_id, write=write, clinic_scope=clinic_id)
@@ -59,7 +60,9 @@ def get_visit_for_user(
     user: Any, pk: int, *, write: bool = False, clinic_id: int | None = None, audit: bool = True
 ) -> tuple[Visit, Membership]:
     visit = (
-        Visit.objects.select_related("client", "client__portal_user", "clinic", "episode", "therapist", "signed_by").filter(pk=pk).first()
+        Visit.objects.select_related("client", "client__portal_user", "clinic", "episode", "therapist", "signed_by")
+        .filter(pk=pk, **OPEN_CLIENT)
+        .first()
     )
     if visit is None:
         raise Http404("No such visit")

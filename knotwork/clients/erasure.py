@@ -5,11 +5,15 @@ What an erasure removes, and what it keeps (docs/security.md lists the same):
 - removed: the client's name, preferred name, date of birth, email, phone, address and
   emergency contact; the portal login link; pending portal invitations; message threads with
   their attachments (correspondence, not the clinical record); the contact details the intake
-  copied into its answers;
+  copied into its answers; the words of the client's directory reviews and the clinic's replies
+  (either may name them) — the star ratings stay, anonymous, so a therapist's average does not
+  shift;
 - kept, processing-restricted: the clinical record a therapist must retain (intake answers about
   health, screening flags, pain drawings, consent signatures as proof of consent, assessments,
   episodes, visits, outcome scores, appointments) and the audit log. ``Client.restricted_at`` hides
-  all of them from every normal view: ``get_client_for_user`` answers 404 and lists leave them out.
+  all of them from every normal view: ``get_client_for_user`` and every getter of a record that
+  belongs to a client answer 404 (``clients.selectors.open_client``), and lists leave them out.
+  Appointments stay on the schedule under the erased name, as the clinic's record of its time.
 """
 
 from __future__ import annotations
@@ -45,10 +49,12 @@ class ErasureReport:
     threads_deleted: int
     invitations_deleted: int
     intake_answers_removed: int
+    reviews_anonymised: int
 
 
 @transaction.atomic
 def client_erase(*, client: Client, membership: Membership, actor: User) -> ErasureReport:
+    from knotwork.directory.models import Review
     from knotwork.messaging.models import Thread
 
     client = Client.objects.select_for_update().get(pk=client.pk)
@@ -67,6 +73,9 @@ def client_erase(*, client: Client, membership: Membership, actor: User) -> Eras
         if len(kept) != len(intake.answers):
             removed += len(intake.answers) - len(kept)
             IntakeSubmission.objects.filter(pk=intake.pk).update(answers=kept)
+    reviews = Review.objects.filter(client=client).update(
+        text="", display=Review.Display.ANONYMOUS, display_name="", author=None, reply="", edited_at=None
+    )
     now = timezone.now()
     Client.objects.filter(pk=client.pk).update(
         first_name="Erased",
@@ -91,6 +100,6 @@ def client_erase(*, client: Client, membership: Membership, actor: User) -> Eras
         clinic=client.clinic,
         actor=actor,
         role=membership.role,
-        detail={"erasure": True, "fields": list(IDENTIFIER_FIELDS), "threads": threads, "intake_answers": removed},
+        detail={"erasure": True, "fields": list(IDENTIFIER_FIELDS), "threads": threads, "intake_answers": removed, "reviews": reviews},
     )
-    return ErasureReport(len(IDENTIFIER_FIELDS), threads, invitations, removed)
+    return ErasureReport(len(IDENTIFIER_FIELDS), threads, invitations, removed, reviews)

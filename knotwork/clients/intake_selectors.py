@@ -26,6 +26,7 @@ from knotwork.clients.models import (
     PainDrawing,
     ScreeningFlag,
 )
+from knotwork.clients.selectors import OPEN_CLIENT
 
 
 def intake_form_for(clinic: Clinic) -> FormDefinition:
@@ -61,7 +62,7 @@ def get_clinical_client(user: Any, client_id: int, *, write: bool = False) -> tu
 
 
 def get_flag_for_user(user: Any, client_id: int, flag_id: int) -> tuple[ScreeningFlag, Membership]:
-    flag = ScreeningFlag.objects.select_related("client", "clinic").filter(pk=flag_id, client_id=client_id).first()
+    flag = ScreeningFlag.objects.select_related("client", "clinic").filter(pk=flag_id, client_id=client_id, **OPEN_CLIENT).first()
     if flag is None:
         raise Http404("No such flag")
     membership = require(membership_for(user, flag.clinic_id), Capability.VIEW_CLINICAL)
@@ -71,7 +72,7 @@ def get_flag_for_user(user: Any, client_id: int, flag_id: int) -> tuple[Screenin
 
 def get_consent_for_user(user: Any, consent_id: int) -> tuple[ConsentSignature, Membership | None]:
     """A signed consent for its client (portal) or the clinic's clinical staff."""
-    sig = ConsentSignature.objects.select_related("client", "clinic").filter(pk=consent_id).first()
+    sig = ConsentSignature.objects.select_related("client", "clinic").filter(pk=consent_id, **OPEN_CLIENT).first()
     if sig is None or not getattr(user, "is_authenticated", False):
         raise Http404("No such document")
     membership = membership_for(user, sig.clinic_id)

@@ -13,6 +13,16 @@ from knotwork.audit.services import audit_record
 from knotwork.clients.models import Client
 
 
+def open_client(path: str = "") -> dict[str, bool]:
+    """Filter arguments that leave out the rows of an erased client, whose retained records are
+    processing-restricted (knotwork/clients/erasure.py). ``path`` leads from the row to the model
+    that holds ``client``, e.g. ``"assessment"`` for a photo."""
+    return {f"{path}__client__restricted_at__isnull" if path else "client__restricted_at__isnull": True}
+
+
+OPEN_CLIENT = open_client()
+
+
 def get_client_for_user(
     user: Any,
     client_id: int,

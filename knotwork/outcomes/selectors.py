@@ -23,12 +23,13 @@ from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.care.models import Episode, EpisodeStatus, TriggerPointFinding, Visit
 from knotwork.clients.models import Client, PainDrawing
+from knotwork.clients.selectors import OPEN_CLIENT
 from knotwork.outcomes import charts, scoring
 from knotwork.outcomes.models import OutcomeResponse, OutcomeSchedule
 
 
 def get_response_for_user(user: Any, pk: int, *, write: bool = False, clinic_id: int | None = None) -> tuple[OutcomeResponse, Membership]:
-    response = OutcomeResponse.objects.select_related("episode", "client", "clinic").filter(pk=pk).first()
+    response = OutcomeResponse.objects.select_related("episode", "client", "clinic").filter(pk=pk, **OPEN_CLIENT).first()
     if response is None or (clinic_id is not None and response.clinic_id != clinic_id):
         raise Http404("No such response")
     membership = require(membership_for(user, response.clinic_id), Capability.EDIT_CLINICAL if write else Capability.VIEW_CLINICAL)

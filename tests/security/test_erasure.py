@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.apps import apps
+from django.urls import reverse
 from django.db import models
 
 from knotwork.clients.models import Client
@@ -44,7 +45,11 @@ def victim(seeded, db):
     """A demo client with a full history, given distinctive identifiers everywhere."""
     from knotwork.care.models import Visit
 
-    client = Client.objects.get(pk=Visit.objects.filter(clinic=seeded.clinic_a).values_list("client_id", flat=True).first())
+    client = (
+        Client.objects.filter(clinic=seeded.clinic_a, pk__in=Visit.objects.values("client_id"), assessments__isnull=False)
+        .order_by("pk")
+        .first()
+    )
     Client.objects.filter(pk=client.pk).update(
         first_name="Zebedee", last_name="Quarrington", email="zq@mail.example", phone="+44 7700 900123", address="1 Canary Wharf"
     )
@@ -61,6 +66,23 @@ def victim(seeded, db):
 
     thread = Thread.objects.create(clinic=seeded.clinic_a, client=client, subject="Zebedee's question", last_message_at=client.created_at)
     Message.objects.create(thread=thread, from_client=True, body="It's Zebedee Quarrington, call me on +44 7700 900123")
+    from knotwork.directory.models import Review, ReviewStatus, TherapistProfile
+    from tests.directory.conftest import completed_appointment
+
+    profile = TherapistProfile.objects.filter(clinic=seeded.clinic_a).select_related("user").first()
+    Review.objects.create(
+        appointment=completed_appointment(seeded.clinic_a, profile.user, client, days_ago=200),
+        profile=profile,
+        client=client,
+        overall=4,
+        communication=5,
+        pressure_respected=5,
+        results=4,
+        text="As Zebedee from Canary Wharf I can recommend her.",
+        display_name="Zebedee Q.",
+        status=ReviewStatus.PUBLISHED,
+        reply="Thank you, Zebedee!",
+    )
     client.refresh_from_db()
     return client
 
@@ -96,6 +118,34 @@ class ErasureTests:
         assert client.get(f"/api/clients/{victim.pk}").status_code == 404
         assert "Erased" not in client.get("/clients/").content.decode()
         assert Visit.objects.filter(pk=visit.pk).exists()
+
+    def test_records_opened_by_their_own_id_are_restricted_too(self, seeded, victim, client):
+        from knotwork.assessment.models import Assessment
+        from knotwork.care.models import Visit
+
+        visit = Visit.objects.filter(client=victim).first()
+        assessment = Assessment.objects.filter(client=victim).first()
+        urls = [
+            reverse("visit_detail", args=[visit.pk]),
+            reverse("episode_detail", args=[victim.pk, visit.episode_id]),
+            reverse("assessment_detail", args=[assessment.pk]),
+            f"/api/visits/{visit.pk}",
+        ]
+        client.force_login(seeded.owner_a)
+        assert [client.get(url).status_code for url in urls] == [200] * len(urls)  # reachable before the erasure
+        client.post(f"/clients/{victim.pk}/erase/")
+        assert [client.get(url).status_code for url in urls] == [404] * len(urls)
+
+    def test_the_clients_reviews_keep_their_stars_but_lose_their_words_and_name(self, seeded, victim, client):
+        from knotwork.directory.models import Review
+
+        review = Review.objects.get(client=victim, display_name="Zebedee Q.")
+        client.force_login(seeded.owner_a)
+        client.post(f"/clients/{victim.pk}/erase/")
+        review.refresh_from_db()
+        assert (review.overall, review.text, review.reply, review.display_name, review.public_name) == (4, "", "", "", "Anonymous client")
+        page = client.get(reverse("directory_profile", args=[review.profile.pk, review.profile.slug])).content.decode()
+        assert "Zebedee" not in page
 
     def test_only_an_owner_may_erase_and_another_clinic_gets_404(self, seeded, victim, client):
         for user, status in ((seeded.therapist_a, 403), (seeded.front_desk_a, 403), (seeded.charlie, 403), (seeded.owner_b, 404)):
