@@ -24,3 +24,6 @@ ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS}  # noqa: F405
 # locking between connections (pytest-xdist gives each worker its own file).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(os.environ["KNOTWORK_VAR_DIR"], "test.sqlite3")}  # noqa: F405
+
+# WhiteNoise warns about a missing STATIC_ROOT on every new handler; tests never collect static.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

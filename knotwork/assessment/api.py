@@ -8,7 +8,7 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
-from ninja import Field, File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from knotwork.accounts.models import ApiToken
@@ -173,7 +173,7 @@ def create_assessment(request: HttpRequest, client_id: int, payload: AssessmentI
     data = payload.dict()
     data["taken_at"] = data["taken_at"] or timezone.now()
     assessment = services.assessment_create(client=client, membership=membership, data=data)
-    return 201, _assessment_out(assessment.pk)
+    return Status(201, _assessment_out(assessment.pk))
 
 
 @router.get(
@@ -204,14 +204,14 @@ def get_assessment(request: HttpRequest, assessment_id: int):  # type: ignore[no
 def add_finding(request: HttpRequest, assessment_id: int, payload: PostureFindingIn):  # type: ignore[no-untyped-def]
     membership = api_membership(request, WRITE)
     assessment, _ = selectors.get_assessment_for_user(membership.user, assessment_id, write=True, clinic_id=membership.clinic_id)
-    return 201, services.finding_add(assessment=assessment, membership=membership, data=payload.dict())
+    return Status(201, services.finding_add(assessment=assessment, membership=membership, data=payload.dict()))
 
 
 @router.post("/assessments/{assessment_id}/rom", response={201: RomOut}, url_name="assessment_rom_create", summary="Add a ROM reading")
 def add_rom(request: HttpRequest, assessment_id: int, payload: RomIn):  # type: ignore[no-untyped-def]
     membership = api_membership(request, WRITE)
     assessment, _ = selectors.get_assessment_for_user(membership.user, assessment_id, write=True, clinic_id=membership.clinic_id)
-    return 201, services.rom_add(assessment=assessment, membership=membership, data=payload.dict())
+    return Status(201, services.rom_add(assessment=assessment, membership=membership, data=payload.dict()))
 
 
 @router.post(
@@ -235,7 +235,7 @@ def upload_photo(  # type: ignore[no-untyped-def]
         )
     except UploadRejected as exc:
         raise ValidationError({"image": str(exc)}) from exc
-    return 201, _photo_out(photo)
+    return Status(201, _photo_out(photo))
 
 
 @router.get(

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from knotwork.accounts.models import ApiToken
@@ -248,13 +248,13 @@ def _episode_out(e: Any) -> dict[str, Any]:
 
 
 @router.post("/episodes", response={201: EpisodeOut}, url_name="care_episode_create")
-def create_episode(request: HttpRequest, payload: EpisodeIn) -> tuple[int, dict[str, Any]]:
+def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status[dict[str, Any]]:
     clinic_id = _scope(request, WRITE)
     client, membership = get_client_for_user(request.user, payload.client_id, clinical=True, write=True, clinic_id=clinic_id)
     assert membership is not None
     episode = services.episode_create(membership=membership, client=client, complaint=payload.complaint, started_on=payload.started_on,
                                       goals_note=payload.goals_note, drawing_ids=payload.drawing_ids)  # fmt: skip
-    return 201, _episode_out(selectors.episodes_of(client).get(pk=episode.pk))
+    return Status(201, _episode_out(selectors.episodes_of(client).get(pk=episode.pk)))
 
 
 @router.get("/episodes/{episode_id}", response=EpisodeOut, url_name="care_episode")
@@ -264,11 +264,11 @@ def get_episode(request: HttpRequest, episode_id: int) -> dict[str, Any]:
 
 
 @router.post("/episodes/{episode_id}/plans", response={201: PlanOut}, url_name="care_plan_create")
-def create_plan(request: HttpRequest, episode_id: int, payload: PlanIn) -> tuple[int, Any]:
+def create_plan(request: HttpRequest, episode_id: int, payload: PlanIn) -> Status[Any]:
     episode, membership = selectors.get_episode_for_user(request.user, episode_id, write=True, clinic_id=_scope(request, WRITE))
     data = payload.dict()
     data["stages"] = [{**s, "id": str(s["id"])} for s in data["stages"]]
-    return 201, services.plan_save(membership=membership, episode=episode, **data)
+    return Status(201, services.plan_save(membership=membership, episode=episode, **data))
 
 
 @router.get("/visits", response=dict[str, Any], url_name="care_visits")
@@ -280,10 +280,10 @@ def list_visits(request: HttpRequest, client_id: int, params: Query[PageParams])
 
 
 @router.post("/visits", response={201: VisitOut}, url_name="care_visit_create")
-def create_visit(request: HttpRequest, payload: VisitIn) -> tuple[int, dict[str, Any]]:
+def create_visit(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any]]:
     episode, membership = selectors.get_episode_for_user(request.user, payload.episode_id, write=True, clinic_id=_scope(request, WRITE))
     visit = services.visit_start(membership=membership, episode=episode)
-    return 201, _visit_out(visit.pk)
+    return Status(201, _visit_out(visit.pk))
 
 
 @router.get("/visits/{visit_id}", response=VisitOut, url_name="care_visit")
@@ -311,27 +311,27 @@ def visit_checkin(request: HttpRequest, visit_id: int, payload: CheckInIn) -> di
 
 
 @router.post("/visits/{visit_id}/findings", response={201: FindingOut}, url_name="care_finding_create")
-def add_finding(request: HttpRequest, visit_id: int, payload: FindingIn) -> tuple[int, dict[str, Any]]:
+def add_finding(request: HttpRequest, visit_id: int, payload: FindingIn) -> Status[dict[str, Any]]:
     visit, membership = _visit(request, visit_id, write=True)
     tp = TriggerPoint.objects.filter(pk=payload.trigger_point).first()
     if tp is None:
         raise ValidationError({"trigger_point": "Unknown trigger point."})
     with Locked():
         finding = services.finding_add(membership=membership, visit=visit, trigger_point=tp, data=payload.dict(exclude={"trigger_point"}))
-    return 201, _finding_out(finding)
+    return Status(201, _finding_out(finding))
 
 
 @router.delete("/visits/{visit_id}/findings/{finding_id}", response={204: None}, url_name="care_finding_delete")
-def delete_finding(request: HttpRequest, visit_id: int, finding_id: int) -> tuple[int, None]:
+def delete_finding(request: HttpRequest, visit_id: int, finding_id: int) -> Status[None]:
     visit, membership = _visit(request, visit_id, write=True)
     finding = get_object_or_404(TriggerPointFinding.objects.select_related("visit"), pk=finding_id, visit=visit)
     with Locked():
         services.finding_remove(membership=membership, finding=finding)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/visits/{visit_id}/techniques", response={201: TechniqueOut}, url_name="care_technique_create")
-def add_technique(request: HttpRequest, visit_id: int, payload: TechniqueIn) -> tuple[int, dict[str, Any]]:
+def add_technique(request: HttpRequest, visit_id: int, payload: TechniqueIn) -> Status[dict[str, Any]]:
     visit, membership = _visit(request, visit_id, write=True)
     muscle = Muscle.objects.filter(pk=payload.muscle).first()
     tp = TriggerPoint.objects.filter(pk=payload.trigger_point).first() if payload.trigger_point else None
@@ -341,16 +341,16 @@ def add_technique(request: HttpRequest, visit_id: int, payload: TechniqueIn) -> 
     data["response"] = str(data["response"])
     with Locked():
         app = services.technique_log(membership=membership, visit=visit, muscle=muscle, trigger_point=tp, **data)
-    return 201, _technique_out(app)
+    return Status(201, _technique_out(app))
 
 
 @router.delete("/visits/{visit_id}/techniques/{application_id}", response={204: None}, url_name="care_technique_delete")
-def delete_technique(request: HttpRequest, visit_id: int, application_id: int) -> tuple[int, None]:
+def delete_technique(request: HttpRequest, visit_id: int, application_id: int) -> Status[None]:
     visit, membership = _visit(request, visit_id, write=True)
     app = get_object_or_404(TechniqueApplication.objects.select_related("visit"), pk=application_id, visit=visit)
     with Locked():
         services.technique_remove(membership=membership, application=app)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/visits/{visit_id}/sign", response=VisitOut, url_name="care_visit_sign")
@@ -362,6 +362,6 @@ def sign_visit(request: HttpRequest, visit_id: int) -> dict[str, Any]:
 
 
 @router.post("/visits/{visit_id}/addenda", response={201: AddendumOut}, url_name="care_addendum_create")
-def add_addendum(request: HttpRequest, visit_id: int, payload: AddendumIn) -> tuple[int, dict[str, Any]]:
+def add_addendum(request: HttpRequest, visit_id: int, payload: AddendumIn) -> Status[dict[str, Any]]:
     visit, membership = _visit(request, visit_id, write=True)
-    return 201, _addendum_out(services.addendum_add(membership=membership, visit=visit, reason=payload.reason, text=payload.text))
+    return Status(201, _addendum_out(services.addendum_add(membership=membership, visit=visit, reason=payload.reason, text=payload.text)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from knotwork.accounts.models import ApiToken, Capability, Membership
 from knotwork.audit.models import Action
@@ -86,7 +86,7 @@ def get_client(request: HttpRequest, client_id: int):  # type: ignore[no-untyped
 def create_client(request: HttpRequest, payload: ClientIn):  # type: ignore[no-untyped-def]
     membership = api_membership(request, WRITE)
     client = services.client_create(membership=membership, data=payload.dict())
-    return 201, _out(client, membership)
+    return Status(201, _out(client, membership))
 
 
 @router.patch("/clients/{client_id}", response=ClientOut, summary="Change a client's details")

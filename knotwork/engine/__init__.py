@@ -11,7 +11,7 @@ Typical use from the web side::
     try:
         result = explain(request_json)          # validates, then ranks against the shipped atlas
     except DrawingError as exc:
-        return 400, {"error": {"code": "invalid_drawing", "message": str(exc), "fields": exc.fields}}
+        return Status(400, {"error": {"code": "invalid_drawing", "message": str(exc), "fields": exc.fields}})
     return result.to_dict()
 """
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Router
+from ninja import Router, Status
 
 from knotwork.accounts.models import ApiToken
 from knotwork.audit.models import Action
@@ -51,12 +51,12 @@ def _export_out(request: HttpRequest, export: DataExport) -> dict[str, Any]:
 
 
 @router.post("/clients/{client_id}/exports", response={202: dict[str, Any]}, url_name="interop_export_create")
-def create_export(request: HttpRequest, client_id: int) -> tuple[int, dict[str, Any]]:
+def create_export(request: HttpRequest, client_id: int) -> Status[dict[str, Any]]:
     clinic_id = api_membership(request, READ).clinic_id
     client, membership = get_client_for_user(request.user, client_id, clinical=True, clinic_id=clinic_id)
     export = services.export_request(client=client, user=request.user, membership=membership)
     export.refresh_from_db()
-    return 202, _export_out(request, export)
+    return Status(202, _export_out(request, export))
 
 
 @router.get("/exports/{export_id}", response=dict[str, Any], url_name="interop_export")

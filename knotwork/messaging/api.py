@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from knotwork.accounts.models import ApiToken, Capability, Membership
@@ -122,7 +122,7 @@ def create_thread(request: HttpRequest, payload: ThreadIn):  # type: ignore[no-u
     if client is None:
         raise Http404("No such client")
     thread = services.thread_start(client=client, user=request.user, membership=membership, subject=payload.subject, body=payload.body)
-    return 201, _detail(thread)
+    return Status(201, _detail(thread))
 
 
 def _detail(thread: Thread) -> dict:
@@ -159,11 +159,14 @@ def post_message(request: HttpRequest, thread_id: int, payload: MessageIn):  # t
         m = services.message_post(thread=thread, user=request.user, membership=membership, body=payload.body)
     except services.MessageError as exc:
         raise HttpError(422, str(exc)) from None
-    return 201, {
-        "id": m.pk,
-        "from_client": m.from_client,
-        "sender": request.user.display_name,  # type: ignore[union-attr]
-        "body": m.body,
-        "created_at": m.created_at,
-        "attachments": [],
-    }  # type: ignore[union-attr]
+    return Status(
+        201,
+        {
+            "id": m.pk,
+            "from_client": m.from_client,
+            "sender": request.user.display_name,  # type: ignore[union-attr]
+            "body": m.body,
+            "created_at": m.created_at,
+            "attachments": [],
+        },
+    )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from knotwork.accounts.models import ApiToken
 from knotwork.audit.models import Action
@@ -87,17 +87,17 @@ def list_responses(request: HttpRequest, episode_id: int) -> dict[str, Any]:
 
 
 @router.post("/episodes/{episode_id}/outcomes", response={201: ResponseOut}, url_name="outcomes_create")
-def create_response(request: HttpRequest, episode_id: int, payload: ResponseIn) -> tuple[int, dict[str, Any]]:
+def create_response(request: HttpRequest, episode_id: int, payload: ResponseIn) -> Status[dict[str, Any]]:
     clinic_id = api_membership(request, WRITE).clinic_id
     episode, membership = get_episode_for_user(request.user, episode_id, write=True, clinic_id=clinic_id)
     r = services.response_record(membership=membership, episode=episode, measure_id=payload.measure, items=payload.items,
                                  taken_at=payload.taken_at)  # fmt: skip
-    return 201, _out(r)
+    return Status(201, _out(r))
 
 
 @router.delete("/outcomes/{response_id}", response={204: None}, url_name="outcomes_delete")
-def delete_response(request: HttpRequest, response_id: int) -> tuple[int, None]:
+def delete_response(request: HttpRequest, response_id: int) -> Status[None]:
     clinic_id = api_membership(request, WRITE).clinic_id
     response, membership = selectors.get_response_for_user(request.user, response_id, write=True, clinic_id=clinic_id)
     services.response_delete(membership=membership, response=response)
-    return 204, None
+    return Status(204, None)
