@@ -175,6 +175,10 @@ class Visit(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="visits")
     episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="visits")
     therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The booking this note belongs to, when the visit was started from one (at most one note each).
+    appointment = models.OneToOneField(
+        "bookings.Appointment", on_delete=models.SET_NULL, null=True, blank=True, related_name="visit"
+    )
     started_at = models.DateTimeField(default=timezone.now)
     # The client's check-in at the start of the visit; it pre-fills the Subjective.
     checkin_at = models.DateTimeField(null=True, blank=True)

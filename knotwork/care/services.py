@@ -20,6 +20,7 @@ from knotwork.accounts.models import Membership
 from knotwork.atlas.models import Muscle, TriggerPoint
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
+from knotwork.bookings.models import Appointment, AppointmentStatus
 from knotwork.care import safety
 from knotwork.care.library import library, techniques
 from knotwork.care.models import (
@@ -182,12 +183,14 @@ def previous_visit(visit: Visit) -> Visit | None:
 
 
 @transaction.atomic
-def visit_start(*, membership: Membership, episode: Episode, started_at: datetime | None = None) -> Visit:
+def visit_start(
+    *, membership: Membership, episode: Episode, started_at: datetime | None = None, appointment: Appointment | None = None
+) -> Visit:
     if episode.status == EpisodeStatus.DISCHARGED:
         raise ValidationError("This episode is discharged; reopen it or start a new episode first.")
     visit = Visit.objects.create(
         clinic_id=episode.clinic_id, client_id=episode.client_id, episode=episode, therapist=membership.user,
-        started_at=started_at or timezone.now(),
+        started_at=started_at or timezone.now(), appointment=appointment,
     )  # fmt: skip
     prev = previous_visit(visit)
     answered = getattr(prev, "checkin", None) if prev else None
@@ -197,6 +200,29 @@ def visit_start(*, membership: Membership, episode: Episode, started_at: datetim
         visit.save(update_fields=["soreness_after_last", "subjective"])
     _audit(Action.CREATE, visit, membership, episode=episode.pk, prefilled_from_checkin=bool(answered and answered.answered_at))
     return visit
+
+
+class NoOpenEpisode(ValidationError):
+    """The appointment's client has no active episode to file the visit under."""
+
+
+@transaction.atomic
+def visit_for_appointment(*, membership: Membership, appointment: Appointment) -> tuple[Visit, bool]:
+    """The visit note of a booked appointment: the one already started from it, or a new one in the
+    client's most recent active episode, timed at the appointment's start. Returns (visit, created)."""
+    locked = Appointment.objects.select_for_update().get(pk=appointment.pk)  # two clicks make one note
+    existing = Visit.objects.filter(appointment=locked).first()
+    if existing is not None:
+        return existing, False
+    if locked.client_id is None or locked.status not in (AppointmentStatus.CONFIRMED, AppointmentStatus.COMPLETED):
+        raise ValidationError("Only a confirmed or attended appointment can have a visit note.")
+    episode = (
+        Episode.objects.filter(client_id=locked.client_id, clinic_id=locked.clinic_id, status=EpisodeStatus.ACTIVE)
+        .order_by("-started_on", "-id").first()
+    )  # fmt: skip
+    if episode is None:
+        raise NoOpenEpisode("This client has no active episode. Open one for their complaint, then start the visit.")
+    return visit_start(membership=membership, episode=episode, started_at=locked.starts_at, appointment=locked), True
 
 
 def checkin_words(checkin: CheckIn) -> str:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("clients/<int:client_id>/episodes/<int:episode_id>/plan/", episodes.plan_edit, name="plan_edit"),
     path("clients/<int:client_id>/episodes/<int:episode_id>/visits/new/", episodes.visit_new, name="visit_new"),
     path("clients/<int:client_id>/visits/", visits.client_history, name="client_visit_history"),
+    path("appointments/<int:pk>/visit/", episodes.appointment_visit, name="appointment_visit"),
     path("clients/<int:client_id>/trigger-points/<slug:trigger_point_id>/", visits.trigger_point_history, name="trigger_point_history"),
     path("clients/<int:client_id>/program/", program.program_edit, name="program_edit"),
     path("clients/<int:client_id>/program/add/", program.program_add, name="program_add"),

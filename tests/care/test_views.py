@@ -338,3 +338,57 @@ def test_only_owners_change_the_pressure_ceiling(as_user, world):
     assert c.post(reverse("care_settings"), {"pressure_ceiling": "6", "soreness_alert": "7"}).status_code == 302
     assert services.CareSettings.for_clinic(world.clinic_a).pressure_ceiling == 6
     assert c.post(reverse("care_settings"), {"pressure_ceiling": "12", "soreness_alert": "7"}).status_code == 400
+
+
+def _appointment(world, *, hours_from_now: int = -1, status: str = "confirmed"):
+    from decimal import Decimal
+
+    from knotwork.bookings.models import Appointment, Service
+
+    service = Service.objects.create(clinic=world.clinic_a, name="NMT session", duration_minutes=60, price=Decimal("65"))
+    start = (timezone.now() + timedelta(hours=hours_from_now)).replace(microsecond=0)
+    return Appointment.objects.create(
+        clinic=world.clinic_a, therapist=world.alice, client=world.client_a, service=service, starts_at=start,
+        ends_at=start + timedelta(hours=1), block_start=start, block_end=start + timedelta(hours=1), status=status,
+    )  # fmt: skip
+
+
+class VisitFromAppointmentTests:
+    def test_starting_from_an_appointment_files_one_note_under_the_active_episode_at_the_booked_time(self, as_user, world, episode_a):
+        appointment = _appointment(world)
+        web = as_user(world.alice)
+        url = reverse("appointment_visit", args=[appointment.pk])
+        first = web.post(url)
+        visit = Visit.objects.get(appointment=appointment)
+        assert first.status_code == 302 and first["Location"] == reverse("visit_detail", args=[visit.pk])
+        expected = (episode_a, world.client_a, appointment.starts_at, world.alice)
+        assert (visit.episode, visit.client, visit.started_at, visit.therapist) == expected
+        again = web.post(url)  # a second click opens the same note
+        assert again["Location"] == first["Location"] and Visit.objects.filter(client=world.client_a).count() == 1
+        assert AuditEvent.objects.filter(action=Action.CREATE, object_type="care.visit", object_id=str(visit.pk)).count() == 1
+        page = web.get(reverse("appointment_detail", args=[appointment.pk])).content.decode()
+        assert "Open the visit note" in page and reverse("visit_detail", args=[visit.pk]) in page
+        schedule = web.get(reverse("schedule") + f"?date={timezone.localdate(appointment.starts_at, world.clinic_a.tz)}")
+        assert reverse("visit_detail", args=[visit.pk]) in schedule.content.decode()
+        assert reverse("appointment_detail", args=[appointment.pk]) in web.get(reverse("visit_detail", args=[visit.pk])).content.decode()
+
+    def test_without_an_active_episode_the_therapist_is_sent_to_open_one_and_nothing_is_made(self, as_user, world, atlas_db):
+        appointment = _appointment(world)
+        response = as_user(world.alice).post(reverse("appointment_visit", args=[appointment.pk]))
+        assert response.status_code == 302 and response["Location"] == reverse("episode_new", args=[world.client_a.pk])
+        assert not Visit.objects.exists()
+
+    def test_a_cancelled_appointment_gets_no_note(self, as_user, world, episode_a):
+        appointment = _appointment(world, status="cancelled")
+        response = as_user(world.alice).post(reverse("appointment_visit", args=[appointment.pk]))
+        assert response.status_code == 302 and response["Location"] == reverse("appointment_detail", args=[appointment.pk])
+        assert not Visit.objects.exists()
+
+    def test_front_desk_gets_403_another_clinic_404_and_get_is_refused(self, as_user, world, episode_a):
+        appointment = _appointment(world)
+        url = reverse("appointment_visit", args=[appointment.pk])
+        assert as_user(world.bob).post(url).status_code == 403
+        assert as_user(world.charlie).post(url).status_code == 404
+        assert as_user(world.alice).get(url).status_code == 405
+        assert not Visit.objects.exists()
+        assert "Start the visit note" not in as_user(world.bob).get(reverse("appointment_detail", args=[appointment.pk])).content.decode()

@@ -104,6 +104,7 @@ ROUTES: dict[str, Route] = {
     "episode_status": Route(EC, ids={**C, "episode_id": "episode"}),
     "plan_edit": Route(EC, ids={**C, "episode_id": "episode"}),
     "visit_new": Route(EC, ids={**C, "episode_id": "episode"}),
+    "appointment_visit": Route(EC, ids={"pk": "appointment"}),
     "client_visit_history": Route(VC, ids=C),
     "trigger_point_history": Route(VC, ids=C),
     "program_edit": Route(EC, ids=C),

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Capability
+from knotwork.accounts.permissions import require
+from knotwork.bookings.selectors import get_appointment_for_user
 from knotwork.care import selectors, services
 from knotwork.care.forms import EpisodeForm, EpisodeStatusForm, PlanForm
 from knotwork.care.views.common import add_errors, form_status
@@ -93,4 +95,26 @@ def visit_new(request: HttpRequest, client_id: int, episode_id: int) -> HttpResp
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("episode_detail", episode.client_id, episode.pk)
+    return redirect("visit_detail", visit.pk)
+
+
+@require_POST
+@login_required
+def appointment_visit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start (or reopen) the visit note of a booked appointment, from the schedule or the appointment page."""
+    appointment, membership = get_appointment_for_user(request.user, pk, write=True)
+    if membership is None or appointment.client_id is None:
+        raise Http404("No such appointment")
+    require(membership, Capability.EDIT_CLINICAL)
+    get_clinical_client(request.user, appointment.client_id, write=True)  # an erased client's record stays closed
+    try:
+        visit, created = services.visit_for_appointment(membership=membership, appointment=appointment)
+    except services.NoOpenEpisode as exc:
+        messages.info(request, " ".join(exc.messages))
+        return redirect("episode_new", appointment.client_id)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("appointment_detail", appointment.pk)
+    if created:
+        messages.success(request, "Visit note started for this appointment.")
     return redirect("visit_detail", visit.pk)
