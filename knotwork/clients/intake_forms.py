@@ -117,13 +117,13 @@ class SectionForm(forms.Form):
         return str(self.data.get(qid, "")) if self.is_bound else str(self.initial.get(qid, ""))
 
 
-class SignatureForm(forms.Form):
+class SignedNameForm(forms.Form):
+    """A typed full name and a drawn signature (static/clients/signature.js)."""
+
     typed_name = forms.CharField(label="Your full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     signature = forms.CharField(
         label="Your signature", required=False, max_length=40_000, widget=forms.HiddenInput(attrs={"data-signature-output": ""})
     )
-    agree_consent = forms.BooleanField(label="I have read the consent to neuromuscular therapy and I agree to it.")
-    agree_privacy = forms.BooleanField(label="I have read the privacy notice.")
 
     def clean_typed_name(self) -> str:
         name = " ".join(self.cleaned_data["typed_name"].split())
@@ -136,6 +136,19 @@ class SignatureForm(forms.Form):
             return clean_signature(self.cleaned_data.get("signature", ""))
         except SignatureError as exc:
             raise ValidationError(str(exc)) from None
+
+
+class SignatureForm(SignedNameForm):
+    """The intake's consent step: both documents."""
+
+    agree_consent = forms.BooleanField(label="I have read the consent to neuromuscular therapy and I agree to it.")
+    agree_privacy = forms.BooleanField(label="I have read the privacy notice.")
+
+
+class ResignForm(SignedNameForm):
+    """Signing new versions of documents signed before."""
+
+    agree = forms.BooleanField(label="I have read the updated documents above and I agree to them.")
 
 
 class DrawingForm(forms.Form):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Max
 from django.http import Http404
 
 from knotwork.accounts.models import Capability, Clinic, Membership
@@ -16,6 +17,7 @@ from knotwork.accounts.permissions import membership_for, require
 from knotwork.atlas.bodymap import cell_label
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
+from knotwork.clients.consent import ConsentDocument, current_documents
 from knotwork.clients.intake_form import CustomQuestion, FormDefinition, build_form
 from knotwork.clients.models import (
     Client,
@@ -174,3 +176,16 @@ def mark_words(mark: dict[str, Any]) -> str:
 
 def drawing_words(marks: list[dict[str, Any]]) -> str:
     return "; ".join(mark_words(m) for m in marks)
+
+
+def consents_due(client: Client) -> list[ConsentDocument]:
+    """The current consent documents a client must sign again: once they have signed anything, every
+    document whose current version is newer than the one they signed (or that they never signed).
+    A client who has signed nothing yet signs everything with their first intake instead."""
+    signed = dict(
+        ConsentSignature.objects.filter(client=client).values("document").annotate(latest=Max("version")).values_list("document", "latest")
+    )
+    if not signed:
+        return []
+    return [doc for doc in current_documents() if signed.get(doc.id, 0) < doc.version]
+

@@ -118,6 +118,14 @@ def consent_sign(
 
 
 @transaction.atomic
+def consents_resign(*, client: Client, documents: list[ConsentDocument], signed: SignatureInput, actor: User) -> list[ConsentSignature]:
+    """Sign new versions of documents the client signed before: all of them or, on any error, none."""
+    if not documents:
+        raise ValidationError("There is nothing to sign.")
+    return [consent_sign(client=client, document=doc, signed=signed, actor=actor) for doc in documents]
+
+
+@transaction.atomic
 def intake_submit(*, intake: IntakeSubmission, form: FormDefinition, signed: SignatureInput, actor: User) -> IntakeSubmission:
     """Sign the consents, then submit: the drawing becomes a PainDrawing and the answers are screened.
 
@@ -307,6 +315,7 @@ def request_signature_input(request: Any, typed_name: str, signature: str) -> Si
 __all__ = [
     "SignatureInput",
     "consent_sign",
+    "consents_resign",
     "drawing_create",
     "flag_acknowledge",
     "flag_clear",

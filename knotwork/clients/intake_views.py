@@ -27,6 +27,7 @@ from knotwork.clients.intake_form import FormDefinition, plain_answers, red_flag
 from knotwork.clients.intake_forms import DrawingForm, IntakeQuestionForm, NoteForm, OptionalNoteForm
 from knotwork.clients.intake_selectors import (
     compare_drawings,
+    consents_due,
     drawing_words,
     drawings_of,
     get_clinical_client,
@@ -122,6 +123,7 @@ def previsit_summary(request: HttpRequest, client_id: int) -> HttpResponse:
         "latest_map": display_map(marks, id_prefix="summary-map"),
         "comparison": compare_drawings(drawings[1], latest) if latest and len(drawings) > 1 else None,
         "form": intake_form_for(client.clinic), "can_clear_flags": membership.can(Capability.EDIT_CLINICAL), **shown,
+        "consents_due": consents_due(client),
         "implicated": [(atlas().muscle_by_id[m].name, why) for m, why in implicated.items() if m in atlas().muscle_by_id],
     }  # fmt: skip
     if intake:

@@ -21,8 +21,15 @@ from knotwork.clients import intake_services as services
 from knotwork.clients.consent import SIGNATURE_HEIGHT, SIGNATURE_WIDTH, current_documents
 from knotwork.clients.documents import consent_pdf_response
 from knotwork.clients.intake_form import FormDefinition, Section, plain_answers
-from knotwork.clients.intake_forms import DrawingForm, SectionForm, SignatureForm
-from knotwork.clients.intake_selectors import drawing_words, drawings_of, get_consent_for_user, get_own_client, intake_form_for
+from knotwork.clients.intake_forms import DrawingForm, ResignForm, SectionForm, SignatureForm
+from knotwork.clients.intake_selectors import (
+    consents_due,
+    drawing_words,
+    drawings_of,
+    get_consent_for_user,
+    get_own_client,
+    intake_form_for,
+)
 from knotwork.clients.models import Client, IntakeStatus, IntakeSubmission
 from knotwork.engine import QUALITIES
 
@@ -72,8 +79,27 @@ def portal_intake(request: HttpRequest, client_id: int) -> HttpResponse:
     missing = {s.id for s, _ in form.missing(answers)}
     steps = [{"section": s, "done": s.id not in missing and any(q.id in answers for q in s.questions)} for s in form.sections]
     context = {"client": client, "intakes": intakes, "draft": draft, "steps": steps, "consents": client.consents.all()[:10],
-               "drawings": drawings_of(client)[:5]}  # fmt: skip
+               "drawings": drawings_of(client)[:5], "consents_due": consents_due(client)}  # fmt: skip
     return render(request, "clients/portal_intake.html", context)
+
+
+@login_required
+def portal_consents_sign(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Read and sign the new versions of documents the client signed before."""
+    client = get_own_client(request.user, client_id)
+    due = consents_due(client)
+    if not due:
+        signed_before = client.consents.exists()
+        messages.info(request, "Your signed documents are up to date." if signed_before else "You sign the consent with your intake.")
+        return redirect("portal_intake", client.pk)
+    form = ResignForm(request.POST if request.method == "POST" else None, initial={"typed_name": client.full_name})
+    if request.method == "POST" and form.is_valid():
+        signed = services.request_signature_input(request, form.cleaned_data["typed_name"], form.cleaned_data["signature"])
+        services.consents_resign(client=client, documents=due, signed=signed, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, "Thank you. Your signed copies are listed under Signed documents.")
+        return redirect("portal_intake", client.pk)
+    context = {"client": client, "form": form, "documents": due, "sig_width": SIGNATURE_WIDTH, "sig_height": SIGNATURE_HEIGHT}
+    return render(request, "clients/consent_resign.html", context, status=400 if form.is_bound else 200)
 
 
 @login_required

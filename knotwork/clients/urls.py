@@ -24,4 +24,5 @@ urlpatterns = [
     path("portal/<int:client_id>/intake/<slug:step>/", portal.portal_intake_step, name="portal_intake_step"),
     path("portal/<int:client_id>/drawings/new/", portal.portal_drawing_new, name="portal_drawing_new"),
     path("portal/consents/<int:consent_id>.pdf", portal.portal_consent_pdf, name="portal_consent_pdf"),
+    path("portal/<int:client_id>/consents/sign/", portal.portal_consents_sign, name="portal_consents_sign"),
 ]

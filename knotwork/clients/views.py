@@ -13,6 +13,7 @@ from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many
 from knotwork.clients import erasure, services
 from knotwork.clients.forms import ClientForm, PortalInviteForm
+from knotwork.clients.intake_selectors import consents_due
 from knotwork.clients.selectors import client_list, get_client_for_user
 from knotwork.lib.views import paginate, staff_view
 
@@ -48,6 +49,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "membership": membership,
         "invitations": Invitation.objects.pending().filter(client=client) if membership else [],
         "invite_form": PortalInviteForm(initial={"email": client.email}),
+        "consents_due": consents_due(client) if membership else [],
     }
     return render(request, "clients/detail.html", context)
 

@@ -80,6 +80,7 @@ ROUTES: dict[str, Route] = {
     "portal_intake_step": Route("client", ids=C),
     "portal_drawing_new": Route("client", ids=C),
     "portal_consent_pdf": Route("client", ids={"consent_id": "consent"}),
+    "portal_consents_sign": Route("client", "new versions of documents the client signed before", ids=C),
     # --- assessment ------------------------------------------------------------------------
     "assessment_new": Route(EC, ids=C),
     "assessment_compare": Route(VC, ids=C),
