@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 from django.apps import apps
-from django.urls import reverse
 from django.db import models
+from django.urls import reverse
 
 from knotwork.clients.models import Client
 
