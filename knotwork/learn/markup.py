@@ -24,13 +24,14 @@ from html import escape
 
 import markdown
 import nh3
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 
 from knotwork.atlas.bodymap import render_bodymap
 from knotwork.atlas.loader import atlas
 from knotwork.atlas.selectors import location_cell, zone_cells
+from knotwork.care.library import library
 
 MAX_BODY_CHARS = 60_000
 MAX_MAPS = 4  # body-map previews per article: each is about 70 kB of SVG before compression
@@ -104,11 +105,8 @@ def humanise(ref_id: str) -> str:
 
 
 def exercise_url(ref_id: str) -> str | None:
-    """The exercise library's page for ``ref_id``, once an app provides ``exercise_detail``."""
-    try:
-        return reverse("exercise_detail", kwargs={"exercise_id": ref_id})
-    except NoReverseMatch:
-        return None
+    """The exercise library's page for ``ref_id``; None for an id the library does not have."""
+    return reverse("exercise_detail", kwargs={"exercise_id": ref_id}) if ref_id in library().by_id else None
 
 
 def _expand(kind: str, ref_id: str, seen: list[str]) -> str:
@@ -121,7 +119,8 @@ def _expand(kind: str, ref_id: str, seen: list[str]) -> str:
         href = reverse("muscle_detail", kwargs={"muscle_id": ref_id})
         return f'<a class="learn-ref learn-ref-muscle" href="{escape(href)}">{escape(muscle.name[:1].lower() + muscle.name[1:])}</a>'
     url = exercise_url(ref_id)
-    label = escape(humanise(ref_id))
+    exercise = library().by_id.get(ref_id)
+    label = escape(exercise.name[:1].lower() + exercise.name[1:] if exercise else humanise(ref_id))
     if url is None:
         return f'<span class="learn-ref learn-ref-exercise">{label}</span>'
     return f'<a class="learn-ref learn-ref-exercise" href="{escape(url)}">{label}</a>'

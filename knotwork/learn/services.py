@@ -21,7 +21,7 @@ from knotwork.learn.models import Article, ArticleView, RelatedArticle, Tag
 from knotwork.learn.visitors import is_bot, visitor_hash
 from knotwork.lib.uploads import CleanImage, delete_stored, store_image
 
-RESERVED_SLUGS = frozenset({"manage", "search", "tags", "new", "preview", "api"})
+RESERVED_SLUGS = frozenset({"manage", "search", "tags", "new", "preview", "api", "exercises"})
 COVER_FOLDER = "learn/covers"
 
 

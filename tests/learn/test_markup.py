@@ -97,9 +97,10 @@ class ShortCodeTests:
         assert "The not a muscle is made up." in rendered.html
         assert "learn-muscles" not in rendered.html and rendered.muscles == ()
 
-    def test_an_exercise_renders_as_its_name_until_the_library_exists(self):
-        html = render_body("Try [[exercise:chin-tuck]] twice a day.").html
-        assert '<span class="learn-ref learn-ref-exercise">chin tuck</span>' in html
+    def test_an_exercise_links_to_its_library_page_and_an_unknown_one_stays_plain_text(self):
+        html = render_body("Try [[exercise:chin-tuck]] twice a day, not [[exercise:made-up-move]].").html
+        assert '<a class="learn-ref learn-ref-exercise" href="/learn/exercises/chin-tuck/">chin tuck</a>' in html
+        assert '<span class="learn-ref learn-ref-exercise">made up move</span>' in html
 
     def test_short_codes_inside_code_stay_literal(self):
         html = render_body("Write `[[muscle:masseter]]` to link it.").html

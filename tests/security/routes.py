@@ -220,6 +220,8 @@ ROUTES: dict[str, Route] = {
     "learn_search": Route("public", "education articles"),
     "learn_tag": Route("public", "education articles"),
     "learn_article": Route("public", "education articles"),
+    "exercise_index": Route("public", "the home-exercise library"),
+    "exercise_detail": Route("public", "the home-exercise library"),
     "learn_cover": Route("public", "article cover images (published articles only)"),
     "learn_manage": Route("writer"),
     "learn_article_new": Route("writer"),
