@@ -143,7 +143,7 @@ def review_reply(*, review: Review, actor: User, membership: Membership, text: s
     locked = Review.objects.select_for_update().select_related("profile", "profile__clinic").get(pk=review.pk)
     if locked.profile.user_id != actor.pk:
         raise DirectoryError("Only the therapist reviewed can reply.", status=403)
-    if locked.reply:
+    if locked.reply or locked.replied_at:
         raise DirectoryError("You have already replied to this review.", status=409)
     text = text.strip()
     if not text:

@@ -82,6 +82,7 @@ def victim(seeded, db):
         display_name="Zebedee Q.",
         status=ReviewStatus.PUBLISHED,
         reply="Thank you, Zebedee!",
+        replied_at=client.created_at,
     )
     client.refresh_from_db()
     return client
@@ -146,6 +147,11 @@ class ErasureTests:
         assert (review.overall, review.text, review.reply, review.display_name, review.public_name) == (4, "", "", "", "Anonymous client")
         page = client.get(reverse("directory_profile", args=[review.profile.pk, review.profile.slug])).content.decode()
         assert "Zebedee" not in page
+        from knotwork.directory.reviews import DirectoryError, review_reply
+
+        therapist = review.profile.user
+        with pytest.raises(DirectoryError, match="already replied"):  # the erased reply is not an opening for a new one
+            review_reply(review=review, actor=therapist, membership=therapist.memberships.get(clinic=seeded.clinic_a), text="Hello again")
 
     def test_only_an_owner_may_erase_and_another_clinic_gets_404(self, seeded, victim, client):
         for user, status in ((seeded.therapist_a, 403), (seeded.front_desk_a, 403), (seeded.charlie, 403), (seeded.owner_b, 404)):
