@@ -208,6 +208,7 @@ class VisitOut(VisitSummary):
     plan: str
     next_steps: list[str]
     carried_from_id: int | None
+    appointment_id: int | None = Field(None, description="The booked appointment the visit was started from, if any")
     carried_fields: list[str]
     findings: list[FindingOut]
     techniques: list[TechniqueOut]

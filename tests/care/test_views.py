@@ -371,6 +371,7 @@ class VisitFromAppointmentTests:
         schedule = web.get(reverse("schedule") + f"?date={timezone.localdate(appointment.starts_at, world.clinic_a.tz)}")
         assert reverse("visit_detail", args=[visit.pk]) in schedule.content.decode()
         assert reverse("appointment_detail", args=[appointment.pk]) in web.get(reverse("visit_detail", args=[visit.pk])).content.decode()
+        assert web.get(f"/api/visits/{visit.pk}").json()["appointment_id"] == appointment.pk
 
     def test_without_an_active_episode_the_therapist_is_sent_to_open_one_and_nothing_is_made(self, as_user, world, atlas_db):
         appointment = _appointment(world)
