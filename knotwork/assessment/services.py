@@ -60,33 +60,39 @@ def assessment_delete(*, assessment: Assessment, membership: Membership) -> None
     transaction.on_commit(lambda: delete_stored(*files))
 
 
+def _record_add(row: Any, *, assessment: Assessment, membership: Membership, label: str) -> Any:
+    """Save one validated row of an assessment (a finding, a reading, a test) and audit it by its ``label`` field."""
+    row.save()
+    audit_record(
+        action=Action.CREATE,
+        obj=row,
+        clinic=assessment.clinic_id,
+        role=membership.role,
+        detail={"assessment": assessment.pk, label: getattr(row, label)},
+    )
+    return row
+
+
+def _record_delete(row: Any, *, membership: Membership) -> None:
+    """Delete one row of an assessment, audited, for clinical roles of its clinic."""
+    _check_clinical(membership, row.assessment.clinic_id)
+    audit_record(
+        action=Action.DELETE, obj=row, clinic=row.assessment.clinic_id, role=membership.role, detail={"assessment": row.assessment_id}
+    )
+    row.delete()
+
+
 @transaction.atomic
 def finding_add(*, assessment: Assessment, membership: Membership, data: Mapping[str, Any]) -> PostureFinding:
     _check_clinical(membership, assessment.clinic_id)
     finding = PostureFinding(assessment=assessment, **data)
     finding.full_clean()
-    finding.save()
-    audit_record(
-        action=Action.CREATE,
-        obj=finding,
-        clinic=assessment.clinic_id,
-        role=membership.role,
-        detail={"assessment": assessment.pk, "kind": finding.kind},
-    )
-    return finding
+    return _record_add(finding, assessment=assessment, membership=membership, label="kind")
 
 
 @transaction.atomic
 def finding_delete(*, finding: PostureFinding, membership: Membership) -> None:
-    _check_clinical(membership, finding.assessment.clinic_id)
-    audit_record(
-        action=Action.DELETE,
-        obj=finding,
-        clinic=finding.assessment.clinic_id,
-        role=membership.role,
-        detail={"assessment": finding.assessment_id},
-    )
-    finding.delete()
+    _record_delete(finding, membership=membership)
 
 
 def photo_add(
@@ -217,28 +223,12 @@ def rom_add(*, assessment: Assessment, membership: Membership, data: Mapping[str
     _check_clinical(membership, assessment.clinic_id)
     reading = RomMeasurement(assessment=assessment, **data)
     reading.full_clean()
-    reading.save()
-    audit_record(
-        action=Action.CREATE,
-        obj=reading,
-        clinic=assessment.clinic_id,
-        role=membership.role,
-        detail={"assessment": assessment.pk, "motion": reading.motion},
-    )
-    return reading
+    return _record_add(reading, assessment=assessment, membership=membership, label="motion")
 
 
 @transaction.atomic
 def rom_delete(*, reading: RomMeasurement, membership: Membership) -> None:
-    _check_clinical(membership, reading.assessment.clinic_id)
-    audit_record(
-        action=Action.DELETE,
-        obj=reading,
-        clinic=reading.assessment.clinic_id,
-        role=membership.role,
-        detail={"assessment": reading.assessment_id},
-    )
-    reading.delete()
+    _record_delete(reading, membership=membership)
 
 
 @transaction.atomic
@@ -249,28 +239,12 @@ def movement_test_add(*, assessment: Assessment, membership: Membership, data: M
     definition = record.definition
     if definition is None or record.result not in definition.results:
         raise ValidationError({"result": "Choose one of this test's results."})
-    record.save()
-    audit_record(
-        action=Action.CREATE,
-        obj=record,
-        clinic=assessment.clinic_id,
-        role=membership.role,
-        detail={"assessment": assessment.pk, "test": record.test},
-    )
-    return record
+    return _record_add(record, assessment=assessment, membership=membership, label="test")
 
 
 @transaction.atomic
 def movement_test_delete(*, record: MovementTest, membership: Membership) -> None:
-    _check_clinical(membership, record.assessment.clinic_id)
-    audit_record(
-        action=Action.DELETE,
-        obj=record,
-        clinic=record.assessment.clinic_id,
-        role=membership.role,
-        detail={"assessment": record.assessment_id},
-    )
-    record.delete()
+    _record_delete(record, membership=membership)
 
 
 @transaction.atomic
