@@ -4,9 +4,12 @@ from typing import Any
 
 from django import template
 
-from knotwork.accounts.models import Membership
+from knotwork.accounts.models import Capability, Membership
+from knotwork.audit.models import Action
+from knotwork.audit.services import audit_many
 from knotwork.care import selectors, services
-from knotwork.clients.models import Client
+from knotwork.care.models import Visit
+from knotwork.clients.models import Client, IntakeStatus, IntakeSubmission
 
 register = template.Library()
 
@@ -23,8 +26,6 @@ def get_item(mapping: Any, key: Any) -> Any:
 @register.simple_tag
 def care_panel(client: Client, membership: Membership | None) -> dict[str, Any]:
     """What the client page shows of treatment (clinical roles only; the template checks)."""
-    from knotwork.accounts.models import Capability
-
     if membership is None or not membership.can(Capability.VIEW_CLINICAL):
         return {}
     program = services.program_for(client)
@@ -35,3 +36,19 @@ def care_panel(client: Client, membership: Membership | None) -> dict[str, Any]:
         "weeks": selectors.adherence_by_week(program, weeks=4),
         "flagged": selectors.flagged_checkins(client),
     }
+
+
+@register.simple_tag
+def care_attention(membership: Membership | None) -> dict[str, Any]:
+    """What waits for a clinician on the dashboard: their own unsigned notes, oldest first, and the
+    clinic's submitted intakes nobody has reviewed yet. Listed ids are audited."""
+    if membership is None or not membership.can(Capability.VIEW_CLINICAL):
+        return {}
+    open_clients = {"clinic": membership.clinic, "client__restricted_at__isnull": True}
+    drafts = Visit.objects.drafts().filter(therapist=membership.user, **open_clients).select_related("client").order_by("started_at", "id")
+    intakes = IntakeSubmission.objects.filter(status=IntakeStatus.SUBMITTED, **open_clients).select_related("client")
+    intakes = intakes.order_by("submitted_at")
+    shown = {"drafts": list(drafts[:8]), "intakes": list(intakes[:8])}
+    for rows in shown.values():
+        audit_many(action=Action.LIST, objects=rows, clinic=membership.clinic, role=membership.role)
+    return {**shown, "draft_count": drafts.count(), "intake_count": intakes.count()}
