@@ -48,7 +48,7 @@ def care_attention(membership: Membership | None) -> dict[str, Any]:
     drafts = Visit.objects.drafts().filter(therapist=membership.user, **open_clients).select_related("client").order_by("started_at", "id")
     intakes = IntakeSubmission.objects.filter(status=IntakeStatus.SUBMITTED, **open_clients).select_related("client")
     intakes = intakes.order_by("submitted_at")
-    shown = {"drafts": list(drafts[:8]), "intakes": list(intakes[:8])}
-    for rows in shown.values():
-        audit_many(action=Action.LIST, objects=rows, clinic=membership.clinic, role=membership.role)
-    return {**shown, "draft_count": drafts.count(), "intake_count": intakes.count()}
+    shown_drafts, shown_intakes = list(drafts[:8]), list(intakes[:8])
+    audit_many(action=Action.LIST, objects=shown_drafts, clinic=membership.clinic, role=membership.role)
+    audit_many(action=Action.LIST, objects=shown_intakes, clinic=membership.clinic, role=membership.role)
+    return {"drafts": shown_drafts, "intakes": shown_intakes, "draft_count": drafts.count(), "intake_count": intakes.count()}
