@@ -7,6 +7,7 @@ from knotwork.atlas.explain_api import router as engine_router
 from knotwork.bookings.api import router as bookings_router
 from knotwork.care.api import router as care_router
 from knotwork.clients.api import router as clients_router
+from knotwork.clients.intake_api import router as intake_router
 from knotwork.directory.api import router as directory_router
 from knotwork.interop.api import router as interop_router
 from knotwork.learn.api import router as learn_router
@@ -17,6 +18,7 @@ from knotwork.outcomes.api import router as outcomes_router
 api = build_api()
 api.add_router("/", accounts_router)
 api.add_router("/", clients_router)
+api.add_router("/", intake_router)
 api.add_router("/", atlas_router)
 api.add_router("/", engine_router)
 api.add_router("/", assessment_router)
