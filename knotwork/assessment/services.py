@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -60,8 +60,13 @@ def assessment_delete(*, assessment: Assessment, membership: Membership) -> None
     transaction.on_commit(lambda: delete_stored(*files))
 
 
-def _record_add(row: Any, *, assessment: Assessment, membership: Membership, label: str) -> Any:
-    """Save one validated row of an assessment (a finding, a reading, a test) and audit it by its ``label`` field."""
+def _record_add(row: Any, *, assessment: Assessment, membership: Membership, label: str, check: Callable[[Any], None] | None = None) -> Any:
+    """Validate and save one row of an assessment (a finding, a reading, a test) for a clinical role
+    of its clinic, and audit it by its ``label`` field. ``check`` adds a rule ``full_clean`` cannot."""
+    _check_clinical(membership, assessment.clinic_id)
+    row.full_clean()
+    if check is not None:
+        check(row)
     row.save()
     audit_record(
         action=Action.CREATE,
@@ -84,10 +89,7 @@ def _record_delete(row: Any, *, membership: Membership) -> None:
 
 @transaction.atomic
 def finding_add(*, assessment: Assessment, membership: Membership, data: Mapping[str, Any]) -> PostureFinding:
-    _check_clinical(membership, assessment.clinic_id)
-    finding = PostureFinding(assessment=assessment, **data)
-    finding.full_clean()
-    return _record_add(finding, assessment=assessment, membership=membership, label="kind")
+    return _record_add(PostureFinding(assessment=assessment, **data), assessment=assessment, membership=membership, label="kind")
 
 
 @transaction.atomic
@@ -220,10 +222,7 @@ def landmarks_save(
 
 @transaction.atomic
 def rom_add(*, assessment: Assessment, membership: Membership, data: Mapping[str, Any]) -> RomMeasurement:
-    _check_clinical(membership, assessment.clinic_id)
-    reading = RomMeasurement(assessment=assessment, **data)
-    reading.full_clean()
-    return _record_add(reading, assessment=assessment, membership=membership, label="motion")
+    return _record_add(RomMeasurement(assessment=assessment, **data), assessment=assessment, membership=membership, label="motion")
 
 
 @transaction.atomic
@@ -233,13 +232,12 @@ def rom_delete(*, reading: RomMeasurement, membership: Membership) -> None:
 
 @transaction.atomic
 def movement_test_add(*, assessment: Assessment, membership: Membership, data: Mapping[str, Any]) -> MovementTest:
-    _check_clinical(membership, assessment.clinic_id)
+    def one_of_its_results(record: MovementTest) -> None:
+        if record.definition is None or record.result not in record.definition.results:
+            raise ValidationError({"result": "Choose one of this test's results."})
+
     record = MovementTest(assessment=assessment, **data)
-    record.full_clean()
-    definition = record.definition
-    if definition is None or record.result not in definition.results:
-        raise ValidationError({"result": "Choose one of this test's results."})
-    return _record_add(record, assessment=assessment, membership=membership, label="test")
+    return _record_add(record, assessment=assessment, membership=membership, label="test", check=one_of_its_results)
 
 
 @transaction.atomic
