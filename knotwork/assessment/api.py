@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponseBase
-from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -17,7 +16,7 @@ from knotwork.assessment.models import Assessment, Photo, PostureFinding, RomMea
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
 from knotwork.clients.selectors import get_client_for_user
-from knotwork.lib.api import PageParams, api_membership, page_of
+from knotwork.lib.api import PageParams, api_membership, clinic_time, page_of
 from knotwork.lib.uploads import UploadRejected, private_image_response
 
 router = Router(tags=["assessment"])
@@ -107,7 +106,7 @@ class AssessmentOut(AssessmentSummary):
 
 
 class AssessmentIn(Schema):
-    taken_at: datetime | None = None
+    taken_at: datetime | None = Field(None, description="default now; without an offset, the clinic's local time")
     position: Assessment.Position = Assessment.Position.STANDING
     note: str = Field("", max_length=5000)
 
@@ -171,7 +170,7 @@ def create_assessment(request: HttpRequest, client_id: int, payload: AssessmentI
     membership = api_membership(request, WRITE)
     client, _ = get_client_for_user(membership.user, client_id, write=True, clinical=True, clinic_id=membership.clinic_id)
     data = payload.dict()
-    data["taken_at"] = data["taken_at"] or timezone.now()
+    data["taken_at"] = clinic_time(data["taken_at"], client.clinic)
     assessment = services.assessment_create(client=client, membership=membership, data=data)
     return Status(201, _assessment_out(assessment.pk))
 

@@ -20,7 +20,7 @@ from knotwork.clients.intake_selectors import latest_intake
 from knotwork.clients.models import Client, PainDrawing, ScreeningFlag
 from knotwork.clients.selectors import get_client_for_user
 from knotwork.engine import DrawingError
-from knotwork.lib.api import PageParams, api_membership, error_body, page_of
+from knotwork.lib.api import PageParams, api_membership, clinic_time, error_body, page_of
 
 router = Router(tags=["intake"])
 
@@ -53,7 +53,9 @@ class DrawingIn(Schema):
     marks: list[MarkIn] = Field(..., min_length=1, description="At most one mark per cell")
     symptoms: list[str] = Field(default_factory=list, description="symptom ids from the atlas")
     note: str = Field("", max_length=300)
-    taken_at: datetime | None = Field(None, description="when the client drew it; default now, never in the future")
+    taken_at: datetime | None = Field(
+        None, description="when the client drew it; default now, never in the future; without an offset, the clinic's local time"
+    )
 
 
 class FlagOut(Schema):
@@ -115,7 +117,7 @@ def list_drawings(request: HttpRequest, client_id: int, paging: Query[PageParams
 )
 def create_drawing(request: HttpRequest, client_id: int, payload: DrawingIn):  # type: ignore[no-untyped-def]
     client, membership = _client(request, client_id, WRITE, write=True)
-    taken_at = payload.taken_at or timezone.now()
+    taken_at = clinic_time(payload.taken_at, client.clinic)
     if taken_at > timezone.now() + timedelta(minutes=5):
         return Status(400, error_body(400, "A drawing cannot be dated in the future.", {"taken_at": "in the future"}, "validation_error"))
     try:

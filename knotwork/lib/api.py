@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
-from knotwork.accounts.models import ApiToken, Membership
+from knotwork.accounts.models import ApiToken, Clinic, Membership
 from knotwork.accounts.permissions import membership_for
 from knotwork.accounts.services import api_token_authenticate
 
@@ -59,6 +61,13 @@ def api_membership(request: HttpRequest, scope: str) -> Membership:
 class PageParams(Schema):
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(25, ge=1, le=settings.API_MAX_PAGE_SIZE, description="Capped at 100")
+
+
+def clinic_time(value: datetime | None, clinic: Clinic) -> datetime:
+    """A record's time from an API body: now when left out; a time without an offset is the clinic's local time."""
+    if value is None:
+        return timezone.now()
+    return timezone.make_aware(value, clinic.tz) if timezone.is_naive(value) else value
 
 
 def page_of(qs: Any, params: PageParams) -> tuple[list[Any], dict[str, int]]:

@@ -65,6 +65,15 @@ class AssessmentApiTests:
     def test_anonymous_callers_get_401(self, client, assessment_a):
         assert client.get(f"/api/assessments/{assessment_a.pk}").status_code == 401
 
+    def test_a_time_without_an_offset_is_the_clinics_local_time(self, world, as_user):
+        from django.utils import timezone
+
+        c = as_user(world.alice)
+        made = c.post(f"/api/clients/{world.client_a.pk}/assessments", {"taken_at": "2026-07-01T09:15:00"}, content_type="application/json")
+        assert made.status_code == 201
+        taken = Assessment.objects.get(pk=made.json()["id"]).taken_at
+        assert timezone.localtime(taken, world.clinic_a.tz).strftime("%Y-%m-%d %H:%M") == "2026-07-01 09:15"  # BST: 08:15 UTC
+
     def test_creating_an_assessment_and_adding_rom_and_findings(self, world, as_user):
         c = as_user(world.alice)
         created = c.post(f"/api/clients/{world.client_a.pk}/assessments", {"position": "seated"}, content_type="application/json")

@@ -88,3 +88,10 @@ class FlagAndIntakeApiTests:
         assert body["answers"] == [{"question_id": "pain_duration", "question": "How long have you had this pain?", "answer": "3-12m"}]
         assert AuditEvent.objects.filter(action=Action.VIEW, object_type="clients.intakesubmission", object_id=str(intake.pk)).exists()
         assert as_user(world.bob).get(f"/api/clients/{world.client_a.pk}/intake").status_code == 403
+
+
+def test_a_drawing_time_without_an_offset_is_read_in_the_clinics_time_zone(as_user, world):
+    response = post(as_user(world.alice), f"/api/clients/{world.client_a.pk}/drawings", {**DRAWING, "taken_at": "2026-01-15T10:30:00"})
+    assert response.status_code == 201, response.content
+    taken = PainDrawing.objects.get().taken_at
+    assert timezone.localtime(taken, world.clinic_a.tz).strftime("%Y-%m-%d %H:%M") == "2026-01-15 10:30"
