@@ -194,7 +194,8 @@ def _move_red_flags(data: dict[str, Any]) -> None:
     context["red_flags"] = answers
 
 
-def _drawing_error(exc: DrawingError) -> dict[str, Any]:
+def drawing_error_body(exc: DrawingError) -> dict[str, Any]:
+    """A 400 body for a drawing the engine refused: the first problem in words, each bad field named."""
     where, problem = exc.problems[0]
     more = len(exc.problems) - 1
     message = f"The drawing is not valid: {where}: {problem}" + (f" (and {more} more)" if more else "")
@@ -227,4 +228,4 @@ def explain_drawing(request: HttpRequest):  # type: ignore[no-untyped-def]
     except BadRequest as exc:
         return Status(400, error_body(400, str(exc), exc.fields, "invalid_drawing"))
     except DrawingError as exc:
-        return Status(400, _drawing_error(exc))
+        return Status(400, drawing_error_body(exc))

@@ -306,6 +306,11 @@ class Appointment(models.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def takes_visit_note(self) -> bool:
+        """A visit note can be started from it: it has a client and was confirmed or attended."""
+        return self.client_id is not None and self.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.COMPLETED)
+
+    @property
     def local_start(self) -> datetime:
         return timezone.localtime(self.starts_at, self.clinic.tz)
 

@@ -20,7 +20,7 @@ from knotwork.accounts.models import Membership
 from knotwork.atlas.models import Muscle, TriggerPoint
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
-from knotwork.bookings.models import Appointment, AppointmentStatus
+from knotwork.bookings.models import Appointment
 from knotwork.care import safety
 from knotwork.care.library import library, techniques
 from knotwork.care.models import (
@@ -214,7 +214,7 @@ def visit_for_appointment(*, membership: Membership, appointment: Appointment) -
     existing = Visit.objects.filter(appointment=locked).first()
     if existing is not None:
         return existing, False
-    if locked.client_id is None or locked.status not in (AppointmentStatus.CONFIRMED, AppointmentStatus.COMPLETED):
+    if not locked.takes_visit_note or locked.client_id is None:  # (the second test only tells the type checker)
         raise ValidationError("Only a confirmed or attended appointment can have a visit note.")
     episode = (
         Episode.objects.filter(client_id=locked.client_id, clinic_id=locked.clinic_id, status=EpisodeStatus.ACTIVE)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from knotwork.accounts.models import ApiToken, Membership
-from knotwork.atlas.explain_api import ErrorOut, MarkIn
+from knotwork.atlas.explain_api import ErrorOut, MarkIn, drawing_error_body
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
 from knotwork.clients import intake_services
@@ -131,9 +131,7 @@ def create_drawing(request: HttpRequest, client_id: int, payload: DrawingIn):  #
             role=membership.role,
         )
     except DrawingError as exc:
-        where, problem = exc.problems[0]
-        fields = dict(list(exc.fields.items())[:20])
-        return Status(400, error_body(400, f"The drawing is not valid: {where}: {problem}", fields, "invalid_drawing"))
+        return Status(400, drawing_error_body(exc))
     return Status(201, _drawing_out(drawing))
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.safestring import mark_safe
 
 from knotwork.atlas.loader import atlas
-from knotwork.care.figures import figure_svg
 from knotwork.care.library import KINDS, library
 from knotwork.care.views.common import figure
 
@@ -43,7 +41,7 @@ def exercise_detail(request: HttpRequest, exercise_id: str) -> HttpResponse:
     context = {
         "exercise": exercise,
         "kind": KIND_TITLES[exercise.kind],
-        "figure": mark_safe(figure_svg(exercise.pose, exercise.focus, title=exercise.name, size=200)),  # noqa: S308  (figure_svg escapes its title)
+        "figure": figure(exercise, size=200),
         "targets": [muscles[m] for m in exercise.targets],
         "common_cautions": library().common_cautions,
     }

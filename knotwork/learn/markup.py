@@ -104,11 +104,6 @@ def humanise(ref_id: str) -> str:
     return ref_id.replace("-", " ")
 
 
-def exercise_url(ref_id: str) -> str | None:
-    """The exercise library's page for ``ref_id``; None for an id the library does not have."""
-    return reverse("exercise_detail", kwargs={"exercise_id": ref_id}) if ref_id in library().by_id else None
-
-
 def _expand(kind: str, ref_id: str, seen: list[str]) -> str:
     if kind == "muscle":
         muscle = atlas().muscle_by_id.get(ref_id)
@@ -116,14 +111,16 @@ def _expand(kind: str, ref_id: str, seen: list[str]) -> str:
             return escape(humanise(ref_id))
         if ref_id not in seen:
             seen.append(ref_id)
-        href = reverse("muscle_detail", kwargs={"muscle_id": ref_id})
-        return f'<a class="learn-ref learn-ref-muscle" href="{escape(href)}">{escape(muscle.name[:1].lower() + muscle.name[1:])}</a>'
-    url = exercise_url(ref_id)
+        return _ref_link("muscle", reverse("muscle_detail", kwargs={"muscle_id": ref_id}), muscle.name)
     exercise = library().by_id.get(ref_id)
-    label = escape(exercise.name[:1].lower() + exercise.name[1:] if exercise else humanise(ref_id))
-    if url is None:
-        return f'<span class="learn-ref learn-ref-exercise">{label}</span>'
-    return f'<a class="learn-ref learn-ref-exercise" href="{escape(url)}">{label}</a>'
+    if exercise is None:  # not (or no longer) in the library: plain words
+        return f'<span class="learn-ref learn-ref-exercise">{escape(humanise(ref_id))}</span>'
+    return _ref_link("exercise", reverse("exercise_detail", kwargs={"exercise_id": ref_id}), exercise.name)
+
+
+def _ref_link(kind: str, href: str, name: str) -> str:
+    """A short code's link, its name in lower case as it sits mid-sentence ("the upper trapezius")."""
+    return f'<a class="learn-ref learn-ref-{kind}" href="{escape(href)}">{escape(name[:1].lower() + name[1:])}</a>'
 
 
 def _preview_view(marker: str, zones: dict[str, str]) -> str:

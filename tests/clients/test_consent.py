@@ -130,3 +130,17 @@ class ResignTests:
 
         stranger = make_user("eve@mail.example", mfa=False)
         assert as_user(stranger).get(reverse("portal_consents_sign", args=[signed_v1.client_a.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_client_who_has_signed_nothing_is_sent_to_the_intake_to_sign_there(world, as_user):
+    from django.contrib.messages import get_messages
+    from django.urls import reverse
+
+    from knotwork.lib.testing import make_user
+
+    world.client_a.portal_user = make_user("ada@mail.example", mfa=False)
+    world.client_a.save()
+    response = as_user(world.client_a.portal_user).get(reverse("portal_consents_sign", args=[world.client_a.pk]))
+    assert response["Location"] == reverse("portal_intake", args=[world.client_a.pk])
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["You sign the consent with your intake."]

@@ -49,7 +49,7 @@ def add_errors(form: BaseForm, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-def figure(exercise: Any) -> SafeString:
+def figure(exercise: Any, *, size: int = 120) -> SafeString:
     from knotwork.care.figures import figure_svg
 
-    return mark_safe(figure_svg(exercise.pose, exercise.focus, title=exercise.name))  # noqa: S308  (figure_svg escapes its title)
+    return mark_safe(figure_svg(exercise.pose, exercise.focus, title=exercise.name, size=size))  # noqa: S308  (figure_svg escapes its title)
