@@ -1,8 +1,10 @@
 """Knotwork's trigger-point reasoning engine. Pure Python: no Django imports, ever.
 
-Given a pain drawing it ranks likely sources to examine (trigger points and sides), picks the
-few that together explain the drawing in palpation order, and runs the screens every result
-must carry (red flags first, widespread pain, nerve-entrapment look-alikes).
+Given a pain drawing it first triages it (red flags, with emergencies ahead of everything and
+the muscle list withheld until medical clearance), then ranks likely sources to examine (one
+row per muscle, its best trigger points inside), picks the few that together explain the
+drawing in palpation order, and runs the screens every result must carry (widespread pain and
+the look-alikes that need a different action).
 
 Typical use from the web side::
 
@@ -26,7 +28,6 @@ from knotwork.engine.core import (
     explain,
 )
 from knotwork.engine.drawing import (
-    QUALITIES,
     Context,
     DrawingError,
     Mark,
@@ -35,22 +36,26 @@ from knotwork.engine.drawing import (
     parse_drawing,
 )
 from knotwork.engine.fibromyalgia import evaluate_fibromyalgia, fibromyalgia_verdict
-from knotwork.engine.lookalikes import FINDING_IDS, evaluate_lookalikes, lookalike_rules
+from knotwork.engine.lookalikes import evaluate_lookalikes, lookalike_rules
 from knotwork.engine.red_flags import (
     RedFlag,
     RedFlagError,
     evaluate_red_flags,
     red_flag_questions,
     red_flag_rules_version,
+    triage,
 )
-from knotwork.engine.result import CoverStep, ExplainResult, Hypothesis, Screen
+from knotwork.engine.result import CoverStep, ExplainResult, Hypothesis, PainPattern, Screen, Triage, TriggerPointHit
+from knotwork.engine.vocabulary import ALARM_SYMPTOMS, FINDING_IDS, QUALITIES, QUALITY_LABELS
 
 __all__ = [
+    "ALARM_SYMPTOMS",
     "DEFAULT_TOP",
     "EMPTY_MESSAGE",
     "NOTHING_MESSAGE",
     "FINDING_IDS",
     "QUALITIES",
+    "QUALITY_LABELS",
     "Context",
     "CoverStep",
     "DrawingError",
@@ -59,12 +64,15 @@ __all__ = [
     "Hypothesis",
     "Mark",
     "PainDrawing",
+    "PainPattern",
     "Pattern",
     "RedFlag",
     "RedFlagError",
     "Scored",
     "Screen",
     "SymptomSeverity",
+    "Triage",
+    "TriggerPointHit",
     "default_engine",
     "evaluate_fibromyalgia",
     "evaluate_lookalikes",
@@ -75,4 +83,5 @@ __all__ = [
     "parse_drawing",
     "red_flag_questions",
     "red_flag_rules_version",
+    "triage",
 ]

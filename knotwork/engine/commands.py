@@ -17,15 +17,20 @@ import yaml
 
 from knotwork.atlas.loader import AtlasDataError, load_atlas
 from knotwork.engine.core import DEFAULT_TOP, Engine, default_engine
-from knotwork.engine.drawing import QUALITIES, DrawingError
+from knotwork.engine.drawing import DrawingError
+from knotwork.engine.vocabulary import QUALITIES
 from knotwork.engine.evaluation import (
     VignetteError,
+    evaluate_safety,
     evaluate_vignettes,
+    format_safety_report,
     format_self_consistency,
     format_vignette_report,
+    load_safety_cases,
     load_vignettes,
     self_consistency,
 )
+from knotwork.engine.red_flags import red_flag_questions as engine_red_flags
 from knotwork.engine.result import ExplainResult
 
 USAGE_ERROR = 2
@@ -100,6 +105,11 @@ def explain_main(argv: list[str], out: TextIO | None = None, err: TextIO | None 
         metavar="ID",
         help="a red-flag question answered yes; giving any means all others were answered no",
     )
+    parser.add_argument(
+        "--cleared",
+        action="store_true",
+        help="a physician has cleared the client despite a red flag: show the likely sources again",
+    )
     parser.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="N", help=f"hypotheses to list (default {DEFAULT_TOP})")
     parser.add_argument("--json", action="store_true", help="print the engine output contract as JSON")
     parser.add_argument("--atlas", metavar="DIR", help="use the atlas data in DIR instead of the shipped one")
@@ -114,9 +124,12 @@ def explain_main(argv: list[str], out: TextIO | None = None, err: TextIO | None 
         data["marks"] = [*data["marks"], *(_mark(t) for t in args.marks)]
         if args.symptom:
             data["symptoms"] = [*(data.get("symptoms") or []), *args.symptom]
-        if args.red_flag is not None:
+        if args.red_flag is not None or args.cleared:
             context = dict(data.get("context") or {})
-            context["red_flags"] = args.red_flag
+            if args.red_flag is not None:
+                context["red_flags"] = args.red_flag
+            if args.cleared:
+                context["medical_clearance"] = True
             data["context"] = context
         engine = _engine(args.atlas)
         result = engine.explain(data, top=args.top)
@@ -133,25 +146,38 @@ def explain_main(argv: list[str], out: TextIO | None = None, err: TextIO | None 
 
 
 def render_table(result: ExplainResult, engine: Engine) -> str:
-    """The human-readable explain output: ranking, cover, then every screen."""
+    """The human-readable explain output: triage first, then the ranking, the cover and every screen."""
     lines: list[str] = []
+    tri = result.triage
+    if tri is not None:
+        lines.append(f"{tri.level.upper()}: {tri.headline}")
+        for action in tri.actions:
+            lines.append(f"  - {action}")
     rf = result.screens[0]
     lines.append(f"Red flags: {rf.verdict.upper()} - {rf.details.get('summary', '')}")
+    questions = {f.id: f.question for f in engine_red_flags()}
+    for rid in (tri.ask_first if tri else ()):
+        lines.append(f"  ask first: {questions[rid]}")
+    if result.pattern is not None and result.pattern.statement and result.pattern.lead == "widespread":
+        lines.append("")
+        lines.append(result.pattern.statement)
     if result.message:
         lines.append(result.message)
+    if result.withheld:
+        lines.append(f"({result.withheld} likely muscle sources withheld: after medical clearance.)")
     if result.hypotheses:
         lines.append("")
         lines.append("Likely sources to examine (best first):")
-        lines.append(f"{'#':>3}  {'score':>5}  {'side':<7} {'trigger point':<38} {'explains':>8}  unexplained")
+        lines.append(f"{'#':>3}  {'score':>5}  {'side':<7} {'muscle (best trigger point)':<46} {'explains':>8}  unexplained")
         for i, h in enumerate(result.hypotheses, 1):
             unexplained = ", ".join(h.unexplained) or "-"
-            lines.append(f"{i:>3}  {h.score:>5.1f}  {h.side:<7} {h.trigger_point:<38} {h.explains:>8.0%}  {unexplained}")
+            lines.append(f"{i:>3}  {h.score:>5.1f}  {h.side:<7} {h.muscle + ' (' + h.trigger_point + ')':<46} {h.explains:>8.0%}  {unexplained}")
             lines.append(f"{'':>5}{h.why}")
     if result.cover:
         lines.append("")
-        lines.append("Check these first (cover, in palpation order):")
+        lines.append("Check these first (in palpation order):")
         for i, c in enumerate(result.cover, 1):
-            lines.append(f"{i:>3}. {c.side} {c.trigger_point}: adds {', '.join(c.adds)} (explains {c.cumulative:.0%})")
+            lines.append(f"{i:>3}. {c.side} {c.muscle} ({c.trigger_point}): adds {', '.join(c.adds)} (explains {c.cumulative:.0%})")
     lines.append("")
     lines.append("Screens:")
     for s in result.screens:
@@ -161,7 +187,7 @@ def render_table(result: ExplainResult, engine: Engine) -> str:
             lines.append(f"      {reason}")
         for cand in s.details.get("candidates", []):
             tell = " ".join(t["text"] for t in cand["tell_apart"])
-            lines.append(f"      {cand['name']}: {tell}")
+            lines.append(f"      {cand['name']} [{cand.get('action', '')}]: {tell}")
     lines.append("")
     lines.append(f"Atlas {result.atlas_version}. These are likely sources to examine, not a diagnosis.")
     return "\n".join(lines) + "\n"
@@ -172,21 +198,27 @@ def eval_main(argv: list[str], out: TextIO | None = None, err: TextIO | None = N
     err = err or sys.stderr
     parser = _Parser(
         prog="knotwork eval",
-        description="Measure the engine: recall@k on clinical vignettes, and atlas self-consistency.",
+        description="Measure the engine: ranking recall on clinical vignettes, safety cases, and atlas self-consistency. "
+        "Exits 1 when a safety case fails.",
     )
-    parser.add_argument("files", nargs="*", metavar="FILE", help="vignette YAML files (default: the shipped set)")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="vignette and safety-case YAML files (default: the shipped set)")
     parser.add_argument("--atlas", action="store_true", help="also run the atlas self-consistency check")
     parser.add_argument("--atlas-dir", metavar="DIR", help="use the atlas data in DIR instead of the shipped one")
     try:
         args = parser.parse_args(argv)
         engine = _engine(args.atlas_dir)
-        vignettes = load_vignettes([Path(f) for f in args.files] if args.files else None)
-        report = evaluate_vignettes(engine, vignettes)
+        paths = [Path(f) for f in args.files] if args.files else None
+        report = evaluate_vignettes(engine, load_vignettes(paths))
+        safety = evaluate_safety(engine, load_safety_cases(paths))
     except SystemExit as exc:
         return int(exc.code or 0)
     except (_UsageError, VignetteError, AtlasDataError) as exc:
         return _fail(str(exc), err)
-    out.write(format_vignette_report(report) + "\n")
+    if report.outcomes:
+        out.write(format_vignette_report(report) + "\n")
+    if safety.outcomes:
+        out.write("\n" + format_safety_report(safety) + "\n")
     if args.atlas:
-        out.write("\n" + format_self_consistency(self_consistency(engine)) + "\n")
-    return 0
+        for whole in (False, True):
+            out.write("\n" + format_self_consistency(self_consistency(engine, whole=whole)) + "\n")
+    return 0 if all(o.passed for o in safety.outcomes) else 1

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knotwork.atlas.loader import AtlasData
-
-QUALITIES: tuple[str, ...] = ("aching", "burning", "sharp", "stabbing", "throbbing", "tingling", "numbness")
-"""The fixed list of pain qualities a mark may carry (the public drawing contract)."""
+from knotwork.engine.red_flags import RED_FLAG_IDS, red_flag_questions
+from knotwork.engine.vocabulary import FINDING_IDS, QUALITIES, canonical_quality, reported_symptoms
 
 SIDES: tuple[str, ...] = ("right", "left")
 
@@ -88,7 +87,9 @@ class Context:
     ``implicated_muscles`` maps muscle ids to the assessment finding behind them;
     ``red_flags`` maps red-flag question ids to the client's yes/no answer (``None`` = the
     questions were not asked); ``findings`` are ids of examination findings the look-alike
-    screens know (e.g. ``tinel-wrist``). Keys the engine does not know are kept in ``extra``
+    screens know (e.g. ``tinel-phalen-wrist``); ``medical_clearance`` says a clinician has
+    recorded that a physician cleared the client for hands-on work despite a red flag, which
+    lets the muscle list show again (the web side records and audits who said so). Keys the engine does not know are kept in ``extra``
     untouched, so other parts of the product can store their own context beside ours.
     """
 
@@ -99,14 +100,32 @@ class Context:
     pain_duration_months: float | None = None
     red_flags: Mapping[str, bool] | None = None
     findings: tuple[str, ...] = ()
+    medical_clearance: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class PainDrawing:
+    """A validated drawing. ``reported`` is every symptom the client reports: the ticked ones
+    and those the marks' qualities carry (see :mod:`knotwork.engine.vocabulary`)."""
+
     marks: tuple[Mark, ...] = ()
     symptoms: tuple[str, ...] = ()
     context: Context = field(default_factory=Context)
+    reported: frozenset[str] = field(init=False, compare=False, repr=False)
+    places: frozenset[str] = field(init=False, compare=False, repr=False)
+    """Every marked cell and region, for the rules' quick checks."""
+    marks_at: Mapping[str, tuple[Mark, ...]] = field(init=False, compare=False, repr=False)
+    """Marked cell or region -> its marks."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reported", reported_symptoms(self.symptoms, (m.quality for m in self.marks)))
+        at: dict[str, tuple[Mark, ...]] = {}
+        for m in self.marks:
+            at[m.cell] = (m,)
+            at[m.region] = (*at.get(m.region, ()), m) if m.region != m.cell else (m,)
+        object.__setattr__(self, "marks_at", at)
+        object.__setattr__(self, "places", frozenset(at))
 
     @property
     def is_empty(self) -> bool:
@@ -137,7 +156,7 @@ def _parse_marks(raw: object, cells: frozenset[str], problems: list[tuple[str, s
             problems.append((f"{where}.{key}", "unknown field"))
         cell = item.get("cell")
         intensity = item.get("intensity")
-        quality = item.get("quality")
+        quality = canonical_quality(item.get("quality"))
         ok = True
         if not isinstance(cell, str) or not cell:
             problems.append((f"{where}.cell", "is required and must be a cell id such as 'temple:right'"))
@@ -241,7 +260,11 @@ def _parse_context(raw: object, atlas: AtlasData, problems: list[tuple[str, str]
         duration = None
     red_flags = _parse_red_flag_answers(raw.get("red_flags"), problems)
     findings = _parse_findings(raw.get("findings"), problems)
-    known = {"implicated_muscles", "sex", "age", "sss", "pain_duration_months", "red_flags", "findings"}
+    clearance = raw.get("medical_clearance", False)
+    if not isinstance(clearance, bool):
+        problems.append(("context.medical_clearance", "must be true or false"))
+        clearance = False
+    known = {"implicated_muscles", "sex", "age", "sss", "pain_duration_months", "red_flags", "findings", "medical_clearance"}
     return Context(
         implicated_muscles=implicated,
         sex=sex,
@@ -250,14 +273,12 @@ def _parse_context(raw: object, atlas: AtlasData, problems: list[tuple[str, str]
         pain_duration_months=float(duration) if duration is not None else None,
         red_flags=red_flags,
         findings=findings,
+        medical_clearance=clearance,
         extra={k: v for k, v in raw.items() if k not in known},
     )
 
 
 def _parse_red_flag_answers(raw: object, problems: list[tuple[str, str]]) -> Mapping[str, bool] | None:
-    # Imported late: the red-flag rules import this module for the Screen inputs.
-    from knotwork.engine.red_flags import RED_FLAG_IDS, red_flag_questions
-
     if raw is None:
         return None
     answers: dict[str, bool] = {}
@@ -282,8 +303,6 @@ def _parse_red_flag_answers(raw: object, problems: list[tuple[str, str]]) -> Map
 
 
 def _parse_findings(raw: object, problems: list[tuple[str, str]]) -> tuple[str, ...]:
-    from knotwork.engine.lookalikes import FINDING_IDS
-
     if raw is None:
         return ()
     if not isinstance(raw, list):

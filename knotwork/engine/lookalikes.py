@@ -15,53 +15,24 @@ Verdicts: ``examine`` (tell the candidates apart with the listed findings) or ``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from knotwork.engine.conditions import Condition, ConditionIndex, parse_conditions
 from knotwork.engine.result import Screen
+from knotwork.engine.vocabulary import FINDING_IDS, findings
 
 if TYPE_CHECKING:
     from knotwork.engine.drawing import PainDrawing
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "lookalikes.yaml"
-_CONDITION_KEYS = frozenset({"regions", "qualities", "also_regions", "symptoms", "findings", "text"})
+ACTIONS = frozenset({"refer", "test", "co-manage", "treat"})
 
-
-@dataclass(frozen=True)
-class Condition:
-    regions: frozenset[str] = frozenset()
-    qualities: frozenset[str] = frozenset()
-    also_regions: frozenset[str] = frozenset()
-    symptoms: frozenset[str] = frozenset()
-    findings: frozenset[str] = frozenset()
-    text: str = ""
-
-    def holds(self, drawing: PainDrawing) -> bool:
-        if self.regions:
-            marks = [m for m in drawing.marks if m.region in self.regions]
-            if self.qualities:
-                marks = [m for m in marks if m.quality in self.qualities]
-            if not marks:
-                return False
-        elif self.qualities and not any(m.quality in self.qualities for m in drawing.marks):
-            return False
-        if self.also_regions and not any(m.region in self.also_regions for m in drawing.marks):
-            return False
-        if self.symptoms and not self.symptoms.intersection(drawing.symptoms):
-            return False
-        return not (self.findings and not self.findings.intersection(drawing.context.findings))
-
-    def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            k: sorted(getattr(self, k)) for k in ("regions", "qualities", "also_regions", "symptoms", "findings") if getattr(self, k)
-        }
-        if self.text:
-            out["text"] = self.text
-        return out
+__all__ = ["FINDING_IDS", "Candidate", "LookalikeRule", "LookalikeRules", "evaluate_lookalikes", "lookalike_rules"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +42,7 @@ class Candidate:
     kind: str
     muscles: tuple[str, ...]
     findings: tuple[str, ...]
+    action: str = "treat"
     note: str = ""
 
 
@@ -78,9 +50,13 @@ class Candidate:
 class LookalikeRule:
     id: str
     title: str
+    source: str
     applies_when: tuple[Condition, ...]
     candidates: tuple[Candidate, ...]
     refer_when: tuple[Condition, ...]
+    rule_text: str = ""
+    static_candidates: tuple[dict[str, Any], ...] = ()
+    """The parts of the candidates that no drawing changes, built once (tuples: shared, read-only)."""
 
 
 @dataclass(frozen=True)
@@ -89,28 +65,22 @@ class LookalikeRules:
     screens: tuple[LookalikeRule, ...]
 
 
-def _condition(raw: dict[str, Any], where: str) -> Condition:
-    unknown = set(raw) - _CONDITION_KEYS
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    return Condition(
-        regions=frozenset(raw.get("regions", ())),
-        qualities=frozenset(raw.get("qualities", ())),
-        also_regions=frozenset(raw.get("also_regions", ())),
-        symptoms=frozenset(raw.get("symptoms", ())),
-        findings=frozenset(raw.get("findings", ())),
-        text=raw.get("text", ""),
-    )
+def _source(raw: object) -> str:
+    return "; ".join(str(x) for x in raw) if isinstance(raw, list) else str(raw or "")
 
 
 @cache
 def lookalike_rules() -> LookalikeRules:
     """The look-alike table, parsed and checked once per process."""
     raw = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
-    findings = {f["id"]: f["text"] for f in raw["findings"]}
+    known = findings()
     screens: list[LookalikeRule] = []
+    seen: set[str] = set()
     for i, s in enumerate(raw["screens"]):
         where = f"{RULES_FILE.name}: screens[{i}] ({s.get('id')})"
+        if s.get("id") in seen:
+            raise ValueError(f"{where}: duplicate id")
+        seen.add(s["id"])
         candidates = tuple(
             Candidate(
                 id=c["id"],
@@ -118,26 +88,27 @@ def lookalike_rules() -> LookalikeRules:
                 kind=c["kind"],
                 muscles=tuple(c.get("muscles", ())),
                 findings=tuple(c.get("findings", ())),
+                action=c.get("action", "treat"),
                 note=c.get("note", ""),
             )
             for c in s["candidates"]
         )
+        bad_actions = sorted({c.action for c in candidates} - ACTIONS)
+        if bad_actions:
+            raise ValueError(f"{where}: unknown action(s) {', '.join(bad_actions)}")
         rule = LookalikeRule(
             id=s["id"],
             title=s["title"],
-            applies_when=tuple(_condition(c, f"{where}.applies_when") for c in s["applies_when"]),
+            source=_source(s.get("source")),
+            applies_when=parse_conditions(s["applies_when"], f"{where}.applies_when"),
             candidates=candidates,
-            refer_when=tuple(_condition(c, f"{where}.refer_when") for c in s.get("refer_when", ())),
+            refer_when=parse_conditions(s.get("refer_when"), f"{where}.refer_when"),
         )
-        used = {f for c in candidates for f in c.findings} | {f for c in rule.refer_when for f in c.findings}
-        missing = sorted(used - set(findings))
+        missing = sorted({f for c in candidates for f in c.findings} - set(known))
         if missing:
             raise ValueError(f"{where}: unknown finding(s) {', '.join(missing)}")
-        screens.append(rule)
-    return LookalikeRules(findings=findings, screens=tuple(screens))
-
-
-FINDING_IDS: frozenset[str] = frozenset(lookalike_rules().findings)
+        screens.append(replace(rule, rule_text=_rule_text(rule), static_candidates=_static_candidates(rule, known)))
+    return LookalikeRules(findings=known, screens=tuple(screens))
 
 
 def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = ()) -> list[Screen]:
@@ -148,42 +119,43 @@ def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = ()
     whether the referral explanation is also the engine's own lead.
     """
     rules = lookalike_rules()
+    applying = _index().holding(drawing)
+    if not applying:
+        return []
     screens: list[Screen] = []
     position: dict[str, int] = {}
     for m in ranked_muscles:
         position.setdefault(m, len(position) + 1)
+    recorded = set(drawing.context.findings)
+    # One inputs mapping for every screen of this drawing: they all read the same drawing.
+    inputs = {
+        "cells": [m.cell for m in drawing.marks],
+        "qualities": {m.cell: m.quality for m in drawing.marks if m.quality},
+        "symptoms": list(drawing.symptoms),
+        "findings": list(drawing.context.findings),
+    }
     for rule in rules.screens:
-        matched = [c for c in rule.applies_when if c.holds(drawing)]
-        if not matched:
+        if rule.id not in applying:
             continue
+        matched = [c for c in rule.applies_when if c.holds(drawing)]
         refer = [c for c in rule.refer_when if c.holds(drawing)]
-        recorded = set(drawing.context.findings)
         candidates = [
             {
-                "id": c.id,
-                "name": c.name,
-                "kind": c.kind,
-                "muscles": list(c.muscles),
+                **static,
                 "ranked": {m: position[m] for m in c.muscles if m in position},
-                "tell_apart": [{"finding": f, "text": rules.findings[f]} for f in c.findings],
                 "supported_by": [f for f in c.findings if f in recorded],
-                **({"note": c.note} if c.note else {}),
             }
-            for c in rule.candidates
+            for c, static in zip(rule.candidates, rule.static_candidates, strict=True)
         ]
         screens.append(
             Screen(
                 id=f"lookalike-{rule.id}",
                 title=rule.title,
                 verdict="refer" if refer else "examine",
-                rule=_rule_text(rule),
-                inputs={
-                    "cells": [m.cell for m in drawing.marks],
-                    "qualities": {m.cell: m.quality for m in drawing.marks if m.quality},
-                    "symptoms": list(drawing.symptoms),
-                    "findings": list(drawing.context.findings),
-                },
+                rule=rule.rule_text,
+                inputs=inputs,
                 details={
+                    "source": rule.source,
                     "matched": [c.describe() for c in matched],
                     "candidates": candidates,
                     "refer_because": [c.text for c in refer],
@@ -193,27 +165,31 @@ def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = ()
     return screens
 
 
+def _static_candidates(rule: LookalikeRule, texts: dict[str, str]) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {
+            "id": c.id,
+            "name": c.name,
+            "kind": c.kind,
+            "action": c.action,
+            "muscles": c.muscles,
+            "tell_apart": tuple({"finding": f, "text": texts[f]} for f in c.findings),
+            **({"note": c.note} if c.note else {}),
+        }
+        for c in rule.candidates
+    )
+
+
 @cache
+def _index() -> ConditionIndex:
+    return ConditionIndex((r.id, r.applies_when) for r in lookalike_rules().screens)
+
+
 def _rule_text(rule: LookalikeRule) -> str:
     return (
         "Applies when the drawing shows: "
-        + " or ".join(_words(c) for c in rule.applies_when)
+        + " or ".join(c.words() for c in rule.applies_when)
         + ". Refer to a physician when: "
         + "; ".join(c.text for c in rule.refer_when)
         + "."
     )
-
-
-def _words(c: Condition) -> str:
-    parts: list[str] = []
-    if c.regions:
-        parts.append("a mark in " + "/".join(sorted(c.regions)))
-    if c.qualities:
-        parts.append("felt as " + "/".join(sorted(c.qualities)))
-    if c.also_regions:
-        parts.append("with a mark in " + "/".join(sorted(c.also_regions)))
-    if c.symptoms:
-        parts.append("with the symptom " + "/".join(sorted(c.symptoms)))
-    if c.findings:
-        parts.append("with the finding " + "/".join(sorted(c.findings)))
-    return "(" + ", ".join(parts) + ")"

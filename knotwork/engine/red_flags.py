@@ -5,14 +5,22 @@ engine all use :func:`red_flag_questions` and :func:`evaluate_red_flags`, so a q
 ``rules/red_flags.yaml`` appears everywhere at once and a client is never asked two different
 versions of it.
 
-Verdicts:
-- ``not asked``: no answers were given. The engine still returns the screen so the UI can show
-  that the questions are outstanding; ``details.ask_first`` lists those the drawing makes
-  pressing (e.g. calf swelling when the calf is marked).
-- ``incomplete``: some questions were answered, none "yes", and some are unanswered.
-- ``clear``: every question was answered "no".
-- ``refer out``: at least one "yes": do not treat today. ``details.positive`` gives each flag's
-  urgency and the action to tell the client; ``details.urgency`` is the most urgent one.
+A flag is *positive* when the client answered "yes" or when the drawing itself states it
+(``reported_when``: heart-like chest pain painted on the chest, say). A flag is *prompted* when
+the drawing makes it pressing (``ask_when``); ``mention_when`` lists it among the questions to
+ask first without more weight. Both read the one symptom vocabulary
+(:mod:`knotwork.engine.vocabulary`), so numbness painted on the map prompts what a ticked
+"numbness" prompts.
+
+Verdicts of the screen:
+- ``not asked``: no answers were given and the drawing reports no flag.
+- ``incomplete``: some questions were answered, none positive, and some are unanswered.
+- ``clear``: every question was answered "no" and the drawing reports no flag.
+- ``refer out``: at least one flag is positive. ``details.positive`` gives each flag's urgency,
+  the action to tell the client and how it became positive; ``details.urgency`` is the most
+  urgent one.
+
+:func:`triage` turns the screen into what every surface shows first (see :class:`Triage`).
 """
 
 from __future__ import annotations
@@ -27,21 +35,27 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from knotwork.engine.result import Screen
+from knotwork.engine.conditions import Condition, ConditionIndex, parse_conditions
+from knotwork.engine.result import Screen, Triage
 
 if TYPE_CHECKING:
     from knotwork.engine.drawing import PainDrawing
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "red_flags.yaml"
 URGENCIES: tuple[str, ...] = ("emergency", "same-day", "before-treatment")
-"""From most to least urgent."""
+"""From most to least urgent. ``before-treatment`` is the routine referral: see a physician
+before hands-on work; the likely sources are still shown beside it."""
+
+WITHHOLDING_LEVELS: frozenset[str] = frozenset({"emergency", "same-day", "ask-first"})
+"""Triage levels at which the muscle list waits for medical clearance."""
 
 SCREEN_ID = "red-flags"
 SCREEN_TITLE = "Red flags: refer out, do not treat today"
 RULE = (
-    "Any 'yes' to a red-flag question means: do not treat today and refer the client to a physician "
-    "with the stated urgency. All 'no' means no red flag was reported."
+    "Any 'yes' to a red-flag question, or a red flag the drawing itself reports, means: do not treat today "
+    "and refer the client to a physician with the stated urgency. All 'no' means no red flag was reported."
 )
+_FIELDS = frozenset({"id", "question", "concern", "urgency", "action", "source", "ask_when", "mention_when", "reported_when"})
 
 
 class RedFlagError(ValueError):
@@ -55,9 +69,10 @@ class RedFlag:
     concern: str
     urgency: str
     action: str
-    ask_when_regions: frozenset[str] = frozenset()
-    ask_when_symptoms: frozenset[str] = frozenset()
-    ask_from_age: int | None = None
+    source: str = ""
+    ask_when: tuple[Condition, ...] = ()
+    mention_when: tuple[Condition, ...] = ()
+    reported_when: tuple[Condition, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +81,7 @@ class RedFlag:
             "concern": self.concern,
             "urgency": self.urgency,
             "action": self.action,
+            "source": self.source,
         }
 
 
@@ -75,16 +91,18 @@ def _load() -> tuple[tuple[RedFlag, ...], str]:
     flags: list[RedFlag] = []
     seen: set[str] = set()
     for i, row in enumerate(raw["red_flags"]):
-        where = f"{RULES_FILE.name}: red_flags[{i}]"
-        missing = {"id", "question", "concern", "urgency", "action"} - set(row)
+        where = f"{RULES_FILE.name}: red_flags[{i}] ({row.get('id')})"
+        missing = {"id", "question", "concern", "urgency", "action", "source"} - set(row)
         if missing:
             raise ValueError(f"{where}: missing {', '.join(sorted(missing))}")
+        unknown = set(row) - _FIELDS
+        if unknown:
+            raise ValueError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
         if row["urgency"] not in URGENCIES:
             raise ValueError(f"{where}: urgency must be one of {', '.join(URGENCIES)}")
         if row["id"] in seen:
             raise ValueError(f"{where}: duplicate id {row['id']!r}")
         seen.add(row["id"])
-        when = row.get("ask_when") or {}
         flags.append(
             RedFlag(
                 id=row["id"],
@@ -92,9 +110,10 @@ def _load() -> tuple[tuple[RedFlag, ...], str]:
                 concern=row["concern"],
                 urgency=row["urgency"],
                 action=row["action"],
-                ask_when_regions=frozenset(when.get("regions", ())),
-                ask_when_symptoms=frozenset(when.get("symptoms", ())),
-                ask_from_age=when.get("from_age"),
+                source=" ".join(row["source"]) if isinstance(row["source"], list) else str(row["source"]),
+                ask_when=parse_conditions(row.get("ask_when"), f"{where}.ask_when"),
+                mention_when=parse_conditions(row.get("mention_when"), f"{where}.mention_when"),
+                reported_when=parse_conditions(row.get("reported_when"), f"{where}.reported_when"),
             )
         )
     version = hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:12]
@@ -112,6 +131,11 @@ def red_flag_rules_version() -> str:
 
 
 RED_FLAG_IDS: frozenset[str] = frozenset(f.id for f in red_flag_questions())
+_BY_ID: dict[str, RedFlag] = {f.id: f for f in red_flag_questions()}
+
+
+def red_flag(flag_id: str) -> RedFlag:
+    return _BY_ID[flag_id]
 
 
 def _normalise(answers: Mapping[str, bool] | Iterable[str] | None) -> dict[str, bool] | None:
@@ -136,50 +160,57 @@ def _normalise(answers: Mapping[str, bool] | Iterable[str] | None) -> dict[str, 
     return {f.id: f.id in yes for f in red_flag_questions()}
 
 
-def _pressing(drawing: PainDrawing | None) -> list[str]:
-    if drawing is None:
-        return []
-    regions = {m.region for m in drawing.marks}
-    symptoms = set(drawing.symptoms)
-    age = drawing.context.age
-    return [
-        f.id
-        for f in red_flag_questions()
-        if ((f.ask_when_regions & regions) or (f.ask_when_symptoms & symptoms))
-        and not (f.ask_from_age is not None and age is not None and age < f.ask_from_age)
-    ]
+@cache
+def _indexes() -> tuple[ConditionIndex, ConditionIndex, ConditionIndex, frozenset[str]]:
+    flags = red_flag_questions()
+    return (
+        ConditionIndex((f.id, f.reported_when) for f in flags),
+        ConditionIndex((f.id, f.ask_when) for f in flags),
+        ConditionIndex((f.id, f.mention_when) for f in flags),
+        frozenset(f.id for f in flags if f.urgency == "emergency"),
+    )
+
+
+def _from_drawing(drawing: PainDrawing | None) -> tuple[list[str], list[str], list[str]]:
+    """(flags the drawing reports, flags it makes pressing, emergency flags its ask_when prompts), in question order."""
+    if drawing is None or not drawing.marks and not drawing.reported:
+        return [], [], []
+    reported_ix, ask_ix, mention_ix, emergency = _indexes()
+    reported = reported_ix.holding(drawing)
+    asked = ask_ix.holding(drawing)
+    pressing = reported | asked | mention_ix.holding(drawing)
+    order = [f.id for f in red_flag_questions()]
+    return (
+        [rid for rid in order if rid in reported],
+        [rid for rid in order if rid in pressing],
+        [rid for rid in order if rid in asked and rid in emergency],
+    )
 
 
 def evaluate_red_flags(
     answers: Mapping[str, bool] | Iterable[str] | None,
     drawing: PainDrawing | None = None,
 ) -> Screen:
-    """Apply the red-flag rule set to a client's answers.
+    """Apply the red-flag rule set to a client's answers and, when given, their drawing.
 
     ``answers`` is either a mapping of question id to yes (True) / no (False), possibly partial,
     or a collection of the ids answered "yes" out of a fully asked questionnaire; ``None`` means
-    the questions were not asked. ``drawing`` only decides which unanswered questions the UI
-    should ask first.
+    the questions were not asked. ``drawing`` adds the flags it reports itself and decides which
+    unanswered questions to ask first.
     """
     normalised = _normalise(answers)
     flags = red_flag_questions()
-    pressing = _pressing(drawing)
-    inputs: dict[str, Any] = {"answers": normalised, "rules_version": red_flag_rules_version()}
-    if not normalised:
-        return Screen(
-            id=SCREEN_ID,
-            title=SCREEN_TITLE,
-            verdict="not asked",
-            rule=RULE,
-            inputs=inputs,
-            details={
-                "summary": "Red-flag questions have not been answered yet; ask them before treating.",
-                "ask_first": pressing,
-                "unanswered": [f.id for f in flags],
-            },
-        )
-    positive = [f for f in flags if normalised.get(f.id) is True]
-    unanswered = [f.id for f in flags if f.id not in normalised]
+    reported, pressing, gating = _from_drawing(drawing)
+    answered = normalised or {}
+    inputs: dict[str, Any] = {
+        "answers": normalised,
+        "reported": reported,
+        "prompts_emergency": gating,
+        "rules_version": red_flag_rules_version(),
+    }
+    unanswered = [f.id for f in flags if f.id not in answered]
+    ask_first = [rid for rid in pressing if rid not in answered and rid not in reported]
+    positive = [f for f in flags if answered.get(f.id) is True or f.id in reported]
     if positive:
         urgency = min((f.urgency for f in positive), key=URGENCIES.index)
         return Screen(
@@ -191,7 +222,24 @@ def evaluate_red_flags(
             details={
                 "summary": "Do not treat today: refer to a physician. " + _urgency_sentence(urgency),
                 "urgency": urgency,
-                "positive": [f.to_dict() for f in positive],
+                "positive": [
+                    {**f.to_dict(), "how": "answered yes" if answered.get(f.id) is True else "reported in the drawing"}
+                    for f in positive
+                ],
+                "ask_first": ask_first,
+                "unanswered": unanswered,
+            },
+        )
+    if not normalised:
+        return Screen(
+            id=SCREEN_ID,
+            title=SCREEN_TITLE,
+            verdict="not asked",
+            rule=RULE,
+            inputs=inputs,
+            details={
+                "summary": "Red-flag questions have not been answered yet; ask them before treating.",
+                "ask_first": ask_first,
                 "unanswered": unanswered,
             },
         )
@@ -204,7 +252,7 @@ def evaluate_red_flags(
             inputs=inputs,
             details={
                 "summary": "No red flag so far, but some questions are unanswered; ask them before treating.",
-                "ask_first": [rid for rid in pressing if rid in unanswered],
+                "ask_first": ask_first,
                 "unanswered": unanswered,
             },
         )
@@ -214,7 +262,54 @@ def evaluate_red_flags(
         verdict="clear",
         rule=RULE,
         inputs=inputs,
-        details={"summary": "No red flag reported.", "unanswered": []},
+        details={"summary": "No red flag reported.", "ask_first": [], "unanswered": []},
+    )
+
+
+def triage(screen: Screen, *, cleared: bool = False) -> Triage:
+    """What every surface shows first, from the red-flag screen of the same drawing.
+
+    Level: the most urgent positive flag's urgency; else ``ask-first`` when the drawing prompts
+    an emergency question nobody has answered; else the screen's verdict. At ``emergency``,
+    ``same-day`` and ``ask-first`` the likely muscle sources are withheld until a clinician
+    records medical clearance (``cleared``).
+    """
+    details = screen.details
+    answered = screen.inputs.get("answers") or {}
+    positive = tuple(p["id"] for p in details.get("positive", ()))
+    ask_first = tuple(details.get("ask_first", ()))
+    gating = [rid for rid in screen.inputs.get("prompts_emergency", ()) if rid not in answered and rid not in positive]
+    urgency = details.get("urgency")
+    if positive and (urgency in ("emergency", "same-day") or not gating):
+        level = urgency
+        actions = tuple(dict.fromkeys(red_flag(p).action for p in positive if red_flag(p).urgency == level))
+        headline = {
+            "emergency": "Emergency: refer now.",
+            "same-day": "Refer today: the client should see a physician today. Do not treat today.",
+            "before-treatment": "Refer before treatment: the client should see a physician before hands-on work.",
+        }[level]
+    elif gating:
+        level = "ask-first"
+        ask_first = tuple(dict.fromkeys([*gating, *ask_first]))
+        actions = tuple(red_flag(r).question for r in gating)
+        headline = "Ask these emergency questions first: the drawing could fit a condition that needs a doctor now."
+    else:
+        level = screen.verdict
+        actions = ()
+        headline = str(details.get("summary", ""))
+    withheld = level in WITHHOLDING_LEVELS and not cleared
+    if level in WITHHOLDING_LEVELS and cleared:
+        headline += " Medical clearance has been recorded, so likely sources are shown."
+    elif withheld:
+        headline += " Likely muscle sources are withheld until medical clearance is recorded."
+    return Triage(
+        level=level,
+        headline=headline,
+        actions=actions,
+        positive=positive,
+        ask_first=ask_first,
+        withheld=withheld,
+        cleared=cleared and level in WITHHOLDING_LEVELS,
     )
 
 

@@ -40,8 +40,79 @@ class Screen:
 
 
 @dataclass(frozen=True)
+class Triage:
+    """What every surface shows before anything else: the red-flag level and what to do.
+
+    ``level`` is ``emergency``, ``same-day`` or ``before-treatment`` (the most urgent positive
+    red flag), ``ask-first`` (an emergency question the drawing prompts is unanswered), or the
+    red-flag verdict (``not asked``, ``incomplete``, ``clear``). ``withheld`` says the muscle
+    list waits for medical clearance; ``cleared`` that a clinician recorded it.
+    """
+
+    level: str
+    headline: str
+    actions: tuple[str, ...] = ()
+    positive: tuple[str, ...] = ()
+    ask_first: tuple[str, ...] = ()
+    withheld: bool = False
+    cleared: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "headline": self.headline,
+            "actions": list(self.actions),
+            "positive": list(self.positive),
+            "ask_first": list(self.ask_first),
+            "withheld": self.withheld,
+            "cleared": self.cleared,
+        }
+
+
+@dataclass(frozen=True)
+class PainPattern:
+    """How much of the drawing trigger points can explain, and what leads the answer.
+
+    ``lead`` is ``muscles`` when the ranking leads, ``widespread`` when the pain is too
+    widespread for a few trigger points (WPI at or above the threshold, or the best muscle
+    explains too little of the drawing), ``none`` when no trigger point refers to the marks.
+    """
+
+    lead: str
+    best_explains: float
+    wpi: int
+    statement: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"lead": self.lead, "best_explains": round(self.best_explains, 3), "wpi": self.wpi, "statement": self.statement}
+
+
+@dataclass(frozen=True)
+class TriggerPointHit:
+    """One trigger point inside a muscle's row: the zones of the drawing it explains."""
+
+    trigger_point: str
+    side: str
+    essential_hits: tuple[str, ...]
+    spillover_hits: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trigger_point": self.trigger_point,
+            "side": self.side,
+            "essential_hits": list(self.essential_hits),
+            "spillover_hits": list(self.spillover_hits),
+        }
+
+
+@dataclass(frozen=True)
 class Hypothesis:
-    """One trigger point on one side, as a likely source of the drawn pain."""
+    """One muscle as a likely source of the drawn pain, its evidence combined over its trigger points.
+
+    ``trigger_point`` and ``side`` name the row's best trigger point (the one to palpate first);
+    ``trigger_points`` lists every trigger point of the muscle that the row counts, best first.
+    ``side`` is ``both`` when the row needs the muscle on the right and on the left.
+    """
 
     muscle: str
     trigger_point: str
@@ -52,6 +123,7 @@ class Hypothesis:
     explains: float
     unexplained: tuple[str, ...]
     why: str
+    trigger_points: tuple[TriggerPointHit, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +136,7 @@ class Hypothesis:
             "explains": round(self.explains, 3),
             "unexplained": list(self.unexplained),
             "why": self.why,
+            "trigger_points": [t.to_dict() for t in self.trigger_points],
         }
 
 
@@ -93,11 +166,17 @@ class CoverStep:
 
 @dataclass(frozen=True)
 class ExplainResult:
+    """The whole answer. ``triage`` comes first on every surface; when it withholds the muscle
+    list, ``hypotheses`` and ``cover`` are empty and ``withheld`` counts the muscles held back."""
+
     hypotheses: tuple[Hypothesis, ...]
     cover: tuple[CoverStep, ...]
     screens: tuple[Screen, ...]
     atlas_version: str
     message: str | None = None
+    triage: Triage | None = None
+    pattern: PainPattern | None = None
+    withheld: int = 0
 
     def screen(self, screen_id: str) -> Screen:
         for s in self.screens:
@@ -106,7 +185,12 @@ class ExplainResult:
         raise KeyError(screen_id)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        out: dict[str, Any] = {}
+        if self.triage is not None:
+            out["triage"] = self.triage.to_dict()
+        if self.pattern is not None:
+            out["pattern"] = self.pattern.to_dict()
+        out |= {
             "hypotheses": [h.to_dict() for h in self.hypotheses],
             "cover": [c.to_dict() for c in self.cover],
             "screens": [s.to_dict() for s in self.screens],
@@ -114,4 +198,6 @@ class ExplainResult:
         }
         if self.message is not None:
             out["message"] = self.message
+        if self.withheld:
+            out["withheld"] = self.withheld
         return out

@@ -7,7 +7,7 @@ trigger point *commonly* or *sometimes* refers pain, never about a diagnosis.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 
 def lower_first(name: str) -> str:
@@ -23,12 +23,21 @@ def join_words(words: Sequence[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def places(cells: Sequence[str], region_names: Mapping[str, str]) -> str:
+def cell_words(cells: Iterable[str], region_names: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Cell -> (side, plain region name), built once per atlas for :func:`places`."""
+    out: dict[str, tuple[str, str]] = {}
+    for cell in cells:
+        region, _, side = cell.partition(":")
+        out[cell] = (side, region_names.get(region, region))
+    return out
+
+
+def places(cells: Sequence[str], words: Mapping[str, tuple[str, str]]) -> str:
     """ "the right temple and side of the neck and the crown of the head"."""
     groups: dict[str, list[str]] = {}
     for cell in cells:
-        region, _, side = cell.partition(":")
-        groups.setdefault(side, []).append(region_names.get(region, region))
+        side, name = words[cell]
+        groups.setdefault(side, []).append(name)
     parts = []
     for side, names in groups.items():
         parts.append(f"the {side} {join_words(names)}" if side else f"the {join_words(names)}")
@@ -36,10 +45,9 @@ def places(cells: Sequence[str], region_names: Mapping[str, str]) -> str:
 
 
 def intensities(cells: Sequence[str], intensity: Mapping[str, int]) -> str:
-    values = sorted({intensity[c] for c in cells})
-    if len(values) == 1:
-        return f"{values[0]}/10"
-    return f"{values[0]}/10 to {values[-1]}/10"
+    values = [intensity[c] for c in cells]
+    low, high = min(values), max(values)
+    return f"{low}/10" if low == high else f"{low}/10 to {high}/10"
 
 
 def why_sentence(
@@ -47,23 +55,32 @@ def why_sentence(
     muscle_name: str,
     side: str,
     essential_hits: Sequence[str],
+    several: bool = False,
     spillover_hits: Sequence[str],
     intensity: Mapping[str, int],
-    region_names: Mapping[str, str],
+    words: Mapping[str, tuple[str, str]],
     symptom_names: Sequence[str] = (),
     assessment_reason: str | None = None,
 ) -> str:
-    where = f"the {side} {lower_first(muscle_name)}" if side in ("right", "left") else f"the {lower_first(muscle_name)}"
+    name = lower_first(muscle_name)
+    if side in ("right", "left"):
+        where = f"the {side} {name}"
+    elif side == "both":
+        where = f"the {name} on both sides"
+    else:
+        where = f"the {name}"
+    # Several trigger points of one muscle share the row when together they explain the drawing best.
+    subject, refers = (f"Trigger points in {where}", "refer") if several else (f"A trigger point in {where}", "refers")
     if essential_hits:
         text = (
-            f"A trigger point in {where} commonly refers pain to {places(essential_hits, region_names)}, "
+            f"{subject} commonly {refers} pain to {places(essential_hits, words)}, "
             f"which you marked at {intensities(essential_hits, intensity)}"
         )
         if spillover_hits:
-            text += f", and sometimes to {places(spillover_hits, region_names)} ({intensities(spillover_hits, intensity)})"
+            text += f", and sometimes to {places(spillover_hits, words)} ({intensities(spillover_hits, intensity)})"
     else:
         text = (
-            f"A trigger point in {where} sometimes refers pain to {places(spillover_hits, region_names)}, "
+            f"{subject} sometimes {refers} pain to {places(spillover_hits, words)}, "
             f"which you marked at {intensities(spillover_hits, intensity)}"
         )
     extras = []
