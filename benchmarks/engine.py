@@ -7,7 +7,8 @@ starts from a random trigger point and side and takes cells from its essential z
 stronger) and spillover zone (weaker); while it is short of its size it grows into a
 neighbouring source (another pattern that refers to a cell already drawn) and, now and then, a
 stray cell anywhere, as real drawings are never tidy. A quarter carry a quality on some marks
-and a few ticked symptoms; three in four come with the red-flag questions answered "no". Results are reported per size bucket (1-5, 6-10, 11-15, 16-20).
+and a few ticked symptoms; three in four come with the red-flag questions answered "no".
+Results are reported per size bucket (1-5, 6-10, 11-15, 16-20).
 
 The process is pinned to one core where the OS allows it. Targets (docs/engine.md): p99 < 1 ms
 per explain and >= 5,000 drawings/s on one core, in every bucket.
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from knotwork.atlas.loader import load_atlas  # noqa: E402
 from knotwork.engine import QUALITIES, Engine, PainDrawing  # noqa: E402
-from knotwork.engine.drawing import Context, Mark  # noqa: E402
+from knotwork.engine.model import Context, Mark  # noqa: E402
 from knotwork.engine.red_flags import red_flag_questions  # noqa: E402
 
 BUCKETS = ((1, 5), (6, 10), (11, 15), (16, 20))
@@ -123,7 +124,9 @@ def main() -> int:
         for d in ds[:200]:
             engine.explain(d)
 
-    print(f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores ({pinned}), Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores ({pinned}), Python {platform.python_version()}"
+    )
     print(
         f"atlas {atlas.version}: {len(atlas.muscles)} muscles, {len(atlas.trigger_points())} trigger points, "
         f"{len(engine.patterns)} side patterns, {len(engine.postings)} cells with postings"

@@ -18,7 +18,6 @@ import yaml
 from knotwork.atlas.loader import AtlasDataError, load_atlas
 from knotwork.engine.core import DEFAULT_TOP, Engine, default_engine
 from knotwork.engine.drawing import DrawingError
-from knotwork.engine.vocabulary import QUALITIES
 from knotwork.engine.evaluation import (
     VignetteError,
     evaluate_safety,
@@ -32,6 +31,7 @@ from knotwork.engine.evaluation import (
 )
 from knotwork.engine.red_flags import red_flag_questions as engine_red_flags
 from knotwork.engine.result import ExplainResult
+from knotwork.engine.vocabulary import QUALITIES
 
 USAGE_ERROR = 2
 
@@ -156,7 +156,7 @@ def render_table(result: ExplainResult, engine: Engine) -> str:
     rf = result.screens[0]
     lines.append(f"Red flags: {rf.verdict.upper()} - {rf.details.get('summary', '')}")
     questions = {f.id: f.question for f in engine_red_flags()}
-    for rid in (tri.ask_first if tri else ()):
+    for rid in tri.ask_first if tri else ():
         lines.append(f"  ask first: {questions[rid]}")
     if result.pattern is not None and result.pattern.statement and result.pattern.lead == "widespread":
         lines.append("")
@@ -171,7 +171,9 @@ def render_table(result: ExplainResult, engine: Engine) -> str:
         lines.append(f"{'#':>3}  {'score':>5}  {'side':<7} {'muscle (best trigger point)':<46} {'explains':>8}  unexplained")
         for i, h in enumerate(result.hypotheses, 1):
             unexplained = ", ".join(h.unexplained) or "-"
-            lines.append(f"{i:>3}  {h.score:>5.1f}  {h.side:<7} {h.muscle + ' (' + h.trigger_point + ')':<46} {h.explains:>8.0%}  {unexplained}")
+            lines.append(
+                f"{i:>3}  {h.score:>5.1f}  {h.side:<7} {h.muscle + ' (' + h.trigger_point + ')':<46} {h.explains:>8.0%}  {unexplained}"
+            )
             lines.append(f"{'':>5}{h.why}")
     if result.cover:
         lines.append("")

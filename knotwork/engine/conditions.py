@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from knotwork.engine.vocabulary import FINDING_IDS, QUALITIES
 
 if TYPE_CHECKING:
-    from knotwork.engine.drawing import PainDrawing
+    from knotwork.engine.model import PainDrawing
 
 KEYS = frozenset(
     {"regions", "cells", "qualities", "also_regions", "both_sides", "symptoms", "all_symptoms", "findings", "from_age", "sexes", "text"}

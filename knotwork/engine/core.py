@@ -30,17 +30,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any, Final
 
 import yaml
 
 from knotwork.atlas.loader import AtlasData
 from knotwork.engine import scoring
-from knotwork.engine.scoring import fitted
-from knotwork.engine.drawing import PainDrawing, _parse
+from knotwork.engine.drawing import _parse
 from knotwork.engine.fibromyalgia import evaluate_fibromyalgia
 from knotwork.engine.lookalikes import evaluate_lookalikes
+from knotwork.engine.model import PainDrawing
 from knotwork.engine.red_flags import evaluate_red_flags, triage
 from knotwork.engine.result import CoverStep, ExplainResult, Hypothesis, PainPattern, Screen, TriggerPointHit
+from knotwork.engine.scoring import fitted
 from knotwork.engine.vocabulary import supporting_symptoms
 from knotwork.engine.wording import cell_words, why_sentence
 
@@ -64,8 +66,6 @@ class Pattern:
     side: str
     essential: frozenset[str]
     spillover: frozenset[str]
-    """Spillover zone cells, plus the trigger point's own spot when no zone covers it (``local``)."""
-    local: frozenset[str]
     symptoms: frozenset[str]
     tiebreak: tuple[int, str, str, int]
     essential_mask: int = 0
@@ -104,7 +104,13 @@ class Scored:
 # (-score, muscle tie-break, muscle id, chosen pattern ids, essential bits, spillover bits, explained intensity).
 # Bits are the drawing's marks (mark j is bit j) that the chosen patterns explain.
 _Row = tuple[float, tuple[int, int, str], str, tuple[int, ...], int, int, int]
-_NEG_SCORE, _TIE, _MUSCLE, _CHOSEN, _ESS, _SPILL, _EXPLAINED = range(7)
+_NEG_SCORE: Final = 0
+_TIE: Final = 1
+_MUSCLE: Final = 2
+_CHOSEN: Final = 3
+_ESS: Final = 4
+_SPILL: Final = 5
+_EXPLAINED: Final = 6
 
 
 class _Ranking:
@@ -152,9 +158,7 @@ def _zone_cells(region: str, laterality: str, side: str, midline: frozenset[str]
 
 def load_priors(path: Path = PRIORS_FILE) -> dict[str, int]:
     """Muscle id -> prevalence level (0-3) of active trigger points in published studies."""
-    if not path.exists():
-        return {}
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = _priors_file(path)
     out: dict[str, int] = {}
     for i, row in enumerate(raw.get("priors") or ()):
         level = row.get("level")
@@ -162,6 +166,20 @@ def load_priors(path: Path = PRIORS_FILE) -> dict[str, int]:
             raise ValueError(f"{path.name}: priors[{i}] needs a level from 0 to 3 and a source")
         out[str(row["muscle"])] = level
     return out
+
+
+def load_uncommon(path: Path = PRIORS_FILE) -> frozenset[str]:
+    """Trigger-point ids whose referral pattern the source calls uncommon."""
+    rows = _priors_file(path).get("uncommon_referrals") or ()
+    for i, row in enumerate(rows):
+        if not row.get("trigger_point") or not row.get("source"):
+            raise ValueError(f"{path.name}: uncommon_referrals[{i}] needs a trigger_point and a source")
+    return frozenset(str(row["trigger_point"]) for row in rows)
+
+
+@cache
+def _priors_file(path: Path) -> dict[str, Any]:
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
 
 
 class Engine:
@@ -192,10 +210,6 @@ class Engine:
                 for side in sides:
                     ess = frozenset(c for z in tp.essential for c in _zone_cells(z.region, str(z.laterality), side, midline))
                     spill = frozenset(c for z in tp.spillover for c in _zone_cells(z.region, str(z.laterality), side, midline)) - ess
-                    # Pain over the trigger point itself is common; where no zone covers the spot, it
-                    # counts as spillover does (optional, weaker), and the wording calls it local.
-                    local = frozenset(_zone_cells(tp.location.region, "ipsilateral", side, midline)) - ess - spill
-                    spill |= local
                     mask = 0
                     for c in ess:
                         mask |= bit[c]
@@ -207,7 +221,6 @@ class Engine:
                         side=side,
                         essential=ess,
                         spillover=spill,
-                        local=local,
                         symptoms=frozenset(tp.symptoms),
                         tiebreak=(evidence, muscle.id, tp.id, _SIDE_ORDER[side]),
                         essential_mask=mask,
@@ -220,11 +233,11 @@ class Engine:
         self.patterns: tuple[Pattern, ...] = tuple(patterns)
         self.postings: dict[str, tuple[tuple[int, bool], ...]] = {c: tuple(sorted(v)) for c, v in sorted(postings.items())}
         # The same postings split per cell into (essential pattern ids, spillover pattern ids) for the hot loop.
-        self._split = {
-            c: (tuple(i for i, e in post if e), tuple(i for i, e in post if not e)) for c, post in self.postings.items()
-        }
+        self._split = {c: (tuple(i for i, e in post if e), tuple(i for i, e in post if not e)) for c, post in self.postings.items()}
         self._muscle_of = tuple(p.muscle for p in patterns)
         self._ess_size = tuple(len(p.essential) for p in patterns)
+        uncommon = load_uncommon()
+        self._weight = tuple(scoring.UNCOMMON_WEIGHT if p.trigger_point in uncommon else 1.0 for p in patterns)
         self._ess_mask = tuple(p.essential_mask for p in patterns)
         self._symptoms = tuple(p.symptoms for p in patterns)
 
@@ -286,6 +299,7 @@ class Engine:
         support = supporting_symptoms(drawing.reported)
         implicated = drawing.context.implicated_muscles
         ess_size = self._ess_size
+        pweight = self._weight
         scale = -100.0 / scoring.drawing_norm(w for _, w in cells)  # rows sort ascending on the negated score
         weights = tuple(w for _, w in cells)
         tiebreak = self.muscle_tiebreak
@@ -295,7 +309,7 @@ class Engine:
             best_score, best = -1.0, idxs[0]
             for i in idxs:
                 h = hits[i]
-                sc = fitted(h[0], h[1], h[3].bit_count(), ess_size[i])
+                sc = fitted(h[0], h[1], h[3].bit_count(), ess_size[i]) * pweight[i]
                 if sc > best_score:
                     best_score, best = sc, i
             if len(idxs) == 1:
@@ -324,6 +338,8 @@ class Engine:
         explained intensity).
         """
         masks = self._ess_mask
+        pweight = self._weight
+        row_weight = pweight[best]
         e_int, s_int, e_bits, s_bits = hits[best]
         chosen = [best]
         mask = masks[best]
@@ -344,14 +360,15 @@ class Engine:
                 add_s = hi_s_int if ns == hi_s else _weight(ns, weights)
                 ne_bits, ns_bits = e_bits | ne, (s_bits & ~ne) | ns
                 ne_int, ns_int = e_int + add_e, s_int - moved + add_s
-                sc = fitted(ne_int, ns_int, ns_bits.bit_count(), (mask | masks[i]).bit_count())
+                weight = min(row_weight, pweight[i])
+                sc = fitted(ne_int, ns_int, ns_bits.bit_count(), (mask | masks[i]).bit_count()) * weight
                 if sc > best_score * (1 + 1e-9):
-                    best_score, pick, picked = sc, i, (ne_bits, ns_bits, ne_int, ns_int)
+                    best_score, pick, picked = sc, i, (ne_bits, ns_bits, ne_int, ns_int, weight)
             if pick < 0:
                 break
             chosen.append(pick)
             rest.remove(pick)
-            e_bits, s_bits, e_int, s_int = picked
+            e_bits, s_bits, e_int, s_int, row_weight = picked
             mask |= masks[pick]
         return best_score, chosen, e_bits, s_bits, e_int + s_int
 

@@ -55,7 +55,8 @@ from typing import Any
 import yaml
 
 from knotwork.engine.core import Engine, Pattern, Scored
-from knotwork.engine.drawing import DrawingError, Mark, PainDrawing
+from knotwork.engine.drawing import DrawingError
+from knotwork.engine.model import Mark, PainDrawing
 from knotwork.engine.result import ExplainResult
 from knotwork.engine.vocabulary import ALARM_SYMPTOMS
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from knotwork.engine.result import Screen
 
 if TYPE_CHECKING:
-    from knotwork.engine.drawing import PainDrawing
+    from knotwork.engine.model import PainDrawing
 
 SCREEN_ID = "fibromyalgia-acr-2016"
 SCREEN_TITLE = "Widespread pain: ACR 2016 fibromyalgia criteria"

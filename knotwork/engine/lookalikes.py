@@ -27,7 +27,7 @@ from knotwork.engine.result import Screen
 from knotwork.engine.vocabulary import FINDING_IDS, findings
 
 if TYPE_CHECKING:
-    from knotwork.engine.drawing import PainDrawing
+    from knotwork.engine.model import PainDrawing
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "lookalikes.yaml"
 ACTIONS = frozenset({"refer", "test", "co-manage", "treat"})

@@ -39,7 +39,7 @@ from knotwork.engine.conditions import Condition, ConditionIndex, parse_conditio
 from knotwork.engine.result import Screen, Triage
 
 if TYPE_CHECKING:
-    from knotwork.engine.drawing import PainDrawing
+    from knotwork.engine.model import PainDrawing
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "red_flags.yaml"
 URGENCIES: tuple[str, ...] = ("emergency", "same-day", "before-treatment")
@@ -223,8 +223,7 @@ def evaluate_red_flags(
                 "summary": "Do not treat today: refer to a physician. " + _urgency_sentence(urgency),
                 "urgency": urgency,
                 "positive": [
-                    {**f.to_dict(), "how": "answered yes" if answered.get(f.id) is True else "reported in the drawing"}
-                    for f in positive
+                    {**f.to_dict(), "how": "answered yes" if answered.get(f.id) is True else "reported in the drawing"} for f in positive
                 ],
                 "ask_first": ask_first,
                 "unanswered": unanswered,
@@ -279,7 +278,7 @@ def triage(screen: Screen, *, cleared: bool = False) -> Triage:
     positive = tuple(p["id"] for p in details.get("positive", ()))
     ask_first = tuple(details.get("ask_first", ()))
     gating = [rid for rid in screen.inputs.get("prompts_emergency", ()) if rid not in answered and rid not in positive]
-    urgency = details.get("urgency")
+    urgency = str(details.get("urgency", ""))
     if positive and (urgency in ("emergency", "same-day") or not gating):
         level = urgency
         actions = tuple(dict.fromkeys(red_flag(p).action for p in positive if red_flag(p).urgency == level))

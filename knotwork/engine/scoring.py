@@ -41,6 +41,9 @@ SYMPTOM_WEIGHT = 0.1
 MAX_SYMPTOMS = 2
 ASSESSMENT_WEIGHT = 0.25
 
+UNCOMMON_WEIGHT = 0.6
+"""Multiplies the score of a referral pattern the source calls uncommon (``rules/priors.yaml``)."""
+
 COVER_TARGET = 0.9
 """The cover stops once this share of the painted intensity is explained."""
 

@@ -10,9 +10,13 @@ from knotwork.engine import Engine
 from knotwork.engine.commands import eval_main, explain_main
 from knotwork.engine.evaluation import (
     VignetteError,
+    evaluate_safety,
     evaluate_vignettes,
+    format_self_consistency,
+    load_safety_cases,
     load_vignettes,
     self_consistency,
+    self_drawing,
 )
 
 from .conftest import drawing
@@ -25,11 +29,19 @@ def run(main, argv: list[str]) -> tuple[int, str, str]:
 
 
 class VignetteTests:
-    def test_the_shipped_set_holds_at_least_twelve_vignettes_that_parse(self, shipped_engine):
+    def test_the_shipped_set_holds_at_least_forty_cited_vignettes_that_parse(self, shipped_engine):
         vignettes = load_vignettes()
-        assert len(vignettes) >= 12
+        assert len(vignettes) >= 40
+        assert all(v.note for v in vignettes), [v.id for v in vignettes if not v.note]
         report = evaluate_vignettes(shipped_engine, vignettes)
         assert len(report.outcomes) == len(vignettes)
+
+    def test_the_shipped_safety_cases_are_cited_and_all_pass(self, shipped_engine):
+        cases = load_safety_cases()
+        assert len(cases) >= 15
+        assert all(c.source for c in cases)
+        report = evaluate_safety(shipped_engine, cases)
+        assert [o.case.id for o in report.outcomes if not o.passed] == []
 
     def test_recall_at_k_counts_expected_muscles_among_the_first_k(self, engine, tmp_path: Path):
         (tmp_path / "v.yaml").write_text(
@@ -77,11 +89,18 @@ class SelfConsistencyTests:
         assert report.total == 10
         assert report.share_within(3) == 1.0
 
-    def test_identical_patterns_are_reported_among_the_worst_cases(self, engine):
+    def test_identical_patterns_tie_and_the_tie_is_reported(self, engine):
         report = self_consistency(engine)
         zeta = next(c for c in report.cases if c.trigger_point == "zeta-1")
-        assert (zeta.rank, zeta.ahead) == (2, ("eta",))
-        assert zeta in report.worst
+        # zeta and eta have the same pattern: both rank first, each names the other as tied.
+        assert (zeta.rank, zeta.ahead, zeta.tied) == (1, (), ("eta",))
+        assert "zeta-1=eta" in format_self_consistency(report)
+
+    def test_a_whole_pattern_drawing_adds_the_spillover_zone_weaker(self, engine):
+        kappa = next(p for p in engine.patterns if p.trigger_point == "kappa-upper" and p.side == "right")
+        marks = {m.cell: m.intensity for m in self_drawing(kappa, whole=True).marks}
+        assert marks == {"heel:right": 6, "sole:right": 3}
+        assert self_consistency(engine, whole=True).share_within(1) == 1.0
 
 
 class ShippedAtlasTests:
@@ -96,8 +115,11 @@ class ShippedAtlasTests:
         result = shipped_engine.explain(drawing(("temple:left", 7), ("neck-lateral:left", 5)))
         assert ("upper-trapezius", "left") in [(h.muscle, h.side) for h in result.hypotheses[:3]]
 
-    def test_the_atlas_mostly_recognises_its_own_patterns(self, shipped_engine: Engine):
-        assert self_consistency(shipped_engine).share_within(3) >= 0.9
+    def test_the_atlas_recognises_its_own_patterns(self, shipped_engine: Engine):
+        # Each trigger point's pattern, drawn as its essential zone or whole, ranks its own muscle
+        # first (ties with identical patterns shared) for at least nine in ten.
+        assert self_consistency(shipped_engine).share_within(1) >= 0.9
+        assert self_consistency(shipped_engine, whole=True).share_within(1) >= 0.9
 
 
 class ExplainCommandTests:
@@ -105,6 +127,15 @@ class ExplainCommandTests:
         code, out, err = run(explain_main, ["temple:right=7", "neck-lateral:right=5"])
         assert code == 0 and err == ""
         assert "upper-trapezius" in out and "Red flags: NOT ASKED" in out
+
+    def test_an_emergency_prints_first_and_withholds_the_muscles(self):
+        argv = ["chest-upper:left=7/pressure", "upper-arm-medial:left=5", "--symptom", "heart-like-pain"]
+        code, out, _ = run(explain_main, argv)
+        assert code == 0
+        assert out.splitlines()[0].startswith("EMERGENCY: Emergency: refer now.")
+        assert "Likely sources to examine" not in out and "withheld" in out
+        code, cleared, _ = run(explain_main, [*argv, "--cleared"])
+        assert "pectoralis-major" in cleared
 
     def test_json_prints_the_output_contract(self):
         code, out, _ = run(explain_main, ["temple:right=7", "--json", "--top", "2", "--symptom", "headache"])
@@ -149,7 +180,23 @@ class ExplainCommandTests:
 class EvalCommandTests:
     def test_it_reports_recall_for_the_shipped_vignettes(self):
         code, out, _ = run(eval_main, [])
-        assert code == 0 and "mean recall@k" in out
+        assert code == 0 and "mean recall@k" in out and "recall@3" in out
+
+    def test_it_reports_safety_separately_and_every_shipped_case_passes(self):
+        code, out, _ = run(eval_main, [])
+        assert code == 0
+        assert "Safety: " in out and "(100.0%)" in out
+
+    def test_a_failing_safety_case_fails_the_command(self, tmp_path: Path):
+        (tmp_path / "s.yaml").write_text(
+            "safety:\n"
+            "  - id: wrong-on-purpose\n"
+            "    source: a test\n"
+            "    drawing: {marks: [{cell: 'temple:right', intensity: 5}], context: {red_flags: []}}\n"
+            "    expect: {level: emergency}\n"
+        )
+        code, out, _ = run(eval_main, [str(tmp_path / "s.yaml")])
+        assert code == 1 and "FAIL: level 'clear', expected 'emergency'" in out
 
     def test_atlas_adds_the_self_consistency_report(self):
         code, out, _ = run(eval_main, ["--atlas"])

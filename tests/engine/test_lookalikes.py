@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from knotwork.engine import Engine, lookalike_rules
 
 from .conftest import drawing
@@ -10,12 +12,30 @@ def lookalikes(engine: Engine, data) -> dict[str, object]:
 
 
 class LookalikeRuleTableTests:
-    def test_every_screen_weighs_a_nerve_against_trigger_points(self):
+    def test_every_screen_weighs_other_causes_against_trigger_points_and_cites_its_sources(self):
         for rule in lookalike_rules().screens:
             kinds = {c.kind for c in rule.candidates}
-            assert kinds == {"nerve", "trigger point"}, rule.id
+            assert "trigger point" in kinds and kinds - {"trigger point"}, rule.id
             assert all(c.findings for c in rule.candidates), rule.id
-            assert rule.refer_when, rule.id
+            assert all(c.action in {"refer", "test", "co-manage", "treat"} for c in rule.candidates), rule.id
+            assert rule.refer_when and rule.source, rule.id
+
+    @pytest.mark.parametrize(
+        ("marks", "symptoms", "screen"),
+        [
+            ([("forearm-dorsal:right", 5, "numbness"), ("neck-lateral:right", 4)], [], "arm-tingling"),
+            ([("heel:left", 7)], [], "heel-pain"),
+            ([("tmj:right", 6), ("ear:right", 5)], [], "jaw-ear-pain"),
+            ([("elbow-medial:right", 6)], [], "medial-elbow"),
+            ([("hip-lateral:left", 6)], [], "lateral-hip"),
+            ([("neck-lateral:right", 5), ("fingers-ulnar:right", 4, "tingling")], [], "thoracic-outlet"),
+            ([("abdomen-lower:right", 6)], [], "abdominal-pain"),
+            ([("chest-upper:left", 5)], [], "chest-wall"),
+        ],
+    )
+    def test_each_picture_raises_its_look_alike_screen(self, shipped_engine, marks, symptoms, screen):
+        result = shipped_engine.explain(drawing(*marks, symptoms=symptoms))
+        assert f"lookalike-{screen}" in {s.id for s in result.screens}
 
     def test_the_required_look_alikes_are_present(self):
         candidates = {c.id for r in lookalike_rules().screens for c in r.candidates}

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -57,14 +58,17 @@ class ScoringTests:
         assert [(h.side, h.essential_hits) for h in delta] == [("right", ("buttock-upper:left",))]
 
     def test_a_bilateral_zone_lands_on_both_sides(self, engine):
-        result = engine.explain(drawing(("thigh-posterior:left", 4), ("thigh-posterior:right", 4)), top=None)
-        delta = {h.side: h for h in result.hypotheses if h.trigger_point == "delta-1"}
-        assert set(delta) == {"right", "left"}
-        assert set(delta["right"].spillover_hits) == {"thigh-posterior:left", "thigh-posterior:right"}
+        # Both legs marked prompts the cauda equina questions; answered "no", the muscles show.
+        data = drawing(("thigh-posterior:left", 4), ("thigh-posterior:right", 4), context={"red_flags": []})
+        result = engine.explain(data, top=None)
+        (delta,) = [h for h in result.hypotheses if h.muscle == "delta"]
+        # One pattern explains both cells, so the row needs no second side.
+        assert delta.side == "right"
+        assert set(delta.spillover_hits) == {"thigh-posterior:left", "thigh-posterior:right"}
 
-    def test_a_midline_cell_is_explained_by_points_on_either_side(self, engine):
+    def test_a_midline_cell_is_explained_by_one_row_for_the_muscle(self, engine):
         result = engine.explain(drawing(("sacrum", 5)), top=None)
-        assert {(h.trigger_point, h.side) for h in result.hypotheses} == {("delta-1", "right"), ("delta-1", "left")}
+        assert [(h.muscle, h.trigger_point, h.side) for h in result.hypotheses] == [("delta", "delta-1", "right")]
 
     def test_a_point_on_the_midline_refers_its_paired_zones_to_both_sides(self, engine):
         result = engine.explain(drawing(("thigh-medial:left", 4), ("thigh-medial:right", 4), ("coccyx", 6)))
@@ -84,8 +88,9 @@ class ScoringTests:
         assert result.hypotheses == () and result.message == NOTHING_MESSAGE
 
     def test_a_reported_symptom_the_point_is_known_for_lifts_its_score(self, engine):
-        plain = engine.explain(drawing(("temple:right", 6)), top=None).hypotheses
-        dizzy = engine.explain(drawing(("temple:right", 6), symptoms=["dizziness"]), top=None).hypotheses
+        asked = {"red_flags": []}
+        plain = engine.explain(drawing(("temple:right", 6), context=asked), top=None).hypotheses
+        dizzy = engine.explain(drawing(("temple:right", 6), symptoms=["dizziness"], context=asked), top=None).hypotheses
         score = {h.trigger_point: h.score for h in plain if h.side == "right"}
         lifted = {h.trigger_point: h.score for h in dizzy if h.side == "right"}
         assert lifted["alpha-1"] > score["alpha-1"]
@@ -144,7 +149,9 @@ class ScoringTests:
 
     def test_the_output_has_exactly_the_contract_shape(self, engine):
         out = engine.explain(drawing(("temple:right", 7))).to_dict()
-        assert set(out) == {"hypotheses", "cover", "screens", "atlas_version"}
+        assert list(out)[:2] == ["triage", "pattern"]  # what every surface shows first
+        assert set(out) == {"triage", "pattern", "hypotheses", "cover", "screens", "atlas_version"}
+        assert set(out["triage"]) == {"level", "headline", "actions", "positive", "ask_first", "withheld", "cleared"}
         assert set(out["hypotheses"][0]) == {
             "muscle",
             "trigger_point",
@@ -155,20 +162,36 @@ class ScoringTests:
             "explains",
             "unexplained",
             "why",
+            "trigger_points",
         }
         assert set(out["screens"][0]) == {"id", "title", "verdict", "rule", "inputs", "details"}
         json.dumps(out)  # JSON-able as it is
 
     def test_a_pattern_that_is_exactly_the_drawing_scores_one_hundred(self):
-        s = scoring.score(
-            essential_intensity=12,
-            spillover_intensity=0,
-            essential_cells=2,
-            spillover_cells=0,
-            total_intensity=12,
-            size=scoring.pattern_size(2, 0),
+        s = scoring.score(essential_intensity=12, spillover_intensity=0, spillover_cells=0, essential_size=2, intensities=[6, 6])
+        assert round(s, 9) == 100.0
+
+    def test_the_score_is_the_cosine_between_the_drawing_and_the_prediction(self):
+        # Essential cells at 6 and 2, one marked spillover cell at 4, one essential cell unmarked:
+        # prediction (1, 1, 0.5, 1) against drawing (6, 2, 4, 0).
+        s = scoring.score(essential_intensity=8, spillover_intensity=4, spillover_cells=1, essential_size=3, intensities=[6, 2, 4])
+        expected = (6 + 2 + 0.5 * 4) / ((1 + 1 + 0.25 + 1) ** 0.5 * (36 + 4 + 16) ** 0.5)
+        assert round(s, 9) == round(100 * expected, 9)
+
+    def test_the_ranking_scores_agree_with_the_formula(self, engine):
+        data = drawing(("temple:right", 7), ("jaw:right", 3), ("orbit:right", 2), context={"red_flags": []})
+        beta = next(h for h in engine.explain(data, top=None).hypotheses if h.muscle == "beta")
+        # beta: temple essential (7), jaw spillover (3); the orbit is outside its zones.
+        assert beta.score == pytest.approx(
+            scoring.score(essential_intensity=7, spillover_intensity=3, spillover_cells=1, essential_size=1, intensities=[7, 3, 2])
         )
-        assert s == 100.0
+
+    def test_drawn_strongest_where_the_pattern_is_essential_fits_better_than_the_reverse(self, engine):
+        # beta: temple essential, jaw spillover; gamma: jaw essential, temple spillover.
+        temple_strong = ranking(engine, drawing(("temple:right", 8), ("jaw:right", 3)))
+        jaw_strong = ranking(engine, drawing(("temple:right", 3), ("jaw:right", 8)))
+        assert temple_strong.index(("beta-1", "right")) < temple_strong.index(("gamma-1", "right"))
+        assert jaw_strong.index(("gamma-1", "right")) < jaw_strong.index(("beta-1", "right"))
 
     def test_raw_contract_data_and_a_parsed_drawing_give_the_same_result(self, engine):
         data = drawing(("temple:right", 7), ("jaw:right", 3))
