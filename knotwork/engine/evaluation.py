@@ -129,6 +129,8 @@ class SelfCase:
     rank: int
     ahead: tuple[str, ...]
     tied: tuple[str, ...] = ()
+    position: int = 1
+    """Where the muscle is listed: a tie is shown in prior, evidence and id order."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,10 @@ class SelfConsistencyReport:
 
     def share_within(self, k: int) -> float:
         return sum(1 for c in self.cases if c.rank <= k) / self.total if self.cases else 0.0
+
+    @property
+    def share_listed_first(self) -> float:
+        return sum(1 for c in self.cases if c.position == 1) / self.total if self.cases else 0.0
 
 
 def _read_vignette(raw: Any, source: str, where: str) -> Vignette:
@@ -363,7 +369,10 @@ def self_consistency(engine: Engine, worst: int = 10, *, whole: bool = False) ->
         own = next(r for r in ranked if r.muscle == p.muscle)
         ahead = tuple(r.muscle for r in ranked if r.score > own.score * (1 + 1e-9))
         tied = tuple(r.muscle for r in ranked if r.muscle != p.muscle and abs(r.score - own.score) <= own.score * 1e-9)
-        cases.append(SelfCase(trigger_point=p.trigger_point, muscle=p.muscle, rank=len(ahead) + 1, ahead=ahead, tied=tied))
+        position = next(n for n, r in enumerate(ranked, 1) if r.muscle == p.muscle)
+        cases.append(
+            SelfCase(trigger_point=p.trigger_point, muscle=p.muscle, rank=len(ahead) + 1, ahead=ahead, tied=tied, position=position)
+        )
     ordered = sorted(cases, key=lambda c: (-c.rank, c.trigger_point))
     return SelfConsistencyReport(
         cases=tuple(cases),
@@ -400,7 +409,8 @@ def format_self_consistency(report: SelfConsistencyReport) -> str:
     tied = [c for c in report.cases if c.rank == 1 and c.tied]
     lines = [
         f"Atlas self-consistency, {drawn} (atlas {report.atlas_version}): {report.total} trigger points",
-        f"  own muscle first: {report.share_within(1):.1%} (of which tied: {len(tied)})   within top 3: {report.share_within(3):.1%}",
+        f"  own muscle first: {report.share_within(1):.1%} (of which tied: {len(tied)}; listed first: {report.share_listed_first:.1%})"
+        f"   within top 3: {report.share_within(3):.1%}",
     ]
     if tied:
         lines.append("  tied first (identical or nested patterns): " + ", ".join(f"{c.trigger_point}={'/'.join(c.tied)}" for c in tied))
