@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from math import sqrt
 from pathlib import Path
 from typing import Any, Final
 
@@ -305,11 +306,13 @@ class Engine:
         tiebreak = self.muscle_tiebreak
         extra = bool(support or implicated)
         rows: list[_Row] = []
+        spill_weight, spill_squared = scoring.SPILLOVER_WEIGHT, scoring.SPILLOVER_WEIGHT**2
         for muscle, idxs in by_muscle.items():
             best_score, best = -1.0, idxs[0]
             for i in idxs:
-                h = hits[i]
-                sc = fitted(h[0], h[1], h[3].bit_count(), ess_size[i]) * pweight[i]
+                # scoring.fitted, inlined: this line runs for every touched pattern.
+                e_int, s_int, _, s_bits = hits[i]
+                sc = (e_int + spill_weight * s_int) / sqrt(ess_size[i] + spill_squared * s_bits.bit_count()) * pweight[i]
                 if sc > best_score:
                     best_score, best = sc, i
             if len(idxs) == 1:

@@ -155,6 +155,14 @@ class OneVocabularyTests:
         result = explain(shipped_engine, ("cheek:left", 5, "numbness"))
         assert result.triage.level == "ask-first" and "stroke-signs" in result.triage.ask_first
 
+    def test_numbness_painted_on_the_saddle_area_reports_cauda_equina_compression(self, shipped_engine):
+        result = explain(shipped_engine, ("perineum", 4, "numbness"), ("lumbar:right", 6), context=ALL_NO)
+        assert result.triage.level == "emergency" and "saddle-numbness" in result.triage.positive
+
+    def test_back_pain_with_fever_reports_the_infection_flag(self, shipped_engine):
+        result = explain(shipped_engine, ("thoracic-lower:left", 6), symptoms=["fever"], context=ALL_NO)
+        assert result.triage.level == "same-day" and "fever-with-back-pain" in result.triage.positive
+
     def test_a_quality_alias_is_stored_as_the_canonical_quality(self, shipped_engine):
         parsed = shipped_engine.parse(drawing(("sternum", 5, "heavy")))
         assert parsed.marks[0].quality == "pressure"
