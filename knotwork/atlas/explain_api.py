@@ -4,6 +4,11 @@ The engine (``knotwork.engine``) is the one validator of a drawing, so the body 
 plain JSON and handed to it; the pydantic schemas below only document the request and response
 in /api/openapi.json. A bad drawing is a 400 naming each bad field (``marks[0].cell``); no input
 can make this operation answer 500.
+
+The answer leads with ``triage``; at the levels that withhold the muscle list, ``hypotheses`` and
+``cover`` are empty and ``withheld`` counts the muscles held back. ``context.medical_clearance``
+brings them back; it is a clinician's statement, so a call that sends it (clinical roles only) and
+thereby shows a withheld list is recorded in the audit log with the caller and the red flags it covered.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pydantic import ConfigDict
 
 from knotwork.accounts.models import ApiToken, Capability
 from knotwork.accounts.permissions import require
+from knotwork.atlas import services
 from knotwork.engine import DEFAULT_TOP, QUALITIES, DrawingError, default_engine
 from knotwork.lib.api import api_membership, error_body
 
@@ -56,6 +62,11 @@ class ContextIn(Schema):
         None, description="question id -> yes/no, or the list of ids answered yes after asking them all"
     )
     findings: list[str] | None = Field(None, description="examination finding ids known to the look-alike screens")
+    medical_clearance: bool = Field(
+        False,
+        description="a physician has cleared the client for hands-on work despite the red flags: the withheld muscle list is "
+        "returned, and the statement is recorded in the audit log (clinical roles only)",
+    )
 
 
 class ExplainIn(Schema):
@@ -71,16 +82,47 @@ class _Loose(Schema):
     model_config = ConfigDict(extra="allow")
 
 
-class HypothesisOut(_Loose):
-    muscle: str
+class TriggerPointHitOut(_Loose):
     trigger_point: str
     side: Literal["right", "left", "midline"]
+    essential_hits: list[str]
+    spillover_hits: list[str]
+
+
+class HypothesisOut(_Loose):
+    muscle: str
+    trigger_point: str = Field(..., description="the row's best trigger point: the one to palpate first")
+    side: Literal["right", "left", "midline", "both"] = Field(..., description="`both` when the row needs the muscle on each side")
     score: float = Field(..., description="relative score for ordering, not a probability")
     essential_hits: list[str]
     spillover_hits: list[str]
-    explains: float = Field(..., description="share of the painted intensity inside this pattern's zones (0-1)")
+    explains: float = Field(..., description="share of the painted intensity inside this muscle's zones (0-1)")
     unexplained: list[str]
     why: str
+    trigger_points: list[TriggerPointHitOut] = Field(
+        default_factory=list, description="the muscle's trigger points this row combines, best first, each on its side"
+    )
+
+
+class TriageOut(_Loose):
+    level: Literal["emergency", "same-day", "before-treatment", "ask-first", "not asked", "incomplete", "clear"] = Field(
+        ..., description="the most urgent positive red flag, or ask-first while an emergency question the drawing prompts is unanswered"
+    )
+    headline: str
+    actions: list[str] = Field(..., description="what to do, or at ask-first the questions to ask")
+    positive: list[str] = Field(..., description="red-flag ids answered yes or reported by the drawing itself")
+    ask_first: list[str] = Field(..., description="red-flag ids to ask first, given the drawing")
+    withheld: bool = Field(..., description="the muscle list waits for medical clearance")
+    cleared: bool = Field(..., description="medical clearance was given and the list is shown")
+
+
+class PainPatternOut(_Loose):
+    lead: Literal["muscles", "widespread", "none"] = Field(
+        ..., description="widespread: lead with the statement and the fibromyalgia screen; the muscles are secondary"
+    )
+    best_explains: float
+    wpi: int
+    statement: str | None = None
 
 
 class CoverStepOut(_Loose):
@@ -101,11 +143,14 @@ class ScreenOut(_Loose):
 
 
 class ExplainOut(_Loose):
+    triage: TriageOut | None = Field(None, description="show first, on every surface")
+    pattern: PainPatternOut | None = Field(None, description="absent for an empty drawing")
+    withheld: int | None = Field(None, description="present when the triage withholds the muscle list: how many muscles are held back")
     hypotheses: list[HypothesisOut]
     cover: list[CoverStepOut]
     screens: list[ScreenOut] = Field(..., description="screens[0] is always the red-flag screen")
     atlas_version: str
-    message: str | None = Field(None, description="present only when there is nothing to rank")
+    message: str | None = Field(None, description="present only when there is nothing to rank or the list is withheld")
 
 
 class ErrorDetail(Schema):
@@ -213,16 +258,21 @@ def drawing_error_body(exc: DrawingError) -> dict[str, Any]:
     description=(
         "Staff only: a signed-in clinician, or a token with the `engine` scope. The body is a pain drawing "
         "(`marks`, `symptoms`, `context`), optionally with `top` and `red_flags` (shorthand for `context.red_flags`). "
-        "The answer always carries the red-flag screen first. A bad drawing is a 400 whose `fields` name each bad "
-        "entry, e.g. `marks[0].cell`. Likely sources to examine, never a diagnosis."
+        "The answer leads with `triage` and always carries the red-flag screen first; at emergency, same-day and ask-first "
+        "levels the muscle list is withheld (`withheld` counts it) until `context.medical_clearance` is sent, which is "
+        "audited. A bad drawing is a 400 whose `fields` name each bad entry, e.g. `marks[0].cell`. Likely sources to "
+        "examine, never a diagnosis."
     ),
     openapi_extra=_REQUEST_DOC,
 )
 def explain_drawing(request: HttpRequest):  # type: ignore[no-untyped-def]
-    require(api_membership(request, ApiToken.Scope.ENGINE), Capability.VIEW_CLINICAL)
+    membership = require(api_membership(request, ApiToken.Scope.ENGINE), Capability.VIEW_CLINICAL)
     try:
         drawing, top = read_request(request.body)
-        return Status(200, default_engine().explain(drawing, top=top).to_dict())
+        result = default_engine().explain(drawing, top=top)
+        if result.triage is not None and result.triage.cleared:
+            services.engine_clearance_record(membership=membership, result=result, source="engine API")
+        return Status(200, result.to_dict())
     except RequestDataTooBig:
         raise HttpError(400, "The body is too large for a pain drawing.") from None
     except BadRequest as exc:

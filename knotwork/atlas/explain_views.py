@@ -1,10 +1,15 @@
 """The "Explain a drawing" page: paint where it hurts, see likely trigger-point sources to examine.
 
-Clinical reasoning, so it needs the VIEW_CLINICAL capability (front desk gets a 403). It reads
-and writes no client record, so nothing is audited. Without JavaScript the form posts to the page
-itself and the whole page comes back with the drawing kept; with htmx every change to the drawing,
-the symptoms or the red-flag answers posts to ``explain_results``, which answers with the results
-fragment only (plus the red-flag verdict, swapped out of band).
+Clinical reasoning, so it needs the VIEW_CLINICAL capability (front desk gets a 403). It reads and
+writes no client record, so explaining is not audited; the one exception is a medical clearance
+ticked on this scratch page, which is a clinician's statement and is recorded as an audit event.
+
+The triage (red-flag level, what to do, the questions to ask first) always comes first; at the
+levels that withhold the muscle list, only the count of withheld sources and the clearance box
+show. Without JavaScript the form posts to the page itself and the whole page comes back with the
+drawing kept; with htmx every change to the drawing, the symptoms, the red-flag answers or the
+clearance posts to ``explain_results``, which answers with the results fragment only (plus the
+triage panel and the status line, swapped out of band).
 """
 
 from __future__ import annotations
@@ -15,17 +20,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Capability, Membership
-from knotwork.atlas import selectors
+from knotwork.atlas import selectors, services
 from knotwork.atlas.bodymap import cell_label, render_bodymap
 from knotwork.atlas.loader import atlas
-from knotwork.engine import EMPTY_MESSAGE, QUALITIES, DrawingError, ExplainResult, Hypothesis, Screen, default_engine, red_flag_questions
+from knotwork.engine import (
+    EMPTY_MESSAGE,
+    QUALITY_LABELS,
+    DrawingError,
+    ExplainResult,
+    Hypothesis,
+    TriggerPointHit,
+    default_engine,
+    red_flag_questions,
+)
 from knotwork.lib.views import staff_view
 
 TOP = 10
@@ -43,6 +57,20 @@ VERDICT_BADGES = {
     "refer": "badge-danger",
 }
 
+# Triage level -> (words on the badge, badge class, tone of the panel). Emergency and same-day are
+# red ("refer now / today"), ask-first and before-treatment amber ("act before anything else").
+TRIAGE_LEVELS: dict[str, tuple[str, str, str]] = {
+    "emergency": ("Emergency", "badge-danger", "danger"),
+    "same-day": ("Same day", "badge-danger", "danger"),
+    "ask-first": ("Ask first", "badge-warn", "warn"),
+    "before-treatment": ("Before treatment", "badge-warn", "warn"),
+    "not asked": ("Not asked", "badge-warn", "warn"),
+    "incomplete": ("Incomplete", "badge-warn", "warn"),
+    "clear": ("Clear", "badge-ok", "ok"),
+}
+QUIET_LEVELS = frozenset({"clear", "not asked"})
+"""Triage levels the status line does not lead with."""
+
 
 def _no_json_constants(name: str) -> None:
     raise ValueError(name)
@@ -58,6 +86,7 @@ class ExplainForm(forms.Form):
     symptoms = forms.MultipleChoiceField(required=False, label="Reported symptoms", widget=forms.CheckboxSelectMultiple)
     red_flags = forms.MultipleChoiceField(required=False, label="Red-flag questions answered yes", widget=forms.CheckboxSelectMultiple)
     red_flags_all_asked = forms.BooleanField(required=False, label="I asked every question; any not ticked was answered no")
+    medical_clearance = forms.BooleanField(required=False, label="A physician has cleared the client (medical clearance)")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -102,9 +131,14 @@ class ExplainForm(forms.Form):
             "marks": self.cleaned_data.get("drawing", []) if ok else [],
             "symptoms": self.cleaned_data.get("symptoms", []) if ok else [],
         }
+        context: dict[str, Any] = {}
         answers = self.red_flag_answers() if "red_flags" in self.cleaned_data else None
         if answers is not None:
-            data["context"] = {"red_flags": answers}
+            context["red_flags"] = answers
+        if self.cleaned_data.get("medical_clearance"):
+            context["medical_clearance"] = True
+        if context:
+            data["context"] = context
         return data
 
 
@@ -116,14 +150,49 @@ def _labels(cells: Iterable[str]) -> str:
     return text[:1].upper() + text[1:]
 
 
+SIDE_WORDS = {"right": "Right", "left": "Left", "midline": "Midline", "both": "Both sides"}
+
+
+def muscle_on_side(name: str, side: str) -> str:
+    """A muscle with its side in running text: "right upper trapezius", "upper trapezius on both sides"."""
+    name = name[:1].lower() + name[1:]
+    if side in ("right", "left"):
+        return f"{side} {name}"
+    return f"{name} on both sides" if side == "both" else name
+
+
+def _hits_of(h: Hypothesis) -> tuple[TriggerPointHit, ...]:
+    # A row from an older result (no trigger_points) is its best trigger point alone.
+    return h.trigger_points or (TriggerPointHit(h.trigger_point, h.side, h.essential_hits, h.spillover_hits),)
+
+
 def hypothesis_zones(h: Hypothesis) -> dict[str, str]:
-    """Cell -> "essential"/"spillover" for a hypothesis, as the engine counted it (midline: both sides)."""
-    tp = next(t for t in atlas().muscle_by_id[h.muscle].trigger_points if t.id == h.trigger_point)
-    if h.side != "midline":
-        return selectors.zone_cells(tp, h.side)
-    right, left = selectors.zone_cells(tp, "right"), selectors.zone_cells(tp, "left")
-    both = {**right, **left}
-    return {c: "essential" if "essential" in (right.get(c), left.get(c)) else both[c] for c in both}
+    """Cell -> "essential"/"spillover" for a hypothesis row, as the engine counted it.
+
+    The union over the row's trigger points, each on its own side (a midline one on both sides;
+    a ``both`` row has its right and its left trigger points); essential wins over spillover.
+    """
+    tps = {t.id: t for t in atlas().muscle_by_id[h.muscle].trigger_points}
+    zones: dict[str, str] = {}
+    for hit in _hits_of(h):
+        tp = tps.get(hit.trigger_point)
+        if tp is None:
+            continue
+        for side in ("right", "left") if hit.side in ("midline", "both") else (hit.side,):
+            for cell, kind in selectors.zone_cells(tp, side).items():
+                if zones.get(cell) != "essential":
+                    zones[cell] = kind
+    return zones
+
+
+@dataclass(frozen=True)
+class TriggerPointRow:
+    """One trigger point inside a muscle's row; ``sides`` is "right", "left", "right and left" or ""."""
+
+    id: str
+    name: str
+    sides: str
+    explains: str
 
 
 @dataclass(frozen=True)
@@ -132,6 +201,8 @@ class HypothesisRow:
     h: Hypothesis
     muscle_name: str
     trigger_point_name: str
+    side_words: str
+    trigger_points: tuple[TriggerPointRow, ...]
     essential: str
     spillover: str
     unexplained: str
@@ -139,14 +210,30 @@ class HypothesisRow:
     zones_json: str
 
 
+def _trigger_point_rows(h: Hypothesis, names: dict[str, str]) -> tuple[TriggerPointRow, ...]:
+    """The row's trigger points, best first: one line per trigger point with every side it is used on."""
+    sides: dict[str, list[str]] = {}
+    cells: dict[str, list[str]] = {}
+    for hit in _hits_of(h):
+        tp_sides, tp_cells = sides.setdefault(hit.trigger_point, []), cells.setdefault(hit.trigger_point, [])
+        if hit.side in ("right", "left") and hit.side not in tp_sides:
+            tp_sides.append(hit.side)
+        tp_cells.extend(c for c in (*hit.essential_hits, *hit.spillover_hits) if c not in tp_cells)
+    return tuple(
+        TriggerPointRow(id=tp, name=names.get(tp, tp), sides=" and ".join(s), explains=_labels(cells[tp])) for tp, s in sides.items()
+    )
+
+
 def _hypothesis_row(rank: int, h: Hypothesis) -> HypothesisRow:
     muscle = atlas().muscle_by_id[h.muscle]
-    tp = next(t for t in muscle.trigger_points if t.id == h.trigger_point)
+    names = {t.id: t.name for t in muscle.trigger_points}
     return HypothesisRow(
         rank=rank,
         h=h,
         muscle_name=muscle.name,
-        trigger_point_name=tp.name,
+        trigger_point_name=names.get(h.trigger_point, h.trigger_point),
+        side_words=SIDE_WORDS.get(h.side, h.side),
+        trigger_points=_trigger_point_rows(h, names),
         essential=_labels(h.essential_hits),
         spillover=_labels(h.spillover_hits),
         unexplained=_labels(h.unexplained),
@@ -155,13 +242,34 @@ def _hypothesis_row(rank: int, h: Hypothesis) -> HypothesisRow:
     )
 
 
-def _red_flag_panel(screen: Screen) -> dict[str, Any]:
-    questions = {f.id: f.question for f in red_flag_questions()}
+def triage_panel(result: ExplainResult) -> dict[str, Any]:
+    """What the triage partial (templates/atlas/_triage.html) shows, in words, for any surface.
+
+    ``flags`` are the red-flag ids a medical clearance has to cover: the positive ones and those
+    to ask first. At ``ask-first`` the actions are the emergency questions themselves, so the
+    panel lists the questions once, each with its urgency.
+    """
+    screen = result.screens[0]
+    tri = result.triage
+    questions = {f.id: f for f in red_flag_questions()}
+    level = tri.level if tri else screen.verdict
+    words, badge, tone = TRIAGE_LEVELS.get(level, (level.capitalize(), "", "warn"))
+    ask_first = tri.ask_first if tri else tuple(screen.details.get("ask_first", ()))
     return {
+        "triage": tri,
         "screen": screen,
-        "badge": VERDICT_BADGES.get(screen.verdict, ""),
-        "ask_first": [questions[q] for q in screen.details.get("ask_first", ())],
+        "level": level,
+        "level_words": words,
+        "badge": badge,
+        "tone": tone,
+        "headline": tri.headline if tri else screen.details.get("summary", ""),
+        "actions": [] if level == "ask-first" or not tri else list(tri.actions),
         "positive": screen.details.get("positive", []),
+        "ask_first": [{"id": q, "question": questions[q].question, "urgency": questions[q].urgency} for q in ask_first if q in questions],
+        "withheld": bool(tri and tri.withheld),
+        "withheld_count": result.withheld,
+        "cleared": bool(tri and tri.cleared),
+        "flags": list(dict.fromkeys([*(tri.positive if tri else ()), *ask_first])),
     }
 
 
@@ -170,28 +278,46 @@ def _tp_name(muscle: Any, tp_id: str) -> str:
 
 
 def present(result: ExplainResult) -> dict[str, Any]:
-    """Everything the results templates show, in plain words."""
+    """Everything the results templates show, in plain words; the triage first."""
     muscles = atlas().muscle_by_id
     return {
         "result": result,
+        "triage": triage_panel(result),
+        "pattern": result.pattern,
         "drawing_is_empty": result.message == EMPTY_MESSAGE,
         "hypotheses": [_hypothesis_row(i, h) for i, h in enumerate(result.hypotheses, 1)],
+        "first_words": muscle_on_side(muscles[result.hypotheses[0].muscle].name, result.hypotheses[0].side) if result.hypotheses else "",
         "cover": [
-            {"step": c, "name": muscles[c.muscle].name, "tp_name": _tp_name(muscles[c.muscle], c.trigger_point),
-             "adds": _labels(c.adds), "share": round(c.cumulative * 100)}
+            {
+                "step": c,
+                "name": muscles[c.muscle].name,
+                "tp_name": _tp_name(muscles[c.muscle], c.trigger_point),
+                "words": muscle_on_side(muscles[c.muscle].name, c.side),
+                "adds": _labels(c.adds),
+                "share": round(c.cumulative * 100),
+            }
             for c in result.cover
         ],
-        "red_flags": _red_flag_panel(result.screens[0]),
         "screens": [{"screen": s, "badge": VERDICT_BADGES.get(s.verdict, "")} for s in result.screens[1:]],
+        "quiet_levels": QUIET_LEVELS,
     }
 
 
-def explain_context(form: ExplainForm) -> dict[str, Any]:
-    """Run the engine on a bound or unbound form; the red-flag screen comes back even for a bad drawing."""
+def explain_context(form: ExplainForm, membership: Membership) -> dict[str, Any]:
+    """Run the engine on a bound or unbound form; the triage comes back even for a bad drawing.
+
+    A ticked medical clearance is a clinician's statement on a scratch page with no client
+    record, so it is audited here (clinical roles only).
+    """
     if form.is_bound:
         form.is_valid()  # validate; drawing_data() then drops whatever failed
     data = form.drawing_data() if form.is_bound else {"marks": []}
-    return {**present(default_engine().explain(data, top=TOP)), "form": form}
+    result = default_engine().explain(data, top=TOP)
+    if data.get("context", {}).get("medical_clearance"):
+        if not membership.can(Capability.EDIT_CLINICAL):
+            raise PermissionDenied("Only clinically qualified staff can record a medical clearance.")
+        services.engine_clearance_record(membership=membership, result=result, source="explain page")
+    return {**present(result), "form": form}
 
 
 def drawing_context(form: ExplainForm) -> dict[str, Any]:
@@ -210,7 +336,7 @@ def drawing_context(form: ExplainForm) -> dict[str, Any]:
         "bodymap": mark_safe(bodymap),  # noqa: S308  (render_bodymap escapes every piece of text itself)
         "drawing_json": form.data.get("drawing", "") if kept else json.dumps({"marks": marks}, separators=(",", ":")),
         "drawing_summary": "; ".join(_mark_words(m) for m in marks),
-        "qualities": QUALITIES,
+        "qualities": QUALITY_LABELS,
     }
 
 
@@ -218,7 +344,8 @@ def _mark_words(mark: dict[str, Any]) -> str:
     # The same wording as the widget's own summary (static/atlas/bodymap.js).
     label = cell_label(mark["cell"])
     words = f"{label[:1].lower()}{label[1:]} {mark['intensity']}/10"
-    return words + (f", {mark['quality']}" if mark.get("quality") else "")
+    quality = QUALITY_LABELS.get(mark.get("quality") or "", mark.get("quality"))
+    return words + (f", {quality[:1].lower()}{quality[1:]}" if quality else "")
 
 
 # -- views ---------------------------------------------------------------------------------------
@@ -227,10 +354,10 @@ def _mark_words(mark: dict[str, Any]) -> str:
 @staff_view(Capability.VIEW_CLINICAL)
 def explain_page(request: HttpRequest, *, membership: Membership) -> HttpResponse:
     form = ExplainForm(request.POST if request.method == "POST" else None)
-    return render(request, "atlas/explain.html", {**explain_context(form), **drawing_context(form)})
+    return render(request, "atlas/explain.html", {**explain_context(form, membership), **drawing_context(form)})
 
 
 @require_POST
 @staff_view(Capability.VIEW_CLINICAL)
 def explain_results(request: HttpRequest, *, membership: Membership) -> HttpResponse:
-    return render(request, "atlas/_explain_update.html", explain_context(ExplainForm(request.POST)))
+    return render(request, "atlas/_explain_update.html", explain_context(ExplainForm(request.POST), membership))

@@ -4,8 +4,17 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from knotwork.accounts.models import Capability, Membership
+from knotwork.accounts.permissions import require
 from knotwork.atlas.loader import AtlasData, atlas
 from knotwork.atlas.models import AtlasVersion, Muscle, Region, TriggerPoint
+from knotwork.audit.models import Action, AuditEvent
+from knotwork.audit.services import audit_record
+from knotwork.engine import ExplainResult, red_flag_rules_version
+
+CLEARANCE_OBJECT = "engine.clearance"
+"""The audit ``object_type`` of a medical clearance stated without a client record (the explain
+page, the engine API); a client's own clearances are ``clients.medicalclearance`` rows."""
 
 
 @dataclass(frozen=True)
@@ -47,3 +56,26 @@ def atlas_load(*, data: AtlasData | None = None) -> LoadReport:
         version=data.version, regions=len(data.regions), muscles=len(data.muscles), trigger_points=len(tps)
     )
     return LoadReport(data.version, True, len(data.regions), len(data.muscles), len(tps), retired)
+
+
+@transaction.atomic
+def engine_clearance_record(*, membership: Membership, result: ExplainResult, source: str) -> AuditEvent | None:
+    """Audit a clinician's statement that a physician cleared the client, given where no client record exists.
+
+    Recorded only when the statement took effect, i.e. the triage would otherwise have withheld
+    the likely sources: who said so (the request's user, or the token's owner), the triage level
+    and the red-flag ids it covered. Clinical roles only.
+    """
+    require(membership, Capability.EDIT_CLINICAL)
+    triage = result.triage
+    if triage is None or not triage.cleared:
+        return None
+    flags = list(dict.fromkeys([*triage.positive, *triage.ask_first]))
+    return audit_record(
+        action=Action.ACKNOWLEDGE,
+        object_type=CLEARANCE_OBJECT,
+        clinic=membership.clinic,
+        actor=membership.user,
+        role=membership.role,
+        detail={"flags": flags, "level": triage.level, "source": source, "rules_version": red_flag_rules_version()},
+    )

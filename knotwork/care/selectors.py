@@ -38,6 +38,7 @@ from knotwork.care.models import (
 )
 from knotwork.clients.models import Client, PainDrawing
 from knotwork.clients.selectors import OPEN_CLIENT
+from knotwork.engine import DrawingError
 
 
 def _reach(user: Any, clinic_id: int, *, write: bool, clinic_scope: int | None) -> Membership:
@@ -184,10 +185,23 @@ class FocusSuggestion:
     why: str
 
 
-def focus_suggestions(client: Client, episode: Episode) -> list[FocusSuggestion]:
+@dataclass(frozen=True)
+class Focus:
+    """Plan focus suggestions, or why there are none: ``withheld`` is the triage headline when the
+    red flags hold the muscle list back until medical clearance."""
+
+    suggestions: list[FocusSuggestion]
+    withheld: str = ""
+
+
+def focus_for_plan(client: Client, episode: Episode) -> Focus:
     """Muscles to focus on: the engine's cover set for the latest drawing (the episode's own first),
-    then muscles the latest posture/ROM assessment implicates."""
-    from knotwork.engine import DrawingError, explain
+    then muscles the latest posture/ROM assessment implicates.
+
+    The drawing is explained as on the pre-visit summary (intake red-flag answers, assessment,
+    recorded clearance); while its triage withholds the muscle list, nothing is suggested at all.
+    """
+    from knotwork.clients.intake_selectors import client_explain
 
     names = {m.id: m.name for m in atlas().muscles}
     out: dict[str, FocusSuggestion] = {}
@@ -195,23 +209,33 @@ def focus_suggestions(client: Client, episode: Episode) -> list[FocusSuggestion]
         episode.drawings.order_by("-taken_at", "-id").first()
         or PainDrawing.objects.filter(client=client).order_by("-taken_at", "-id").first()
     )
-    if drawing is not None and drawing.marks:
-        try:
-            result = explain({"marks": drawing.marks, "symptoms": drawing.symptoms})
-        except DrawingError:
-            result = None
-        for step in result.cover if result else ():
-            why = f"Explains part of the pain drawing of {timezone.localtime(drawing.taken_at):%d %b %Y} ({step.side})."
-            out.setdefault(step.muscle, FocusSuggestion(step.muscle, names.get(step.muscle, step.muscle), why))
     try:
         from knotwork.assessment.selectors import implicated_muscles_for_client
     except ImportError:  # the assessment app is optional for plans
         implicated: dict[str, str] = {}
     else:
         implicated = implicated_muscles_for_client(client)
+    try:
+        explained = client_explain(client, drawing, implicated=implicated)
+    except DrawingError:
+        explained = None
+    triage = explained.result.triage if explained else None
+    if triage is not None and triage.withheld:
+        return Focus([], withheld=triage.headline)
+    if explained is not None and drawing is not None:
+        taken = f"{timezone.localtime(drawing.taken_at):%d %b %Y}"
+        for step in explained.result.cover:
+            side = "both sides" if step.side == "both" else step.side
+            why = f"Explains part of the pain drawing of {taken} ({side})."
+            out.setdefault(step.muscle, FocusSuggestion(step.muscle, names.get(step.muscle, step.muscle), why))
     for mid, why in implicated.items():
         out.setdefault(mid, FocusSuggestion(mid, names.get(mid, mid), f"Assessment: {why}"))
-    return list(out.values())
+    return Focus(list(out.values()))
+
+
+def focus_suggestions(client: Client, episode: Episode) -> list[FocusSuggestion]:
+    """The suggestions of :func:`focus_for_plan` alone (none while the triage withholds them)."""
+    return focus_for_plan(client, episode).suggestions
 
 
 # --- home programs ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from knotwork.clients.consent import SignatureError, clean_signature
 from knotwork.clients.intake_form import LIST_KINDS, Question, Section, is_blank
 from knotwork.clients.models import IntakeQuestion
-from knotwork.engine import DrawingError, parse_drawing
+from knotwork.engine import DrawingError, parse_drawing, red_flag_questions
 
 MAX_DRAWING_CHARS = 20_000
 TEXTAREA_MAX = 4000
@@ -168,6 +168,25 @@ class NoteForm(forms.Form):
 
 class OptionalNoteForm(forms.Form):
     note = forms.CharField(label="Note (optional)", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MedicalClearanceForm(forms.Form):
+    """A clinician records that a physician cleared the client; ``flags`` are the red flags the page showed."""
+
+    flags = forms.MultipleChoiceField(widget=forms.MultipleHiddenInput)
+    note = forms.CharField(
+        label="Who cleared the client, and when",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: “Dr Okafor (GP) examined her on 3 March, ECG normal; cleared for hands-on work.”",
+        error_messages={"required": "Say who cleared the client and when."},
+    )
+    next = forms.ChoiceField(choices=[("summary", "summary"), ("review", "review")], required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["flags"].choices = [(f.id, f.question) for f in red_flag_questions()]  # type: ignore[attr-defined]
+        self.fields["note"].widget.attrs["aria-describedby"] = "id_note_help"
 
 
 class IntakeQuestionForm(forms.ModelForm):

@@ -2,6 +2,10 @@
 
 Clinical objects (intake answers, drawings, flags, consents) need VIEW_CLINICAL: front desk gets
 a 403, another clinic's object is a 404. A portal client reaches only their own, never as staff.
+
+:func:`client_explain` is the one place a client's drawing meets the engine: the intake's red-flag
+answers, the latest assessment, age and sex go in as context, and a recorded medical clearance
+that covers the current red flags brings back a muscle list the triage withheld.
 """
 
 from __future__ import annotations
@@ -11,24 +15,28 @@ from typing import Any
 
 from django.db.models import Max
 from django.http import Http404
+from django.utils import timezone
 
 from knotwork.accounts.models import Capability, Clinic, Membership
 from knotwork.accounts.permissions import membership_for, require
 from knotwork.atlas.bodymap import cell_label
+from knotwork.atlas.loader import atlas
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients.consent import ConsentDocument, current_documents
-from knotwork.clients.intake_form import CustomQuestion, FormDefinition, build_form
+from knotwork.clients.intake_form import CustomQuestion, FormDefinition, build_form, plain_answers, red_flag_answers
 from knotwork.clients.models import (
     Client,
     ConsentSignature,
     IntakeQuestion,
     IntakeStatus,
     IntakeSubmission,
+    MedicalClearance,
     PainDrawing,
     ScreeningFlag,
 )
 from knotwork.clients.selectors import OPEN_CLIENT
+from knotwork.engine import DEFAULT_TOP, QUALITY_LABELS, ExplainResult, Triage, explain
 
 
 def intake_form_for(clinic: Clinic) -> FormDefinition:
@@ -103,6 +111,10 @@ def drawings_of(client: Client) -> list[PainDrawing]:
     return list(PainDrawing.objects.filter(client=client).order_by("-taken_at", "-id"))
 
 
+def latest_drawing(client: Client) -> PainDrawing | None:
+    return PainDrawing.objects.filter(client=client).order_by("-taken_at", "-id").first()
+
+
 @dataclass(frozen=True)
 class CellChange:
     cell: str
@@ -171,7 +183,8 @@ def mark_words(mark: dict[str, Any]) -> str:
     """The same wording as the body-map widget's summary: "right temple 7/10, aching"."""
     label = cell_label(mark["cell"])
     words = f"{label[:1].lower()}{label[1:]} {mark['intensity']}/10"
-    return words + (f", {mark['quality']}" if mark.get("quality") else "")
+    quality = QUALITY_LABELS.get(mark.get("quality") or "", mark.get("quality"))
+    return words + (f", {quality[:1].lower()}{quality[1:]}" if quality else "")
 
 
 def drawing_words(marks: list[dict[str, Any]]) -> str:
@@ -189,3 +202,106 @@ def consents_due(client: Client) -> list[ConsentDocument]:
         return []
     return [doc for doc in current_documents() if signed.get(doc.id, 0) < doc.version]
 
+
+# -- the engine on a client's record -------------------------------------------------------------
+
+
+def current_marks(marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Marks on cells the current atlas knows: a drawing stored before a region was retired still shows."""
+    cells = set(atlas().cells())
+    return [m for m in marks if isinstance(m, dict) and m.get("cell") in cells]
+
+
+def current_symptoms(symptoms: list[str]) -> list[str]:
+    known = {s.id for s in atlas().symptoms}
+    return [s for s in symptoms if s in known]
+
+
+def engine_context(client: Client, answers: dict[str, Any], implicated: dict[str, str]) -> dict[str, Any]:
+    """The drawing's ``context`` from the record: assessment findings, red-flag answers, age, sex."""
+    ctx: dict[str, Any] = {}
+    if implicated:
+        ctx["implicated_muscles"] = implicated
+    rf = red_flag_answers(answers)
+    if rf:
+        ctx["red_flags"] = rf
+    age = client.age_on(timezone.localdate())
+    if age is not None and 0 <= age <= 120:
+        ctx["age"] = age
+    if client.sex in ("female", "male", "other"):
+        ctx["sex"] = client.sex
+    return ctx
+
+
+def latest_clearance(client: Client) -> MedicalClearance | None:
+    return MedicalClearance.objects.filter(client=client).select_related("recorded_by").order_by("-recorded_at", "-id").first()
+
+
+def clearance_flags(triage: Triage | None) -> tuple[str, ...]:
+    """The red-flag ids a medical clearance must cover for this triage: none unless it withholds the muscle list."""
+    if triage is None or not triage.withheld:
+        return ()
+    return tuple(dict.fromkeys([*triage.positive, *triage.ask_first]))
+
+
+def clearance_covers(clearance: MedicalClearance | None, triage: Triage | None) -> bool:
+    """Whether ``clearance`` lifts what ``triage`` withholds: every positive and ask-first flag is among its flags.
+
+    Deliberately simple: the latest clearance counts, whenever it was recorded. The triage panel
+    still shows the red flags above the list, with who recorded the clearance and when.
+    """
+    needed = clearance_flags(triage)
+    return bool(needed) and clearance is not None and clearance.covers(needed)
+
+
+@dataclass(frozen=True)
+class ClientExplain:
+    """The engine's answer for one of a client's drawings, with the record's context applied.
+
+    ``needs_clearance`` lists the red flags a clearance must cover (empty when nothing is
+    withheld); ``covered`` says the latest clearance covers them, so ``result`` shows the list.
+    """
+
+    result: ExplainResult
+    drawing: PainDrawing | None
+    marks: list[dict[str, Any]]
+    clearance: MedicalClearance | None
+    needs_clearance: tuple[str, ...]
+    covered: bool
+
+
+def client_explain(
+    client: Client,
+    drawing: PainDrawing | None,
+    *,
+    answers: dict[str, Any] | None = None,
+    implicated: dict[str, str] | None = None,
+    top: int | None = DEFAULT_TOP,
+) -> ClientExplain:
+    """Explain ``drawing`` (or no drawing: the red-flag answers alone) for ``client``.
+
+    ``answers`` (the latest intake's plain answers) and ``implicated`` (the latest assessment's
+    muscles) are read when not given. The engine runs a second time, with
+    ``context.medical_clearance``, only when the triage withholds the list and the latest
+    clearance covers its red flags.
+    """
+    from knotwork.assessment.selectors import implicated_muscles_for_client
+
+    if answers is None:
+        intake = latest_intake(client)
+        answers = plain_answers(intake.answers) if intake else {}
+    if implicated is None:
+        implicated = implicated_muscles_for_client(client)
+    marks = current_marks(drawing.marks) if drawing else []
+    data: dict[str, Any] = {
+        "marks": marks,
+        "symptoms": current_symptoms(drawing.symptoms) if drawing else [],
+        "context": engine_context(client, answers, implicated),
+    }
+    result = explain(data, top=top)
+    needed = clearance_flags(result.triage)
+    clearance = latest_clearance(client)
+    covered = clearance_covers(clearance, result.triage)
+    if covered:
+        result = explain({**data, "context": {**data["context"], "medical_clearance": True}}, top=top)
+    return ClientExplain(result=result, drawing=drawing, marks=marks, clearance=clearance, needs_clearance=needed, covered=covered)

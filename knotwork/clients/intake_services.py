@@ -30,11 +30,12 @@ from knotwork.clients.models import (
     IntakeNote,
     IntakeStatus,
     IntakeSubmission,
+    MedicalClearance,
     PainDrawing,
     ScreeningFlag,
 )
 from knotwork.clients.screening import FlagSpec, screen
-from knotwork.engine import parse_drawing, red_flag_rules_version
+from knotwork.engine import parse_drawing, red_flag_questions, red_flag_rules_version
 from knotwork.lib import context
 
 # Answers copied onto the client record at submission: the client confirms their own contact details.
@@ -233,6 +234,36 @@ def flag_clear(*, flag: ScreeningFlag, membership: Membership, note: str) -> Scr
     flag.save(update_fields=["cleared_at", "cleared_by", "clear_note"])
     audit_record(action=Action.UPDATE, obj=flag, role=membership.role, detail={"rule": flag.rule_id, "status": "cleared"})
     return flag
+
+
+MAX_NOTE = 2000
+
+
+@transaction.atomic
+def medical_clearance_record(*, client: Client, membership: Membership, flags: list[str], note: str) -> MedicalClearance:
+    """Record that a physician has cleared ``client`` for hands-on work despite the red flags ``flags``.
+
+    Only a clinically qualified role of the client's clinic records it, naming the red flags it
+    covers and saying who cleared the client and when (``note``, kept encrypted; the audit event
+    carries the flag ids only).
+    """
+    if membership.clinic_id != client.clinic_id or not membership.can(Capability.EDIT_CLINICAL):
+        raise PermissionDenied("Only clinically qualified staff of the client's clinic can record a medical clearance.")
+    known = {f.id for f in red_flag_questions()}
+    flags = list(dict.fromkeys(flags))
+    unknown = [f for f in flags if f not in known]
+    if not flags or unknown:
+        raise ValidationError("Name the red flags the clearance covers." if not flags else f"Unknown red flag: {', '.join(unknown)}.")
+    note = note.strip()
+    if not note:
+        raise ValidationError("Say who cleared the client and when.")
+    if len(note) > MAX_NOTE:
+        raise ValidationError(f"Keep the note to {MAX_NOTE} characters.")
+    clearance = MedicalClearance.objects.create(
+        clinic=client.clinic, client=client, flags=flags, rules_version=red_flag_rules_version(), note=note, recorded_by=membership.user
+    )
+    audit_record(action=Action.CREATE, obj=clearance, role=membership.role, detail={"flags": flags})
+    return clearance
 
 
 @transaction.atomic

@@ -17,15 +17,17 @@ from django.views.decorators.http import require_POST
 from knotwork.accounts.models import Capability, Membership
 from knotwork.assessment.selectors import implicated_muscles_for_client
 from knotwork.atlas.bodymap import render_bodymap
-from knotwork.atlas.explain_views import present
+from knotwork.atlas.explain_views import present, triage_panel
 from knotwork.atlas.loader import atlas
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients import intake_services as services
 from knotwork.clients.documents import consent_pdf_response
-from knotwork.clients.intake_form import FormDefinition, plain_answers, red_flag_answers
-from knotwork.clients.intake_forms import DrawingForm, IntakeQuestionForm, NoteForm, OptionalNoteForm
+from knotwork.clients.intake_form import FormDefinition, plain_answers
+from knotwork.clients.intake_forms import DrawingForm, IntakeQuestionForm, MedicalClearanceForm, NoteForm, OptionalNoteForm
 from knotwork.clients.intake_selectors import (
+    ClientExplain,
+    client_explain,
     compare_drawings,
     consents_due,
     drawing_words,
@@ -34,13 +36,13 @@ from knotwork.clients.intake_selectors import (
     get_consent_for_user,
     get_flag_for_user,
     intake_form_for,
+    latest_drawing,
     latest_intake,
     open_flags,
 )
 from knotwork.clients.models import Client, IntakeQuestion, IntakeSubmission, PainDrawing
 from knotwork.clients.portal_views import drawing_form_context
 from knotwork.clients.screening import techniques
-from knotwork.engine import explain
 from knotwork.lib.views import staff_view
 
 
@@ -79,69 +81,91 @@ def _flag_rows(client: Client) -> list[dict[str, Any]]:
              "regions": [cell_label(c) for c in f.regions]} for f in open_flags(client)]  # fmt: skip
 
 
-def _engine_context(client: Client, answers: dict[str, Any], implicated: dict[str, str]) -> dict[str, Any]:
-    ctx: dict[str, Any] = {}
-    if implicated:
-        ctx["implicated_muscles"] = implicated
-    rf = red_flag_answers(answers)
-    if rf:
-        ctx["red_flags"] = rf
-    age = client.age_on(timezone.localdate())
-    if age is not None and 0 <= age <= 120:
-        ctx["age"] = age
-    if client.sex in ("female", "male", "other"):
-        ctx["sex"] = client.sex
-    return ctx
+def triage_context(
+    explained: ClientExplain, membership: Membership, *, back: str, form: MedicalClearanceForm | None = None
+) -> dict[str, Any]:
+    """The client-record triage panel (templates/clients/_triage.html): the engine's triage, the
+    latest clearance when it lifts a withheld list, and the form to record one for clinical roles."""
+    can_clear = membership.can(Capability.EDIT_CLINICAL) and bool(explained.needs_clearance) and not explained.covered
+    return {
+        "clearance": explained.clearance if explained.covered else None,
+        "clearance_form": (form or MedicalClearanceForm(initial={"flags": list(explained.needs_clearance), "next": back}))
+        if can_clear else None,
+        "back": back,
+    }  # fmt: skip
 
 
-def _current_marks(marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Marks on cells the current atlas knows: a drawing stored before a region was retired still shows."""
-    cells = set(atlas().cells())
-    return [m for m in marks if isinstance(m, dict) and m.get("cell") in cells]
-
-
-def _current_symptoms(symptoms: list[str]) -> list[str]:
-    known = {s.id for s in atlas().symptoms}
-    return [s for s in symptoms if s in known]
-
-
-@login_required
-def previsit_summary(request: HttpRequest, client_id: int) -> HttpResponse:
-    client, membership = get_clinical_client(request.user, client_id)
+def _summary_context(client: Client, membership: Membership, *, clearance_form: MedicalClearanceForm | None = None) -> dict[str, Any]:
     intake, drawings = latest_intake(client), drawings_of(client)
     answers = plain_answers(intake.answers) if intake else {}
     latest = drawings[0] if drawings else None
-    marks = _current_marks(latest.marks) if latest else []
     implicated = implicated_muscles_for_client(client)
-    result = explain({"marks": marks, "symptoms": _current_symptoms(latest.symptoms) if latest else [],
-                      "context": _engine_context(client, answers, implicated)})  # fmt: skip
-    shown = present(result)
+    explained = client_explain(client, latest, answers=answers, implicated=implicated)
     context = {
         "client": client, "membership": membership, "intake": intake, "answers": answers, "flags": _flag_rows(client),
         "latest": latest, "previous": drawings[1] if len(drawings) > 1 else None, "drawing_count": len(drawings),
-        "latest_words": drawing_words(marks),
-        "latest_map": display_map(marks, id_prefix="summary-map"),
+        "latest_words": drawing_words(explained.marks),
+        "latest_map": display_map(explained.marks, id_prefix="summary-map"),
         "comparison": compare_drawings(drawings[1], latest) if latest and len(drawings) > 1 else None,
-        "form": intake_form_for(client.clinic), "can_clear_flags": membership.can(Capability.EDIT_CLINICAL), **shown,
+        "form": intake_form_for(client.clinic), "can_clear_flags": membership.can(Capability.EDIT_CLINICAL),
+        **present(explained.result), **triage_context(explained, membership, back="summary", form=clearance_form),
         "consents_due": consents_due(client),
         "implicated": [(atlas().muscle_by_id[m].name, why) for m, why in implicated.items() if m in atlas().muscle_by_id],
     }  # fmt: skip
     if intake:
         context["q"] = {qid: context["form"].by_id[qid].label_of(v) for qid, v in answers.items() if qid in context["form"].by_id}
-    return render(request, "clients/previsit_summary.html", context)
+    return context
+
+
+@login_required
+def previsit_summary(request: HttpRequest, client_id: int) -> HttpResponse:
+    client, membership = get_clinical_client(request.user, client_id)
+    return render(request, "clients/previsit_summary.html", _summary_context(client, membership))
+
+
+@require_POST
+@login_required
+def medical_clearance_new(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Record a medical clearance for the red flags the page showed; refused if they have changed since."""
+    client, membership = get_clinical_client(request.user, client_id, write=True)
+    form = MedicalClearanceForm(request.POST)
+    back = "intake_review" if request.POST.get("next") == "review" else "previsit_summary"
+    if not form.is_valid() and "flags" not in form.errors:  # the note is missing: say so beside the field
+        if back == "intake_review":
+            return render(request, "clients/intake_review.html", _review_context(client, membership, clearance_form=form), status=400)
+        return render(request, "clients/previsit_summary.html", _summary_context(client, membership, clearance_form=form), status=400)
+    needed = client_explain(client, latest_drawing(client)).needs_clearance
+    if "flags" in form.errors or set(form.cleaned_data["flags"]) != set(needed):
+        messages.error(request, "The client's red flags changed since the page was opened. Read them again, then record it.")
+        return redirect(back, client.pk)
+    try:
+        services.medical_clearance_record(client=client, membership=membership, flags=form.cleaned_data["flags"],
+                                          note=form.cleaned_data["note"])  # fmt: skip
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Medical clearance recorded. The likely muscle sources are shown again.")
+    return redirect(back, client.pk)
+
+
+def _review_context(client: Client, membership: Membership, *, intake: IntakeSubmission | None = None,
+                    info_form: NoteForm | None = None, clearance_form: MedicalClearanceForm | None = None) -> dict[str, Any]:  # fmt: skip
+    """The intake review page: the triage of the latest drawing first, then the answers and the review forms."""
+    intake = intake or latest_intake(client)
+    explained = client_explain(client, latest_drawing(client), answers=plain_answers(intake.answers) if intake else {})
+    return {
+        "client": client, "membership": membership, "intake": intake,
+        "sections": answer_sections(intake, intake_form_for(client.clinic)) if intake else [],
+        "notes": intake.notes.select_related("author") if intake else [], "review_form": OptionalNoteForm(),
+        "info_form": info_form or NoteForm(), "can_edit": membership.can(Capability.EDIT_CLINICAL),
+        "triage": triage_panel(explained.result), **triage_context(explained, membership, back="review", form=clearance_form),
+    }  # fmt: skip
 
 
 @login_required
 def intake_review(request: HttpRequest, client_id: int) -> HttpResponse:
     client, membership = get_clinical_client(request.user, client_id)
-    intake = latest_intake(client)
-    context = {
-        "client": client, "membership": membership, "intake": intake,
-        "sections": answer_sections(intake, intake_form_for(client.clinic)) if intake else [],
-        "notes": intake.notes.select_related("author") if intake else [], "review_form": OptionalNoteForm(), "info_form": NoteForm(),
-        "can_edit": membership.can(Capability.EDIT_CLINICAL),
-    }  # fmt: skip
-    return render(request, "clients/intake_review.html", context)
+    return render(request, "clients/intake_review.html", _review_context(client, membership))
 
 
 def _intake_of(client: Client, intake_id: int) -> IntakeSubmission:
@@ -176,10 +200,7 @@ def intake_request_info(request: HttpRequest, client_id: int, intake_id: int) ->
         else:
             messages.success(request, "The client has been emailed a link to sign in; your question is kept on the intake.")
             return redirect("intake_review", client.pk)
-    context = {"client": client, "membership": membership, "intake": intake, "info_form": form, "review_form": OptionalNoteForm(),
-               "sections": answer_sections(intake, intake_form_for(client.clinic)), "notes": intake.notes.select_related("author"),
-               "can_edit": True}  # fmt: skip
-    return render(request, "clients/intake_review.html", context)
+    return render(request, "clients/intake_review.html", _review_context(client, membership, intake=intake, info_form=form))
 
 
 @require_POST

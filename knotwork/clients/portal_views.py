@@ -31,7 +31,7 @@ from knotwork.clients.intake_selectors import (
     intake_form_for,
 )
 from knotwork.clients.models import Client, IntakeStatus, IntakeSubmission
-from knotwork.engine import QUALITIES
+from knotwork.engine import QUALITY_LABELS
 
 
 def bodymap_input(marks: list[dict[str, Any]], *, id_prefix: str) -> str:
@@ -66,7 +66,7 @@ def _drawing_context(form: SectionForm) -> dict[str, Any]:
     except (ValueError, AttributeError, TypeError, KeyError):
         summary, bodymap = "", bodymap_input([], id_prefix="intake-map")
     return {"drawing_q": q, "drawing_field": form[q.id], "drawing_raw": raw, "drawing_summary": summary, "bodymap": bodymap,
-            "qualities": QUALITIES}  # fmt: skip
+            "qualities": QUALITY_LABELS}  # fmt: skip
 
 
 @login_required
@@ -194,7 +194,7 @@ def drawing_form_context(form: DrawingForm, *, client: Client, portal: bool) -> 
         bodymap, summary = bodymap_input(marks, id_prefix="drawing-map"), drawing_words(marks)
     except (ValueError, AttributeError, TypeError, KeyError):
         bodymap, summary = bodymap_input([], id_prefix="drawing-map"), ""
-    return {"client": client, "form": form, "bodymap": bodymap, "drawing_raw": raw, "drawing_summary": summary, "qualities": QUALITIES,
+    return {"client": client, "form": form, "bodymap": bodymap, "drawing_raw": raw, "drawing_summary": summary, "qualities": QUALITY_LABELS,
             "portal": portal}  # fmt: skip
 
 

@@ -161,8 +161,12 @@ def apply_rule(rule: Rule, answers: Mapping[str, Any]) -> FlagSpec | None:
     )
 
 
+def _how(positive: Mapping[str, Any]) -> str:
+    return "The client's pain drawing reports" if positive.get("how") == "reported in the drawing" else "The client answered yes to"
+
+
 def red_flag_specs(answers: Mapping[str, Any], drawing: Any = None) -> list[FlagSpec]:
-    """Refer-out flags from the engine's red-flag screen, one per question answered yes."""
+    """Refer-out flags from the engine's red-flag screen, one per flag answered yes or reported by the drawing."""
     screen = evaluate_red_flags(red_flag_answers(answers) or None, drawing)
     if screen.verdict != "refer out":
         return []
@@ -173,7 +177,7 @@ def red_flag_specs(answers: Mapping[str, Any], drawing: Any = None) -> list[Flag
             rule_id=RED_FLAG_RULE_PREFIX + p["id"],
             flag_class="refer_out",
             title="Red flag: " + p["concern"][:1].lower() + p["concern"][1:].rstrip("."),
-            reason=f"{p['concern']} The client answered yes to: {titles[p['id']]}",
+            reason=f"{p['concern']} {_how(p)}: {titles[p['id']]}",
             changes=f"Do not treat; refer to a physician ({p['urgency']}). {p['action']}",
             forbids=every,
             cautions=(),

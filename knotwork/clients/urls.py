@@ -15,6 +15,7 @@ urlpatterns = [
     path("clients/<int:client_id>/intake/<int:intake_id>/request-info/", staff.intake_request_info, name="intake_request_info"),
     path("clients/<int:client_id>/flags/<int:flag_id>/acknowledge/", staff.flag_acknowledge, name="flag_acknowledge"),
     path("clients/<int:client_id>/flags/<int:flag_id>/clear/", staff.flag_clear, name="flag_clear"),
+    path("clients/<int:client_id>/clearance/", staff.medical_clearance_new, name="medical_clearance_new"),
     path("clients/<int:client_id>/drawings/", staff.drawing_list, name="drawing_list"),
     path("clients/<int:client_id>/drawings/new/", staff.drawing_new, name="drawing_new"),
     path("clients/<int:client_id>/consents/<int:consent_id>.pdf", staff.consent_pdf, name="consent_pdf"),

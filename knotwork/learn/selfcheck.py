@@ -1,9 +1,12 @@
 """The "Is NMT right for me?" self-check: from a visitor's answers to a plain-words result.
 
-Red flags come from the engine's one rule set (``evaluate_red_flags``); the muscles a therapist
-would likely examine come from ``explain`` on the drawing. Nothing here diagnoses: the result
-says whether a consultation seems worthwhile, what to ask at it, and which therapists to look
-for. Nothing is stored.
+The engine's triage comes first: ``explain`` applies its one red-flag rule set to the answers and
+to the drawing itself. Any red flag sends the visitor to a doctor (now, today, or before any
+treatment) with no muscles and no therapist; an emergency question the drawing makes pressing
+and nobody answered must be answered before anything else. Only then do the muscles a therapist
+would likely examine come from the same result. Nothing here diagnoses: the result says whether a
+consultation seems worthwhile, what to ask at it, and which therapists to look for. Nothing is
+stored.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from knotwork.atlas.bodymap import cell_label
 from knotwork.atlas.loader import atlas
-from knotwork.engine import evaluate_red_flags, explain, parse_drawing
+from knotwork.engine import QUALITY_LABELS, explain, parse_drawing, red_flag_questions
 
 DURATIONS = [
     ("days", "Less than 2 weeks"),
@@ -79,20 +82,25 @@ CONSULTATION_QUESTIONS = (
 class MuscleToExamine:
     id: str
     name: str
-    side: str
+    side: str  # "right", "left", "both" or "" (midline)
     refers_to: str
+
+    @property
+    def side_words(self) -> str:
+        return "both sides" if self.side == "both" else f"{self.side} side" if self.side else ""
 
 
 @dataclass(frozen=True)
 class SelfCheckResult:
-    verdict: str  # "see-doctor" | "consult" | "consult-soon-or-wait"
-    urgency: str | None
+    verdict: str  # "see-doctor" | "ask-first" | "consult" | "consult-soon-or-wait"
+    urgency: str | None  # see-doctor: emergency | same-day | before-treatment
     red_flag_actions: tuple[str, ...]
     condition: str | None
     condition_label: str
     muscles: tuple[MuscleToExamine, ...]
     notes: tuple[str, ...] = field(default=())
     marked: str = ""
+    ask_first: tuple[str, ...] = ()  # questions to answer before anything else, in words
 
 
 def _lower_first(text: str) -> str:
@@ -134,21 +142,35 @@ def _muscles(result: Any) -> tuple[MuscleToExamine, ...]:
     return tuple(seen.values())
 
 
+def _marked(marks: list[dict[str, Any]]) -> str:
+    def words(m: dict[str, Any]) -> str:
+        quality = QUALITY_LABELS.get(m.get("quality") or "", "")
+        return f"{_lower_first(cell_label(m['cell']))} {m['intensity']}/10" + (f", {_lower_first(quality)}" if quality else "")
+
+    return "; ".join(words(m) for m in marks)
+
+
 def run_self_check(*, marks: list[dict[str, Any]], duration: str, hopes: list[str], red_flags: dict[str, bool]) -> SelfCheckResult:
-    screen = evaluate_red_flags(red_flags)
-    if screen.verdict == "refer out":
-        positive = screen.details["positive"]
-        return SelfCheckResult(
-            verdict="see-doctor",
-            urgency=screen.details["urgency"],
-            red_flag_actions=tuple(dict.fromkeys(p["action"] for p in positive)),
-            condition=None,
-            condition_label="",
-            muscles=(),
-        )
     months = DURATION_MONTHS[duration]
     drawing = parse_drawing({"marks": marks, "context": {"pain_duration_months": months, "red_flags": red_flags}})
     result = explain(drawing, top=10)
+    triage, screen = result.triage, result.screens[0]
+    questions = {f.id: f.question for f in red_flag_questions()}
+    ask_first = tuple(questions[q] for q in triage.ask_first if q in questions) if triage and triage.level == "ask-first" else ()
+    if screen.verdict == "refer out":
+        return SelfCheckResult(
+            verdict="see-doctor",
+            urgency=screen.details["urgency"],
+            red_flag_actions=tuple(dict.fromkeys(p["action"] for p in screen.details["positive"])),
+            condition=None,
+            condition_label="",
+            muscles=(),
+            ask_first=ask_first,
+        )
+    if ask_first:
+        return SelfCheckResult(
+            verdict="ask-first", urgency=None, red_flag_actions=(), condition=None, condition_label="", muscles=(), ask_first=ask_first
+        )
     fm = next((s for s in result.screens if s.id.startswith("fibromyalgia")), None)
     widespread = bool(fm and len(fm.inputs.get("generalized_regions", [])) >= 4 and months >= 3)
     notes: list[str] = []
@@ -174,7 +196,7 @@ def run_self_check(*, marks: list[dict[str, Any]], duration: str, hopes: list[st
         red_flag_actions=(),
         condition=condition,
         condition_label=CONDITIONS.get(condition or "", ""),
-        muscles=_muscles(result) if marks else (),
+        muscles=_muscles(result) if marks and not (triage and triage.withheld) else (),
         notes=tuple(notes),
-        marked="; ".join(f"{_lower_first(cell_label(m['cell']))} {m['intensity']}/10" for m in marks),
+        marked=_marked(marks),
     )

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Membership
 from knotwork.atlas.bodymap import cell_label, render_bodymap
-from knotwork.engine import QUALITIES
+from knotwork.engine import QUALITY_LABELS
 from knotwork.learn import selectors
 from knotwork.learn.access import WRITE_CAPABILITY, get_article_for_user, is_editor, role_label
 from knotwork.learn.forms import COVER_POLICY, ArticleForm, SelfCheckForm
@@ -108,7 +108,7 @@ def _self_check_drawing(form: SelfCheckForm) -> dict[str, Any]:
         "bodymap": mark_safe(bodymap),  # noqa: S308  (render_bodymap escapes every piece of text itself)
         "drawing_json": json.dumps({"marks": marks}, separators=(",", ":")),
         "drawing_summary": summary,
-        "qualities": QUALITIES,
+        "qualities": QUALITY_LABELS,
     }
 
 

@@ -27,7 +27,8 @@ class ExplainCommandTests:
     def test_it_prints_a_readable_table_of_likely_sources(self, capsys):
         assert run("explain", "temple:right=7", "neck-posterior-upper:right=5", "--top", "5") == 0
         out = capsys.readouterr().out
-        assert out.startswith("Red flags: NOT ASKED")
+        assert out.startswith("NOT ASKED: ")  # the triage comes first
+        assert "\nRed flags: NOT ASKED" in out
         assert "Likely sources to examine (best first):" in out
         assert "Check these first" in out
         assert "not a diagnosis" in out
@@ -42,10 +43,12 @@ class ExplainCommandTests:
 
     def test_options_django_would_claim_reach_the_engine(self, capsys):
         # --top, --json and a leading option are the engine's, not Django's; --settings is still Django's.
-        assert run("explain", "--json", "temple:left=4", "--settings", "config.settings_test", "--red-flag", "recent-trauma") == 0
+        # a before-treatment flag refers out and still lists the likely sources (an urgent one would withhold them)
+        args = ("explain", "--json", "temple:left=4", "--settings", "config.settings_test", "--red-flag", "unexplained-weight-loss")
+        assert run(*args) == 0
         body = json.loads(capsys.readouterr().out)
         assert body["hypotheses"][0]["side"] == "left"
-        assert body["screens"][0]["verdict"] == "refer out"
+        assert body["screens"][0]["verdict"] == "refer out" and body["triage"]["level"] == "before-treatment"
 
     @pytest.mark.parametrize(
         ("args", "message"),
@@ -83,7 +86,7 @@ class EvalCommandTests:
         assert run("eval", "--atlas") == 0
         out = capsys.readouterr().out
         assert "mean recall@k" in out
-        assert "muscle ranked 1st:" in out and "within top 3:" in out and "%" in out
+        assert "own muscle first:" in out and "within top 3:" in out and "%" in out
 
     def test_a_missing_vignette_file_exits_2(self, capsys):
         assert run("eval", "/nonexistent/vignettes.yaml") == 2

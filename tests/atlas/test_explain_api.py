@@ -7,6 +7,7 @@ import json
 import pytest
 
 from knotwork.accounts.services import api_token_create
+from knotwork.audit.models import AuditEvent
 from knotwork.clients.models import Client
 from knotwork.lib.testing import make_user
 
@@ -14,6 +15,11 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/engine/explain"
 HEAD_AND_NECK = {"marks": [{"cell": "temple:right", "intensity": 7}, {"cell": "neck-lateral:right", "intensity": 5}]}
+# Heart-like chest pain painted on the chest: the drawing itself reports an emergency red flag.
+CHEST_AND_ARM = {
+    "marks": [{"cell": "chest-upper:left", "intensity": 8}, {"cell": "upper-arm-medial:left", "intensity": 5}],
+    "symptoms": ["heart-like-pain"],
+}
 
 
 def post(client, body, **extra):
@@ -80,7 +86,63 @@ class ExplainContractTests:
         assert {"marks", "symptoms", "context", "top", "red_flags"} <= set(request["properties"])
         assert "cell" in request["properties"]["marks"]["items"]["properties"]
         assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/ExplainOut")
-        assert {"hypotheses", "cover", "screens", "atlas_version"} <= set(doc["components"]["schemas"]["ExplainOut"]["properties"])
+        schemas = doc["components"]["schemas"]
+        keys = {"triage", "pattern", "withheld", "hypotheses", "cover", "screens", "atlas_version"}
+        assert keys <= set(schemas["ExplainOut"]["properties"])
+        assert "both" in schemas["HypothesisOut"]["properties"]["side"]["enum"]
+        assert "trigger_points" in schemas["HypothesisOut"]["properties"] and "TriggerPointHitOut" in schemas
+        assert {"emergency", "same-day", "ask-first", "before-treatment"} <= set(schemas["TriageOut"]["properties"]["level"]["enum"])
+        assert schemas["PainPatternOut"]["properties"]["lead"]["enum"] == ["muscles", "widespread", "none"]
+        context = request["properties"]["context"]["anyOf"][0]["properties"]
+        assert context["medical_clearance"]["type"] == "boolean"
+
+
+class ExplainTriageTests:
+    def test_the_answer_leads_with_the_triage_and_one_row_per_muscle(self, world, as_user):
+        body = post(as_user(world.alice), HEAD_AND_NECK).json()
+        assert list(body)[:2] == ["triage", "pattern"]
+        assert body["triage"]["level"] == "not asked" and body["triage"]["withheld"] is False
+        assert body["pattern"]["lead"] == "muscles"
+        muscles = [h["muscle"] for h in body["hypotheses"]]
+        assert len(muscles) == len(set(muscles))
+        assert all(h["trigger_points"] and h["trigger_points"][0]["trigger_point"] == h["trigger_point"] for h in body["hypotheses"])
+        assert body["cover"][0]["muscle"] == muscles[0]
+        assert "withheld" not in body
+
+    def test_an_emergency_withholds_the_muscle_list_until_clearance(self, world, as_user):
+        body = post(as_user(world.alice), CHEST_AND_ARM).json()
+        assert body["triage"]["level"] == "emergency" and body["triage"]["withheld"] is True
+        assert body["triage"]["positive"] == ["chest-pain-breathless"]
+        assert body["hypotheses"] == [] and body["cover"] == [] and body["withheld"] > 0
+        assert "medical clearance" in body["message"]
+        how = body["screens"][0]["details"]["positive"][0]
+        assert how["how"] == "reported in the drawing" and how["source"]
+        assert not AuditEvent.objects.filter(object_type="engine.clearance").exists()
+
+    def test_a_clearance_brings_the_list_back_and_is_audited_with_who_and_which_flags(self, world, as_user):
+        body = post(as_user(world.alice), {**CHEST_AND_ARM, "context": {"medical_clearance": True}}).json()
+        assert body["triage"]["level"] == "emergency" and body["triage"]["cleared"] is True
+        assert body["hypotheses"] and body["cover"] and "withheld" not in body
+        event = AuditEvent.objects.get(object_type="engine.clearance")
+        assert event.actor == world.alice and event.clinic_id == world.clinic_a.pk
+        assert event.detail["flags"] == ["chest-pain-breathless"] and event.detail["source"] == "engine API"
+
+    def test_a_token_clearance_names_the_tokens_owner(self, world, client):
+        issued = api_token_create(user=world.alice, clinic=world.clinic_a, name="engine", scopes=["engine"])
+        response = post(client, {**CHEST_AND_ARM, "context": {"medical_clearance": True}}, **bearer(issued.secret))
+        assert response.status_code == 200 and response.json()["hypotheses"]
+        assert AuditEvent.objects.get(object_type="engine.clearance").actor == world.alice
+
+    def test_a_clearance_that_lifts_nothing_records_nothing(self, world, as_user):
+        body = post(as_user(world.alice), {**HEAD_AND_NECK, "context": {"medical_clearance": True}}).json()
+        assert body["triage"]["cleared"] is False and body["hypotheses"]
+        assert not AuditEvent.objects.filter(object_type="engine.clearance").exists()
+
+    def test_charlies_clearance_is_audited_in_clinic_b_and_bob_may_not_clear(self, world, as_user):
+        assert post(as_user(world.charlie), {**CHEST_AND_ARM, "context": {"medical_clearance": True}}).status_code == 200
+        assert AuditEvent.objects.get(object_type="engine.clearance").clinic_id == world.clinic_b.pk
+        assert_error_shape(post(as_user(world.bob), {**CHEST_AND_ARM, "context": {"medical_clearance": True}}), 403)
+        assert AuditEvent.objects.filter(object_type="engine.clearance").count() == 1
 
 
 class ExplainValidationTests:
@@ -136,6 +198,8 @@ class ExplainValidationTests:
             {"context": {"sss": {"fatigue": 9}}},
             {"context": {"age": "fifty"}},
             {"context": {"implicated_muscles": ["upper-trapezius"]}},
+            {"context": {"medical_clearance": "yes"}},
+            {"context": {"medical_clearance": 1}},
             {"red_flags": {"nope": True}},
             {"red_flags": [], "context": {"red_flags": []}},
             {"top": 0},

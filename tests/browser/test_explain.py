@@ -42,7 +42,7 @@ class ExplainPageTests:
         sign_in(page, live_server)
         page.goto("/atlas/explain/")
         expect(page.get_by_text("Mark where it hurts to see likely sources")).to_be_visible()
-        expect(page.locator("#explain-redflag-verdict [data-verdict='not asked']")).to_be_visible()
+        expect(page.locator("#explain-triage [data-verdict='not asked']")).to_be_visible()
 
         paint(page, "temple:right", 7)
         paint(page, "neck-lateral:right", 5)
@@ -72,13 +72,45 @@ class ExplainPageTests:
         sign_in(page, live_server)
         page.goto("/atlas/explain/")
         paint(page, "temple:right", 6)
+        expect(page.locator(".explain-hypothesis").first).to_be_attached()
         page.get_by_text("Ask the red-flag questions").click()
         with page.expect_response(lambda r: r.url.endswith("/atlas/explain/results/")):
             page.locator("input[name='red_flags'][value='thunderclap-headache']").check()
-        expect(page.locator("#explain-redflag-verdict [data-verdict='refer out']")).to_be_visible()
-        # the drawing and the list survive the re-run
-        expect(page.locator(".explain-hypothesis").first).to_be_attached()
+        expect(page.locator("#explain-triage [data-verdict='refer out'][data-triage-level='emergency']")).to_be_visible()
+        # an emergency withholds the list; the drawing survives the re-run
+        expect(page.locator(".explain-hypothesis")).to_have_count(0)
         expect(cell(page, "temple:right")).to_have_attribute("aria-pressed", "true")
+        expect(page.locator("#explain-status")).to_contain_text("Emergency:")
+        assert page.console_errors == [], page.console_errors
+
+    def test_heart_like_chest_pain_shows_the_emergency_first_and_no_muscle_list(self, page, live_server):
+        sign_in(page, live_server)
+        page.goto("/atlas/explain/")
+        paint(page, "chest-upper:left", 8)
+        paint(page, "upper-arm-medial:left", 5)
+        # chest pain spreading to the arm: the heart question comes before any muscle
+        expect(page.locator("#explain-triage [data-triage-level='ask-first']")).to_contain_text("chest pain or pressure")
+        expect(page.locator(".explain-hypothesis")).to_have_count(0)
+        page.locator(".explain-symptoms summary").click()
+        with page.expect_response(lambda r: r.url.endswith("/atlas/explain/results/")):
+            page.get_by_label("Chest pain like heart pain").check()
+
+        panel = page.locator("#explain-triage [data-triage-level='emergency']")
+        expect(panel).to_be_visible()
+        expect(panel).to_contain_text("Emergency: refer now.")
+        expect(panel).to_contain_text("Call the emergency number now.")
+        expect(panel).to_contain_text("withheld until medical clearance")
+        expect(page.locator(".explain-hypothesis")).to_have_count(0)
+        expect(page.get_by_role("heading", name="Likely sources to examine")).to_have_count(0)
+        # first in the reasoning column, above every other result
+        assert panel.bounding_box()["y"] < page.locator("#explain-results").bounding_box()["y"]
+        expect(page.locator("#explain-status")).to_contain_text("Emergency: refer now.")
+        keep_screenshot(page, "explain-emergency.png")
+
+        with page.expect_response(lambda r: r.url.endswith("/atlas/explain/results/")):
+            page.get_by_label("A physician has cleared the client (medical clearance)").check()
+        expect(page.locator("#explain-triage [data-triage-level='emergency']")).to_contain_text("Medical clearance recorded")
+        expect(page.locator(".explain-hypothesis").first).to_be_attached()
         assert page.console_errors == [], page.console_errors
 
     def test_on_a_phone_the_columns_stack(self, page, live_server):

@@ -54,8 +54,30 @@ class SelfCheckPageTests:
         response = client.post("/self-check/", _answers(yes=["saddle-numbness"], drawing=[{"cell": "lumbar:right", "intensity": 7}]))
         html = response.content.decode().split('id="result"')[1].split("</section>")[0]
         assert response.context["result"].verdict == "see-doctor"
-        assert "Please see a doctor first" in html and "emergency" in html
+        assert "Please see a doctor now" in html and "emergency" in html
         assert "data-handoff" not in html and "/therapists/" not in html and "What to ask in a free consultation" not in html
+
+    def test_the_answer_leads_with_now_today_or_first_by_urgency_and_names_no_muscles(self, client):
+        for flag_id, heading in (("cervical-artery", "Please see a doctor now"), ("calf-swelling", "Please see a doctor today"),
+                                 ("unexplained-weight-loss", "Please see a doctor first")):  # fmt: skip
+            response = client.post("/self-check/", _answers(yes=[flag_id]))
+            html = response.content.decode().split('id="result"')[1].split("</section>")[0]
+            assert response.context["result"].muscles == ()
+            assert f'<h2 id="result-title">{heading}</h2>' in html, flag_id
+            assert "muscle_detail" not in html and "/atlas/muscles/" not in html
+
+    def test_a_muscle_on_both_sides_is_named_once_for_both_sides(self, client):
+        neck = [{"cell": c, "intensity": 6} for c in ("neck-posterior-upper:right", "neck-posterior-upper:left")]
+        response = client.post("/self-check/", _answers(drawing=neck))
+        muscles = response.context["result"].muscles
+        assert len({m.id for m in muscles}) == len(muscles)
+        both = [m for m in muscles if m.side == "both"]
+        assert both and both[0].side_words == "both sides"
+        assert f"{both[0].name}</a> (both sides)" in response.content.decode()
+
+    def test_the_quality_choices_are_the_engines_labels(self, client):
+        html = client.get("/self-check/").content.decode()
+        assert '<option value="pressure">Heavy, pressing or tight</option>' in html
 
     def test_every_red_flag_question_alone_sends_the_visitor_to_a_doctor(self):
         for flag in red_flag_questions():
@@ -92,6 +114,32 @@ class SelfCheckPageTests:
     def test_an_empty_drawing_still_gives_a_result_without_muscles(self, client):
         result = client.post("/self-check/", _answers(drawing=[], hopes=["sport"])).context["result"]
         assert result.verdict == "consult" and result.muscles == () and result.condition == "sports"
+
+
+class SelfCheckTriageTests:
+    """The engine's triage decides before anything else, for the drawing as well as the answers."""
+
+    def test_an_unanswered_emergency_question_the_drawing_prompts_is_asked_first_with_no_muscles(self):
+        numb_face = [{"cell": "cheek:right", "intensity": 5, "quality": "numbness"}]
+        result = run_self_check(marks=numb_face, duration="months", hopes=[], red_flags={})
+        stroke = next(f.question for f in red_flag_questions() if f.id == "stroke-signs")
+        assert result.verdict == "ask-first" and stroke in result.ask_first
+        assert result.muscles == () and result.condition is None
+
+    def test_answering_the_questions_no_gives_the_ordinary_result(self):
+        numb_face = [{"cell": "cheek:right", "intensity": 5, "quality": "numbness"}]
+        result = run_self_check(marks=numb_face, duration="months", hopes=[], red_flags={f.id: False for f in red_flag_questions()})
+        assert result.verdict == "consult" and result.muscles
+
+    def test_the_ask_first_page_leads_with_the_questions(self, rf):
+        from django.template.loader import render_to_string
+
+        numb_face = [{"cell": "cheek:right", "intensity": 5, "quality": "numbness"}]
+        result = run_self_check(marks=numb_face, duration="months", hopes=[], red_flags={})
+        html = render_to_string("learn/self_check.html", {"result": result, "form": None, "questions": ()}, request=rf.get("/"))
+        section = html.split('id="result"')[1].split("</section>")[0]
+        assert "Please answer these questions first" in section and result.ask_first[0] in section
+        assert "data-handoff" not in section and "/atlas/muscles/" not in section
 
 
 class FocusConditionTests:

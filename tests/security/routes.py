@@ -72,6 +72,7 @@ ROUTES: dict[str, Route] = {
     "intake_request_info": Route(EC, ids={**C, "intake_id": "intake"}),
     "flag_acknowledge": Route(EC, ids={**C, "flag_id": "flag"}),
     "flag_clear": Route(EC, ids={**C, "flag_id": "flag"}),
+    "medical_clearance_new": Route(EC, "records that a physician cleared the client", ids=C),
     "drawing_list": Route(VC, ids=C),
     "drawing_new": Route(EC, ids=C),
     "consent_pdf": Route(VD, ids={**C, "consent_id": "consent"}),

@@ -71,9 +71,9 @@ def plan_edit(request: HttpRequest, client_id: int, episode_id: int) -> HttpResp
     episode, membership = selectors.get_episode_for_user(request.user, episode_id, write=request.method == "POST")
     if request.method == "GET" and not membership.can(Capability.EDIT_CLINICAL):
         return redirect("episode_detail", episode.client_id, episode.pk)
-    suggestions = selectors.focus_suggestions(episode.client, episode)
+    focus = selectors.focus_for_plan(episode.client, episode)
     current = selectors.latest_plan(episode)
-    form = PlanForm(request.POST or None, initial=PlanForm.initial_from(current, [s.muscle for s in suggestions]))
+    form = PlanForm(request.POST or None, initial=PlanForm.initial_from(current, [s.muscle for s in focus.suggestions]))
     if request.method == "POST" and form.is_valid():
         try:
             plan = services.plan_save(membership=membership, episode=episode, **form.plan_data())
@@ -82,7 +82,8 @@ def plan_edit(request: HttpRequest, client_id: int, episode_id: int) -> HttpResp
         else:
             messages.success(request, f"Plan version {plan.version} saved.")
             return redirect("episode_detail", episode.client_id, episode.pk)
-    context = {"client": episode.client, "episode": episode, "form": form, "current": current, "suggestions": suggestions}
+    context = {"client": episode.client, "episode": episode, "form": form, "current": current, "suggestions": focus.suggestions,
+               "focus_withheld": focus.withheld}  # fmt: skip
     return render(request, "care/plan_form.html", context, status=form_status(form))
 
 

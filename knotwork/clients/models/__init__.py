@@ -8,6 +8,7 @@ from knotwork.clients.models.intake import (
     IntakeQuestion,
     IntakeStatus,
     IntakeSubmission,
+    MedicalClearance,
     PainDrawing,
     ScreeningFlag,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "IntakeQuestion",
     "IntakeStatus",
     "IntakeSubmission",
+    "MedicalClearance",
     "PainDrawing",
     "ScreeningFlag",
 ]

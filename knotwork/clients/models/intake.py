@@ -7,6 +7,8 @@ small change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -239,3 +241,33 @@ class PainDrawing(models.Model):
 
     def as_contract(self) -> dict[str, object]:
         return {"marks": self.marks, "symptoms": self.symptoms}
+
+
+class MedicalClearance(models.Model):
+    """A clinician's record that a physician has cleared the client for hands-on work despite red flags.
+
+    At the triage levels that withhold the muscle list (emergency, same-day, ask-first) the engine
+    shows the likely sources again once a clearance covers every red flag the client's current
+    triage raises (``flags``: the ids positive or to be asked first when it was recorded; see
+    ``intake_selectors.client_explain``). ``note`` says who cleared the client and when, in the
+    clinician's words. Never edited: a later clearance is a new row, the latest one counts.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="medical_clearances")
+    flags = models.JSONField(default=list)
+    rules_version = models.CharField(max_length=20, blank=True)
+    note = EncryptedTextField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["client", "-recorded_at"], name="clearance_client_recorded_idx")]
+
+    def __str__(self) -> str:
+        return f"Medical clearance {self.pk} for client {self.client_id}"
+
+    def covers(self, flags: Iterable[str]) -> bool:
+        """Every one of ``flags`` is among the red flags this clearance was recorded for."""
+        return set(flags) <= set(self.flags)
