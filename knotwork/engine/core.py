@@ -425,7 +425,7 @@ class Engine:
             return ExplainResult(
                 hypotheses=(),
                 cover=(),
-                screens=(red, fibro, *evaluate_lookalikes(d, ())),
+                screens=(red, fibro, *evaluate_lookalikes(d, (), withheld=True)),
                 atlas_version=self.atlas_version,
                 message=WITHHELD_MESSAGE if rows else NOTHING_MESSAGE,
                 triage=tri,

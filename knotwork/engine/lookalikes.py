@@ -111,12 +111,14 @@ def lookalike_rules() -> LookalikeRules:
     return LookalikeRules(findings=known, screens=tuple(screens))
 
 
-def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = ()) -> list[Screen]:
+def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = (), *, withheld: bool = False) -> list[Screen]:
     """Every look-alike screen whose picture the drawing matches, in table order.
 
     ``ranked_muscles`` is the engine's ranking (muscle ids, best first, repeats allowed); each
     trigger-point candidate reports where its muscles came, so the therapist sees at a glance
-    whether the referral explanation is also the engine's own lead.
+    whether the referral explanation is also the engine's own lead. With ``withheld`` (the
+    triage holds the muscle list back) the trigger-point candidates are left out too, so no
+    muscle is offered beside an emergency; ``details.withheld`` counts them.
     """
     rules = lookalike_rules()
     applying = _index().holding(drawing)
@@ -146,6 +148,7 @@ def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = ()
                 "supported_by": [f for f in c.findings if f in recorded],
             }
             for c, static in zip(rule.candidates, rule.static_candidates, strict=True)
+            if not (withheld and c.kind == "trigger point")
         ]
         screens.append(
             Screen(
@@ -159,6 +162,7 @@ def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = ()
                     "matched": [c.describe() for c in matched],
                     "candidates": candidates,
                     "refer_because": [c.text for c in refer],
+                    **({"withheld": len(rule.candidates) - len(candidates)} if withheld else {}),
                 },
             )
         )

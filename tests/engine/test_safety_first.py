@@ -117,6 +117,13 @@ class HeartTests:
         assert result.hypotheses == () and result.cover == ()
         assert list(result.to_dict())[0] == "triage"
 
+    def test_no_look_alike_screen_offers_a_muscle_beside_an_emergency(self, shipped_engine):
+        result = explain(shipped_engine, *HEART, symptoms=["heart-like-pain"])
+        chest = result.screen("lookalike-chest-wall")
+        assert chest.details["withheld"] > 0
+        assert {c["kind"] for c in chest.details["candidates"]} and "trigger point" not in {c["kind"] for c in chest.details["candidates"]}
+        assert "heart" in {c["id"] for c in chest.details["candidates"]} or any("Heart" in c["name"] for c in chest.details["candidates"])
+
     def test_heart_like_symptoms_never_change_a_muscle_score_or_its_explanation(self, shipped_engine):
         cleared = {"medical_clearance": True}
         plain = explain(shipped_engine, *HEART, context=cleared)
