@@ -161,10 +161,13 @@ def render_table(result: ExplainResult, engine: Engine) -> str:
     if result.pattern is not None and result.pattern.statement and result.pattern.lead == "widespread":
         lines.append("")
         lines.append(result.pattern.statement)
-    if result.message:
-        lines.append(result.message)
     if result.withheld:
-        lines.append(f"({result.withheld} likely muscle sources withheld: after medical clearance.)")
+        lines.append(
+            f"{result.withheld} likely muscle source(s) withheld until medical clearance is recorded "
+            "(add --cleared once a physician has cleared the client)."
+        )
+    elif result.message:
+        lines.append(result.message)
     if result.hypotheses:
         lines.append("")
         lines.append("Likely sources to examine (best first):")
@@ -183,7 +186,7 @@ def render_table(result: ExplainResult, engine: Engine) -> str:
     lines.append("")
     lines.append("Screens:")
     for s in result.screens:
-        summary = s.details.get("summary") or "; ".join(s.details.get("refer_because", [])) or ""
+        summary = s.details.get("summary") or " ".join(s.details.get("refer_because", [])) or ""
         lines.append(f"  - {s.title}: {s.verdict}" + (f" - {summary}" if summary else ""))
         for reason in s.details.get("reasons", []):
             lines.append(f"      {reason}")
