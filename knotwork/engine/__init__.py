@@ -23,7 +23,6 @@ from knotwork.engine.core import (
     NOTHING_MESSAGE,
     Engine,
     Pattern,
-    Scored,
     default_engine,
     explain,
 )
@@ -68,7 +67,6 @@ __all__ = [
     "Pattern",
     "RedFlag",
     "RedFlagError",
-    "Scored",
     "Screen",
     "SymptomSeverity",
     "Triage",

@@ -72,35 +72,6 @@ class Pattern:
     essential_mask: int = 0
 
 
-@dataclass(frozen=True)
-class TpHits:
-    pattern: Pattern
-    essential_hits: tuple[str, ...]
-    spillover_hits: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Scored:
-    """One muscle's row: the patterns it combines (best first) and what they explain together."""
-
-    muscle: str
-    muscle_name: str
-    score: float
-    side: str
-    parts: tuple[TpHits, ...]
-    essential_hits: tuple[str, ...]
-    spillover_hits: tuple[str, ...]
-    unexplained: tuple[str, ...]
-    explained_intensity: int
-    symptom_matches: tuple[str, ...]
-    tiebreak: tuple[int, int, str]
-
-    @property
-    def pattern(self) -> Pattern:
-        """The row's best trigger point: the one to palpate first."""
-        return self.parts[0].pattern
-
-
 # A ranking row before it is shown is a plain tuple, sorted as is (best first):
 # (-score, muscle tie-break, muscle id, chosen pattern ids, essential bits, spillover bits, explained intensity).
 # Bits are the drawing's marks (mark j is bit j) that the chosen patterns explain.
@@ -253,17 +224,21 @@ class Engine:
 
     # -- ranking -----------------------------------------------------------------------------
 
-    def rank(self, drawing: PainDrawing) -> list[Scored]:
-        """One row per muscle that explains at least one marked cell, best first."""
+    def rank(self, drawing: PainDrawing) -> list[Hypothesis]:
+        """Every muscle that explains at least one marked cell, best first, whatever the triage says.
+
+        For evaluation and tools; :meth:`explain` is the answer people see.
+        """
         ranking = self._rank_rows(drawing)
-        return [self._scored(r, ranking, drawing.reported) for r in ranking.rows]
+        intensity = dict(ranking.cells)
+        return [self._hypothesis(r, ranking, drawing, intensity) for r in ranking.rows]
 
     def _rank_rows(self, drawing: PainDrawing) -> _Ranking:
         """The ranking as light rows, best first, and the drawing's (cell, intensity) pairs.
 
         Inside one drawing, mark j is bit j: a pattern's hits are two small ints (essential and
         spillover marks), so combining a muscle's patterns is a few OR and popcount operations.
-        Full :class:`Scored` rows are built only for those a caller shows.
+        Full :class:`Hypothesis` rows are built only for those a caller shows.
         """
         cells = tuple((m.cell, m.intensity) for m in drawing.marks)
         total = 0
@@ -374,27 +349,6 @@ class Engine:
             e_bits, s_bits, e_int, s_int, row_weight = picked
             mask |= masks[pick]
         return best_score, chosen, e_bits, s_bits, e_int + s_int
-
-    def _scored(self, row: _Row, ranking: _Ranking, reported: frozenset[str]) -> Scored:
-        cells, hits = ranking.cells, ranking.hits
-        e_bits, s_bits = row[_ESS], row[_SPILL]
-        patterns = [self.patterns[i] for i in row[_CHOSEN]]
-        side = self._side(patterns)
-        support = supporting_symptoms(reported)
-        symptoms = frozenset().union(*(p.symptoms for p in patterns)) & support if support else frozenset()
-        return Scored(
-            muscle=row[_MUSCLE],
-            muscle_name=patterns[0].muscle_name,
-            score=-row[_NEG_SCORE],
-            side=side,
-            parts=tuple(TpHits(p, _cells(hits[p.index][2], cells), _cells(hits[p.index][3] & ~e_bits, cells)) for p in patterns),
-            essential_hits=_cells(e_bits, cells),
-            spillover_hits=_cells(s_bits, cells),
-            unexplained=_cells(((1 << len(cells)) - 1) & ~(e_bits | s_bits), cells),
-            explained_intensity=row[_EXPLAINED],
-            symptom_matches=tuple(sorted(symptoms)),
-            tiebreak=row[_TIE],
-        )
 
     # -- the whole answer -------------------------------------------------------------------
 

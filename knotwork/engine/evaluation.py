@@ -54,10 +54,10 @@ from typing import Any
 
 import yaml
 
-from knotwork.engine.core import Engine, Pattern, Scored
+from knotwork.engine.core import Engine, Pattern
 from knotwork.engine.drawing import DrawingError
 from knotwork.engine.model import Mark, PainDrawing
-from knotwork.engine.result import ExplainResult
+from knotwork.engine.result import ExplainResult, Hypothesis
 from knotwork.engine.vocabulary import ALARM_SYMPTOMS
 
 VIGNETTE_DIR = Path(__file__).resolve().parent / "vignettes"
@@ -325,7 +325,7 @@ def load_vignettes(paths: Iterable[Path] | None = None) -> list[Vignette]:
     return out
 
 
-def distinct_muscles(ranked: Sequence[Scored]) -> list[str]:
+def distinct_muscles(ranked: Sequence[Hypothesis]) -> list[str]:
     """The ranking's muscles, best first (one row per muscle already)."""
     return [r.muscle for r in ranked]
 
