@@ -63,6 +63,13 @@ class SummaryTriageTests:
         assert 'data-triage-level="not asked"' in html and 'class="explain-hypothesis"' in html
         assert "Record medical clearance" not in html
 
+    def test_widespread_pain_leads_the_muscles_on_the_summary(self, world, as_user):
+        cells = ["neck-posterior-lower:right", "shoulder-top:left", "upper-arm-lateral:right", "forearm-dorsal:left",
+                 "thoracic-upper:right", "lumbar:left", "hip-lateral:right", "thigh-anterior:left", "calf:right"]  # fmt: skip
+        draw(world.client_a, [{"cell": c, "intensity": 5} for c in cells])
+        html = summary(as_user(world.alice), world).content.decode()
+        assert 'data-pattern="widespread"' in html and "a few trigger points do not explain this" in html
+
     def test_the_intake_review_shows_the_same_panel_at_the_top(self, emergency, as_user):
         html = as_user(emergency.alice).get(reverse("intake_review", args=[emergency.client_a.pk])).content.decode()
         assert 'data-triage-level="emergency"' in html and "Record medical clearance" in html
