@@ -25,3 +25,5 @@ def warm_reference_data() -> None:
         load()
     for view in geometry()["views"]:
         view_shapes(view)
+    # One explain builds the rule indexes the red flags and look-alikes read for every drawing.
+    default_engine().explain({"marks": [{"cell": "temple:right", "intensity": 1}]})
