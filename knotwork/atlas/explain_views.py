@@ -36,10 +36,10 @@ from knotwork.engine import (
     DrawingError,
     ExplainResult,
     Hypothesis,
-    TriggerPointHit,
     default_engine,
     red_flag_questions,
 )
+from knotwork.engine.wording import muscle_on_side
 from knotwork.lib.views import staff_view
 
 TOP = 10
@@ -153,19 +153,6 @@ def _labels(cells: Iterable[str]) -> str:
 SIDE_WORDS = {"right": "Right", "left": "Left", "midline": "Midline", "both": "Both sides"}
 
 
-def muscle_on_side(name: str, side: str) -> str:
-    """A muscle with its side in running text: "right upper trapezius", "upper trapezius on both sides"."""
-    name = name[:1].lower() + name[1:]
-    if side in ("right", "left"):
-        return f"{side} {name}"
-    return f"{name} on both sides" if side == "both" else name
-
-
-def _hits_of(h: Hypothesis) -> tuple[TriggerPointHit, ...]:
-    # A row from an older result (no trigger_points) is its best trigger point alone.
-    return h.trigger_points or (TriggerPointHit(h.trigger_point, h.side, h.essential_hits, h.spillover_hits),)
-
-
 def hypothesis_zones(h: Hypothesis) -> dict[str, str]:
     """Cell -> "essential"/"spillover" for a hypothesis row, as the engine counted it.
 
@@ -174,7 +161,7 @@ def hypothesis_zones(h: Hypothesis) -> dict[str, str]:
     """
     tps = {t.id: t for t in atlas().muscle_by_id[h.muscle].trigger_points}
     zones: dict[str, str] = {}
-    for hit in _hits_of(h):
+    for hit in h.trigger_points:
         tp = tps.get(hit.trigger_point)
         if tp is None:
             continue
@@ -214,7 +201,7 @@ def _trigger_point_rows(h: Hypothesis, names: dict[str, str]) -> tuple[TriggerPo
     """The row's trigger points, best first: one line per trigger point with every side it is used on."""
     sides: dict[str, list[str]] = {}
     cells: dict[str, list[str]] = {}
-    for hit in _hits_of(h):
+    for hit in h.trigger_points:
         tp_sides, tp_cells = sides.setdefault(hit.trigger_point, []), cells.setdefault(hit.trigger_point, [])
         if hit.side in ("right", "left") and hit.side not in tp_sides:
             tp_sides.append(hit.side)
@@ -269,7 +256,7 @@ def triage_panel(result: ExplainResult) -> dict[str, Any]:
         "withheld": bool(tri and tri.withheld),
         "withheld_count": result.withheld,
         "cleared": bool(tri and tri.cleared),
-        "flags": list(dict.fromkeys([*(tri.positive if tri else ()), *ask_first])),
+        "flags": list(tri.clearance_flags) if tri else list(ask_first),
     }
 
 

@@ -70,7 +70,7 @@ def engine_clearance_record(*, membership: Membership, result: ExplainResult, so
     triage = result.triage
     if triage is None or not triage.cleared:
         return None
-    flags = list(dict.fromkeys([*triage.positive, *triage.ask_first]))
+    flags = list(triage.clearance_flags)
     return audit_record(
         action=Action.ACKNOWLEDGE,
         object_type=CLEARANCE_OBJECT,

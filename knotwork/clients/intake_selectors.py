@@ -241,7 +241,7 @@ def clearance_flags(triage: Triage | None) -> tuple[str, ...]:
     """The red-flag ids a medical clearance must cover for this triage: none unless it withholds the muscle list."""
     if triage is None or not triage.withheld:
         return ()
-    return tuple(dict.fromkeys([*triage.positive, *triage.ask_first]))
+    return triage.clearance_flags
 
 
 def clearance_covers(clearance: MedicalClearance | None, triage: Triage | None) -> bool:

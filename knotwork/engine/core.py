@@ -52,7 +52,6 @@ EMPTY_MESSAGE = "The drawing is empty: mark where it hurts to see likely sources
 NOTHING_MESSAGE = "No trigger point in the atlas refers pain to the marked areas."
 WITHHELD_MESSAGE = "Likely muscle sources are withheld until medical clearance is recorded."
 PRIORS_FILE = Path(__file__).resolve().parent / "rules" / "priors.yaml"
-_SIDE_ORDER = {"right": 0, "left": 1, "midline": 2}
 _OPPOSITE = {"right": "left", "left": "right"}
 
 
@@ -68,8 +67,6 @@ class Pattern:
     essential: frozenset[str]
     spillover: frozenset[str]
     symptoms: frozenset[str]
-    tiebreak: tuple[int, str, str, int]
-    essential_mask: int = 0
 
 
 # A ranking row before it is shown is a plain tuple, sorted as is (best first):
@@ -172,6 +169,7 @@ class Engine:
         midline = frozenset(r.id for r in atlas.regions if r.kind == "midline")
         patterns: list[Pattern] = []
         postings: dict[str, list[tuple[int, bool]]] = {}
+        ess_masks: list[int] = []  # each pattern's essential zone as bits over the atlas's cells
         self.muscle_tiebreak: dict[str, tuple[int, int, str]] = {}
         for muscle in atlas.muscles:
             evidence = scoring.EVIDENCE_ORDER.get(str(muscle.evidence), len(scoring.EVIDENCE_ORDER))
@@ -182,9 +180,6 @@ class Engine:
                 for side in sides:
                     ess = frozenset(c for z in tp.essential for c in _zone_cells(z.region, str(z.laterality), side, midline))
                     spill = frozenset(c for z in tp.spillover for c in _zone_cells(z.region, str(z.laterality), side, midline)) - ess
-                    mask = 0
-                    for c in ess:
-                        mask |= bit[c]
                     p = Pattern(
                         index=len(patterns),
                         muscle=muscle.id,
@@ -194,10 +189,9 @@ class Engine:
                         essential=ess,
                         spillover=spill,
                         symptoms=frozenset(tp.symptoms),
-                        tiebreak=(evidence, muscle.id, tp.id, _SIDE_ORDER[side]),
-                        essential_mask=mask,
                     )
                     patterns.append(p)
+                    ess_masks.append(sum(bit[c] for c in ess))
                     for c in ess:
                         postings.setdefault(c, []).append((p.index, True))
                     for c in spill:
@@ -209,8 +203,8 @@ class Engine:
         self._muscle_of = tuple(p.muscle for p in patterns)
         self._ess_size = tuple(len(p.essential) for p in patterns)
         uncommon = load_uncommon()
-        self._weight = tuple(scoring.UNCOMMON_WEIGHT if p.trigger_point in uncommon else 1.0 for p in patterns)
-        self._ess_mask = tuple(p.essential_mask for p in patterns)
+        self._uncommon_factor = tuple(scoring.UNCOMMON_WEIGHT if p.trigger_point in uncommon else 1.0 for p in patterns)
+        self._ess_mask = tuple(ess_masks)
         self._symptoms = tuple(p.symptoms for p in patterns)
 
     # -- input -------------------------------------------------------------------------------
@@ -275,7 +269,7 @@ class Engine:
         support = supporting_symptoms(drawing.reported)
         implicated = drawing.context.implicated_muscles
         ess_size = self._ess_size
-        pweight = self._weight
+        pweight = self._uncommon_factor
         scale = -100.0 / scoring.drawing_norm(w for _, w in cells)  # rows sort ascending on the negated score
         weights = tuple(w for _, w in cells)
         tiebreak = self.muscle_tiebreak
@@ -316,7 +310,7 @@ class Engine:
         explained intensity).
         """
         masks = self._ess_mask
-        pweight = self._weight
+        pweight = self._uncommon_factor
         row_weight = pweight[best]
         e_int, s_int, e_bits, s_bits = hits[best]
         chosen = [best]

@@ -72,6 +72,12 @@ class VignetteError(ValueError):
     """A vignette file is malformed; the message names the file and the vignette."""
 
 
+def _mean(values: Iterable[float]) -> float:
+    """The mean of ``values``; 0 for none, so an empty report reads as nothing passed."""
+    items = list(values)
+    return sum(items) / len(items) if items else 0.0
+
+
 @dataclass(frozen=True)
 class Vignette:
     id: str
@@ -108,12 +114,12 @@ class VignetteReport:
     @property
     def mean_recall(self) -> float:
         """Macro average: every vignette weighs the same."""
-        return sum(o.recall for o in self.outcomes) / len(self.outcomes) if self.outcomes else 0.0
+        return _mean(o.recall for o in self.outcomes)
 
     @property
     def recall_at_3(self) -> float:
         """Macro average of recall among the first three muscles, whatever each vignette's k."""
-        return sum(o.recall_at_3 for o in self.outcomes) / len(self.outcomes) if self.outcomes else 0.0
+        return _mean(o.recall_at_3 for o in self.outcomes)
 
     @property
     def pooled_recall(self) -> float:
@@ -145,11 +151,11 @@ class SelfConsistencyReport:
         return len(self.cases)
 
     def share_within(self, k: int) -> float:
-        return sum(1 for c in self.cases if c.rank <= k) / self.total if self.cases else 0.0
+        return _mean(c.rank <= k for c in self.cases)
 
     @property
     def share_listed_first(self) -> float:
-        return sum(1 for c in self.cases if c.position == 1) / self.total if self.cases else 0.0
+        return _mean(c.position == 1 for c in self.cases)
 
 
 def _read_vignette(raw: Any, source: str, where: str) -> Vignette:
@@ -206,7 +212,7 @@ class SafetyReport:
 
     @property
     def share_passed(self) -> float:
-        return sum(o.passed for o in self.outcomes) / len(self.outcomes) if self.outcomes else 0.0
+        return _mean(o.passed for o in self.outcomes)
 
 
 def _read_yaml(path: Path) -> Any:

@@ -211,58 +211,27 @@ def evaluate_red_flags(
     unanswered = [f.id for f in flags if f.id not in answered]
     ask_first = [rid for rid in pressing if rid not in answered and rid not in reported]
     positive = [f for f in flags if answered.get(f.id) is True or f.id in reported]
+
+    def screen(verdict: str, **details: Any) -> Screen:
+        return Screen(id=SCREEN_ID, title=SCREEN_TITLE, verdict=verdict, rule=RULE, inputs=inputs, details=details)
+
     if positive:
         urgency = min((f.urgency for f in positive), key=URGENCIES.index)
-        return Screen(
-            id=SCREEN_ID,
-            title=SCREEN_TITLE,
-            verdict="refer out",
-            rule=RULE,
-            inputs=inputs,
-            details={
-                "summary": "Do not treat today: refer to a physician. " + _urgency_sentence(urgency),
-                "urgency": urgency,
-                "positive": [
-                    {**f.to_dict(), "how": "answered yes" if answered.get(f.id) is True else "reported in the drawing"} for f in positive
-                ],
-                "ask_first": ask_first,
-                "unanswered": unanswered,
-            },
+        return screen(
+            "refer out",
+            summary="Do not treat today: refer to a physician. " + _urgency_sentence(urgency),
+            urgency=urgency,
+            positive=[{**f.to_dict(), "how": "answered yes" if answered.get(f.id) else "reported in the drawing"} for f in positive],
+            ask_first=ask_first,
+            unanswered=unanswered,
         )
     if not normalised:
-        return Screen(
-            id=SCREEN_ID,
-            title=SCREEN_TITLE,
-            verdict="not asked",
-            rule=RULE,
-            inputs=inputs,
-            details={
-                "summary": "Red-flag questions have not been answered yet; ask them before treating.",
-                "ask_first": ask_first,
-                "unanswered": unanswered,
-            },
-        )
+        summary = "Red-flag questions have not been answered yet; ask them before treating."
+        return screen("not asked", summary=summary, ask_first=ask_first, unanswered=unanswered)
     if unanswered:
-        return Screen(
-            id=SCREEN_ID,
-            title=SCREEN_TITLE,
-            verdict="incomplete",
-            rule=RULE,
-            inputs=inputs,
-            details={
-                "summary": "No red flag so far, but some questions are unanswered; ask them before treating.",
-                "ask_first": ask_first,
-                "unanswered": unanswered,
-            },
-        )
-    return Screen(
-        id=SCREEN_ID,
-        title=SCREEN_TITLE,
-        verdict="clear",
-        rule=RULE,
-        inputs=inputs,
-        details={"summary": "No red flag reported.", "ask_first": [], "unanswered": []},
-    )
+        summary = "No red flag so far, but some questions are unanswered; ask them before treating."
+        return screen("incomplete", summary=summary, ask_first=ask_first, unanswered=unanswered)
+    return screen("clear", summary="No red flag reported.", ask_first=[], unanswered=[])
 
 
 def triage(screen: Screen, *, cleared: bool = False) -> Triage:

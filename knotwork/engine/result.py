@@ -57,6 +57,11 @@ class Triage:
     withheld: bool = False
     cleared: bool = False
 
+    @property
+    def clearance_flags(self) -> tuple[str, ...]:
+        """The red flags a medical clearance has to cover: the positive ones, then those to ask first."""
+        return tuple(dict.fromkeys([*self.positive, *self.ask_first]))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level,

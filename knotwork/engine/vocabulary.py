@@ -50,8 +50,6 @@ ALARM_SYMPTOMS: frozenset[str] = frozenset(
 )
 """Symptoms that belong to a red flag: they never weigh for a muscle nor are quoted for one."""
 
-NEURO_SYMPTOMS: frozenset[str] = frozenset({"numbness", "tingling", "weakness"})
-
 
 def canonical_quality(value: object) -> object:
     """The stored form of a quality given on input (aliases resolved); anything else unchanged."""

@@ -23,6 +23,14 @@ def join_words(words: Sequence[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def muscle_on_side(muscle_name: str, side: str) -> str:
+    """A muscle with its side in running text: "right upper trapezius", "upper trapezius on both sides"."""
+    name = lower_first(muscle_name)
+    if side in ("right", "left"):
+        return f"{side} {name}"
+    return f"{name} on both sides" if side == "both" else name
+
+
 def cell_words(cells: Iterable[str], region_names: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """Cell -> (side, plain region name), built once per atlas for :func:`places`."""
     out: dict[str, tuple[str, str]] = {}
@@ -62,13 +70,7 @@ def why_sentence(
     symptom_names: Sequence[str] = (),
     assessment_reason: str | None = None,
 ) -> str:
-    name = lower_first(muscle_name)
-    if side in ("right", "left"):
-        where = f"the {side} {name}"
-    elif side == "both":
-        where = f"the {name} on both sides"
-    else:
-        where = f"the {name}"
+    where = "the " + muscle_on_side(muscle_name, side)
     # Several trigger points of one muscle share the row when together they explain the drawing best.
     subject, refers = (f"Trigger points in {where}", "refer") if several else (f"A trigger point in {where}", "refers")
     if essential_hits:
