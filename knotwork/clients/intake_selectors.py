@@ -239,19 +239,7 @@ def latest_clearance(client: Client) -> MedicalClearance | None:
 
 def clearance_flags(triage: Triage | None) -> tuple[str, ...]:
     """The red-flag ids a medical clearance must cover for this triage: none unless it withholds the muscle list."""
-    if triage is None or not triage.withheld:
-        return ()
-    return triage.clearance_flags
-
-
-def clearance_covers(clearance: MedicalClearance | None, triage: Triage | None) -> bool:
-    """Whether ``clearance`` lifts what ``triage`` withholds: every positive and ask-first flag is among its flags.
-
-    Deliberately simple: the latest clearance counts, whenever it was recorded. The triage panel
-    still shows the red flags above the list, with who recorded the clearance and when.
-    """
-    needed = clearance_flags(triage)
-    return bool(needed) and clearance is not None and clearance.covers(needed)
+    return triage.clearance_flags if triage is not None and triage.withheld else ()
 
 
 @dataclass(frozen=True)
@@ -300,8 +288,10 @@ def client_explain(
     }
     result = explain(data, top=top)
     needed = clearance_flags(result.triage)
-    clearance = latest_clearance(client)
-    covered = clearance_covers(clearance, result.triage)
+    # Deliberately simple: the latest clearance counts, whenever it was recorded, if it names every
+    # flag; the triage panel still shows the flags above the list, with who recorded it and when.
+    clearance = latest_clearance(client) if needed else None
+    covered = clearance is not None and clearance.covers(needed)
     if covered:
         result = explain({**data, "context": {**data["context"], "medical_clearance": True}}, top=top)
     return ClientExplain(result=result, drawing=drawing, marks=marks, clearance=clearance, needs_clearance=needed, covered=covered)
