@@ -4,6 +4,7 @@ from knotwork.accounts.api import router as accounts_router
 from knotwork.assessment.api import router as assessment_router
 from knotwork.atlas.api import router as atlas_router
 from knotwork.atlas.explain_api import router as engine_router
+from knotwork.billing.api import router as billing_router
 from knotwork.bookings.api import router as bookings_router
 from knotwork.care.api import router as care_router
 from knotwork.clients.api import router as clients_router
@@ -23,6 +24,7 @@ api.add_router("/", atlas_router)
 api.add_router("/", engine_router)
 api.add_router("/", assessment_router)
 api.add_router("/", bookings_router)
+api.add_router("/", billing_router)
 api.add_router("/", messaging_router)
 api.add_router("/", learn_router)
 api.add_router("/", care_router)

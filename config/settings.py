@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "knotwork.assessment",
     "knotwork.care",
     "knotwork.bookings",
+    "knotwork.billing",
     "knotwork.directory",
     "knotwork.messaging",
     "knotwork.learn",
@@ -250,6 +251,8 @@ USE_TZ = True
 # --- Knotwork ---------------------------------------------------------------------------------
 KNOTWORK_REQUIRE_MFA = env_bool("KNOTWORK_REQUIRE_MFA", True)
 API_MAX_PAGE_SIZE = 100
+# The currency a clinic's billing starts in (ISO 4217); each clinic can change its own.
+KNOTWORK_CURRENCY = env_str("KNOTWORK_CURRENCY", "GBP")
 
 # --- Logging: request ids on every line; never request bodies, cookies or tokens -------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR"})

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("knotwork.assessment.urls")),
     path("", include("knotwork.care.urls")),
     path("", include("knotwork.bookings.urls")),
+    path("", include("knotwork.billing.urls")),
     path("", include("knotwork.directory.urls")),
     path("", include("knotwork.messaging.urls")),
     path("", include("knotwork.learn.urls")),

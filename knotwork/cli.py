@@ -16,6 +16,7 @@ COMMANDS = {
     "demo-code": "Print the current one-time sign-in code of a demo staff account",
     "check": "Check the installation (--deploy: production readiness, Knotwork's checks included)",
     "audit": "Audit log tools: `knotwork audit verify` walks every hash chain",
+    "money": "Money tools: `knotwork money verify` recomputes invoices, numbering and balances from the ledger",
     "send-reminders": "Queue appointment reminders that are due (run from cron every few minutes)",
     "send-checkins": "Queue post-visit check-ins that are due (run from cron every 15 minutes)",
     "atlas": "The trigger-point atlas: load, regions, list, show, refers-to",

@@ -79,6 +79,7 @@ DEMO_EXTENSIONS: tuple[str, ...] = (
     "knotwork.bookings.demo",
     "knotwork.care.demo",
     "knotwork.directory.demo",
+    "knotwork.billing.demo",
     "knotwork.outcomes.demo",
     "knotwork.messaging.demo",
     "knotwork.learn.demo",

@@ -121,6 +121,8 @@ class Capability(models.TextChoices):
     MANAGE_STAFF = "manage_staff"
     VIEW_AUDIT = "view_audit"
     MANAGE_CLINIC = "manage_clinic"
+    # Create and issue invoices, take and refund payments (knotwork/billing).
+    TAKE_PAYMENTS = "take_payments"
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -128,7 +130,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.THERAPIST: frozenset(
         {Capability.VIEW_DEMOGRAPHICS, Capability.EDIT_DEMOGRAPHICS, Capability.VIEW_CLINICAL, Capability.EDIT_CLINICAL}
     ),
-    Role.FRONT_DESK: frozenset({Capability.VIEW_DEMOGRAPHICS, Capability.EDIT_DEMOGRAPHICS}),
+    Role.FRONT_DESK: frozenset({Capability.VIEW_DEMOGRAPHICS, Capability.EDIT_DEMOGRAPHICS, Capability.TAKE_PAYMENTS}),
 }
 
 

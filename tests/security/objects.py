@@ -66,6 +66,10 @@ TYPES: dict[str, ObjectType] = {
     "attachment": ObjectType("messaging.Attachment", "message__thread__clinic", "message__thread__client"),
     "article": ObjectType("learn.Article", "clinic"),
     "data_export": ObjectType("interop.DataExport", "clinic", "client", {"client": "client_id"}),
+    "tax_rate": ObjectType("billing.TaxRate", "clinic"),
+    "invoice": ObjectType("billing.Invoice", "clinic", "client", {"client": "client_id"}),
+    "invoice_line": ObjectType("billing.InvoiceLine", "invoice__clinic", "invoice__client", {"invoice": "invoice_id"}),
+    "payment": ObjectType("billing.Payment", "clinic", "client", {"client": "client_id"}),
     "outcome_response": ObjectType("outcomes.OutcomeResponse", "clinic", "client", {"client": "client_id", "episode": "episode_id"}),
 }
 

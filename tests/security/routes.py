@@ -37,6 +37,7 @@ VD, ED, VC, EC, MS, VA, MC = (
     "staff:view_audit",
     "staff:manage_clinic",
 )
+TP = "staff:take_payments"
 SC = "staff-or-client:view_clinical"
 SD = "staff-or-client:view_demographics"
 
@@ -178,6 +179,25 @@ ROUTES: dict[str, Route] = {
     "availability_edit": Route(VD, "a therapist's own hours; the owner (manage_clinic) anyone's", ids={"pk": "membership"}),
     "availability_remove": Route(VD, "a therapist's own hours; the owner (manage_clinic) anyone's", ids={"pk": "availability"}),
     "availability_exception_remove": Route(VD, "a therapist's own exceptions; the owner anyone's", ids={"pk": "availability_exception"}),
+    # --- billing ---------------------------------------------------------------------------
+    "billing_settings": Route(MC),
+    "tax_rate_toggle": Route(MC, ids={"pk": "tax_rate"}),
+    "invoice_list": Route(VD, "therapists see only their own appointments' invoices"),
+    "invoice_new": Route(TP),
+    "invoice_detail": Route(VD, "therapists: own appointments' invoices; the client is sent to the portal", ids={"pk": "invoice"}),
+    "invoice_line_add": Route(TP, ids={"pk": "invoice"}),
+    "invoice_line_remove": Route(TP, ids={"pk": "invoice", "line_id": "invoice_line"}),
+    "invoice_issue": Route(TP, ids={"pk": "invoice"}),
+    "invoice_pay": Route(TP, ids={"pk": "invoice"}),
+    "invoice_void": Route(TP, ids={"pk": "invoice"}),
+    "invoice_credit": Route(TP, ids={"pk": "invoice"}),
+    "invoice_pdf": Route(SD, "staff (therapists: own appointments) or the client's own issued invoice", ids={"pk": "invoice"}),
+    "payment_refund": Route(TP, ids={"pk": "payment"}),
+    "payment_receipt": Route(TP, ids={"pk": "payment"}),
+    "appointment_checkout": Route(TP, ids={"pk": "appointment"}),
+    "client_account": Route(TP, ids={"client_id": "client"}),
+    "portal_invoices": Route("client", ids={"client_id": "client"}),
+    "portal_invoice_pdf": Route("client", ids={"invoice_id": "invoice"}),
     # --- directory -------------------------------------------------------------------------
     "directory_search": Route("public", "therapist directory"),
     "directory_places": Route("public", "place names for the directory search box"),
@@ -265,6 +285,13 @@ ROUTES: dict[str, Route] = {
     "api:booking_detail": Route(SD, ids={"appointment_id": "appointment"}),
     "api:booking_cancel": Route(SD, ids={"appointment_id": "appointment"}),
     "api:booking_reschedule": Route(SD, ids={"appointment_id": "appointment"}),
+    "api:invoice_list": Route(VD, "therapists: their own appointments' invoices"),
+    "api:invoice_create": Route(TP),
+    "api:invoice_get": Route(VD, ids={"invoice_id": "invoice"}),
+    "api:invoice_get_pdf": Route(VD, ids={"invoice_id": "invoice"}),
+    "api:payment_list": Route(TP),
+    "api:payment_create": Route(TP),
+    "api:payment_refund": Route(TP, ids={"payment_id": "payment"}),
     "api:thread_list": Route("authenticated"),
     "api:thread_create": Route("authenticated"),
     "api:thread_get": Route(SC, ids={"thread_id": "thread"}),

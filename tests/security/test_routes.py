@@ -12,7 +12,16 @@ from tests.security.objects import TYPES
 from tests.security.routes import PUBLIC_PREFIXES, PUBLIC_ROLES, ROUTES
 
 ROLE_PREFIXES = ("public", "public-token", "authenticated", "client", "platform", "writer", "staff:", "staff-or-client:")
-CAPABILITIES = {"view_demographics", "edit_demographics", "view_clinical", "edit_clinical", "manage_staff", "view_audit", "manage_clinic"}
+CAPABILITIES = {
+    "view_demographics",
+    "edit_demographics",
+    "view_clinical",
+    "edit_clinical",
+    "manage_staff",
+    "view_audit",
+    "manage_clinic",
+    "take_payments",
+}
 ROUTE_ITEMS = sorted(all_routes().items())
 
 

@@ -1,0 +1,157 @@
+"""Billing forms. Amounts are parsed by knotwork.billing.money, so a page refuses exactly what the
+API refuses, with the same sentence."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from knotwork.accounts.models import Clinic
+from knotwork.billing import money
+from knotwork.billing.models import BillingSettings, InvoiceLine, LineKind, PaymentMethod, TaxRate
+from knotwork.bookings.setup_forms import ISO_4217
+
+
+class AmountField(forms.CharField):
+    """A money amount typed as text: parsed exactly (never through float) and quantised."""
+
+    def __init__(self, *args: Any, allow_zero: bool = False, **kwargs: Any) -> None:
+        self.allow_zero = allow_zero
+        self.currency = "GBP"
+        kwargs.setdefault("max_length", 20)
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+
+    def clean(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        value = super().clean(value)
+        if value in ("", None):
+            return None
+        try:
+            return money.parse_amount(value, self.currency, allow_zero=self.allow_zero)
+        except money.MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class BillingSettingsForm(forms.ModelForm):
+    class Meta:
+        model = BillingSettings
+        fields = [
+            "legal_name",
+            "address",
+            "tax_number",
+            "currency",
+            "prices_include_tax",
+            "default_tax_rate",
+            "invoice_prefix",
+            "credit_note_prefix",
+            "payment_terms_days",
+            "footer",
+        ]
+        labels = {
+            "prices_include_tax": "Prices include tax",
+            "payment_terms_days": "Payment terms (days)",
+            "default_tax_rate": "Tax rate for services at check-out",
+        }
+        widgets = {"address": forms.Textarea(attrs={"rows": 3}), "footer": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"currency": "Three-letter ISO 4217 code, e.g. GBP, EUR, USD. New invoices use it; issued ones keep theirs."}
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["default_tax_rate"]
+        field.queryset = TaxRate.objects.filter(clinic=clinic, is_active=True)  # type: ignore[attr-defined]
+        field.empty_label = "No tax"  # type: ignore[attr-defined]
+
+    def clean_currency(self) -> str:
+        code = (self.cleaned_data.get("currency") or "").strip().upper()
+        if code not in ISO_4217:
+            raise forms.ValidationError("Use an ISO 4217 currency code such as GBP, EUR or USD.")
+        try:
+            return money.check_currency(code)
+        except money.MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("invoice_prefix") is not None and data.get("invoice_prefix") == data.get("credit_note_prefix"):
+            self.add_error("credit_note_prefix", "Credit notes need a prefix of their own, so their numbers never look like invoices'.")
+        return data
+
+
+class TaxRateForm(forms.ModelForm):
+    class Meta:
+        model = TaxRate
+        fields = ["name", "rate"]
+        labels = {"rate": "Rate (%)"}
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        self.fields["rate"].widget.attrs.update({"min": "0", "max": "100", "step": "0.01", "inputmode": "decimal"})
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if TaxRate.objects.filter(clinic=self.clinic, name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("The clinic already has a tax rate with that name.")
+        return name
+
+
+class LineForm(forms.Form):
+    kind = forms.ChoiceField(choices=LineKind.choices, initial=LineKind.PRODUCT)
+    description = forms.CharField(max_length=200)
+    quantity = forms.IntegerField(min_value=1, max_value=money.MAX_QUANTITY, initial=1)
+    unit_price = AmountField(label="Unit price", allow_zero=True)
+    discount = AmountField(label="Discount (amount)", required=False, allow_zero=True)
+    tax_rate = forms.ModelChoiceField(queryset=TaxRate.objects.none(), required=False, empty_label="No tax")
+
+    def __init__(self, *args: Any, clinic: Clinic, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tax_rate"].queryset = TaxRate.objects.filter(clinic=clinic, is_active=True)  # type: ignore[attr-defined]
+        for name in ("unit_price", "discount"):
+            self.fields[name].currency = currency  # type: ignore[attr-defined]
+
+
+class PaymentForm(forms.Form):
+    method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.CARD_TERMINAL)
+    amount = AmountField()
+    reference = forms.CharField(max_length=100, required=False, help_text="Terminal receipt, cheque or transfer reference.")
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].currency = currency  # type: ignore[attr-defined]
+        self.fields["amount"].label = f"Amount ({currency})"
+
+
+class CheckoutPayForm(PaymentForm):
+    """Issue and take payment in one step; an empty amount issues without a payment."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].required = False
+        self.fields["amount"].help_text = "Leave empty to issue the invoice without taking a payment now."
+
+
+class RefundForm(forms.Form):
+    amount = AmountField()
+    reason = forms.CharField(max_length=300, required=False, widget=forms.TextInput)
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].currency = currency  # type: ignore[attr-defined]
+        self.fields["amount"].label = f"Amount to refund ({currency})"
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(max_length=300, help_text="Kept with the invoice and shown on it. The number stays used.")
+
+
+class CreditNoteForm(forms.Form):
+    lines = forms.ModelMultipleChoiceField(queryset=InvoiceLine.objects.none(), widget=forms.CheckboxSelectMultiple)
+    reason = forms.CharField(max_length=300, help_text="Printed on the credit note.")
+
+    def __init__(self, *args: Any, invoice: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["lines"]
+        field.queryset = invoice.lines.filter(credited_by__isnull=True)  # type: ignore[attr-defined]
+        field.label_from_instance = lambda line: f"{line.description} — {money.format_money(line.total, invoice.currency)}"  # type: ignore[attr-defined]

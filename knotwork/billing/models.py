@@ -1,0 +1,402 @@
+"""Money: a clinic's billing settings and tax rates, invoices and credit notes with their lines,
+payments, and the append-only ledger every balance is derived from (docs/money.md).
+
+Amounts are ``Decimal`` with two places and a currency code on every priced row; the database
+refuses negative amounts where they make no sense, a total that is not its parts, a second row
+with the same number, and a ledger entry whose sign does not fit its kind.
+
+Sums inside CHECK constraints are compared to within half a cent (:func:`sum_is`): SQLite keeps a
+decimal column as a binary float, where 0.05 + 0.01 is not exactly 0.06. Stored amounts have two
+places, so on PostgreSQL's exact numeric this is plain equality; Django reads every value back
+quantised to two places.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from knotwork.accounts.models import Clinic
+
+currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as GBP.")
+CURRENCY_OK = Q(currency__regex=r"^[A-Z]{3}$")
+
+
+HALF_CENT = Decimal("0.005")
+
+
+def sum_is(total: Any, parts: Any) -> Q:
+    """``total == parts`` for two-place amounts, robust to SQLite's binary floats (see the docstring)."""
+    return Q(**{f"{total.name}__gt": parts - HALF_CENT}) & Q(**{f"{total.name}__lt": parts + HALF_CENT})
+
+
+def money_field(**extra: Any) -> models.DecimalField:
+    # 12 digits: ten million times the largest single amount still fits a clinic's sums.
+    return models.DecimalField(max_digits=12, decimal_places=2, **extra)
+
+
+def default_currency() -> str:
+    return str(getattr(settings, "KNOTWORK_CURRENCY", "GBP"))
+
+
+class AppendOnlyError(Exception):
+    """Ledger entries are never changed or removed; a correction is a new entry."""
+
+
+class ImmutableInvoiceError(Exception):
+    """An issued invoice does not change; corrections are credit notes, mistakes are voided."""
+
+
+class BillingSettings(models.Model):
+    """What a clinic prints on its invoices and how it prices. Created with defaults on first use."""
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="billing_settings")
+    legal_name = models.CharField(max_length=200, blank=True, help_text="As registered; the clinic's name when empty.")
+    address = models.TextField(max_length=500, blank=True, help_text="The postal address printed on invoices and receipts.")
+    tax_number = models.CharField(max_length=40, blank=True, help_text="VAT, GST or sales-tax registration number, if any.")
+    currency = models.CharField(max_length=3, default=default_currency, validators=[currency_code])
+    prices_include_tax = models.BooleanField(default=True, help_text="Prices already include tax (usual for clients paying in person).")
+    invoice_prefix = models.CharField(max_length=12, default="INV-", validators=[RegexValidator(r"^[A-Za-z0-9/_-]*$")])
+    credit_note_prefix = models.CharField(max_length=12, default="CN-", validators=[RegexValidator(r"^[A-Za-z0-9/_-]*$")])
+    default_tax_rate = models.ForeignKey(
+        "TaxRate", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="Applied to services at check-out."
+    )
+    payment_terms_days = models.PositiveSmallIntegerField(default=14, validators=[MaxValueValidator(365)])
+    footer = models.TextField(max_length=1000, blank=True, help_text="Printed at the foot of every invoice, e.g. bank details.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "billing settings"
+        constraints = [
+            models.CheckConstraint(condition=CURRENCY_OK, name="billing_settings_currency_iso"),
+            models.CheckConstraint(condition=~Q(invoice_prefix=F("credit_note_prefix")), name="billing_prefixes_differ"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Billing settings of {self.clinic}"
+
+    @property
+    def display_name(self) -> str:
+        return self.legal_name or self.clinic.name
+
+    @property
+    def display_address(self) -> str:
+        if self.address:
+            return self.address
+        c = self.clinic
+        return ", ".join(p for p in (c.address, c.city, c.postcode) if p)
+
+
+class TaxRate(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="tax_rates")
+    name = models.CharField(max_length=60, help_text="e.g. “VAT standard”")
+    rate = models.DecimalField(max_digits=5, decimal_places=2, validators=[MinValueValidator(0), MaxValueValidator(100)])
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-is_active", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "name"], name="billing_tax_rate_name_unique"),
+            models.CheckConstraint(condition=Q(rate__gte=0, rate__lte=100), name="billing_tax_rate_percent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.rate.normalize():f}%)"
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class InvoiceCounter(models.Model):
+    """The last number issued in one of a clinic's sequences; locked while a number is taken."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=DocumentKind.choices)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "kind"], name="billing_one_counter_per_sequence")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} counter of clinic {self.clinic_id}: {self.last}"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ISSUED = "issued", "Issued"
+    VOID = "void", "Void"
+
+
+class InvoiceQuerySet(models.QuerySet["Invoice"]):
+    def for_clinic(self, clinic: Clinic | int) -> InvoiceQuerySet:
+        return self.filter(clinic=clinic)
+
+    def issued(self) -> InvoiceQuerySet:
+        return self.filter(status=InvoiceStatus.ISSUED)
+
+
+# The fields voiding changes on an issued invoice; nothing else about it may change.
+VOID_FIELDS = frozenset({"status", "void_reason", "voided_at", "voided_by", "updated_at"})
+
+
+class Invoice(models.Model):
+    """An invoice or a credit note. Drafts change freely; issuing gives it the clinic's next number
+    and freezes it; voiding keeps it (and its number) with a reason."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="invoices")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="invoices")
+    appointment = models.ForeignKey("bookings.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="invoices")
+    kind = models.CharField(max_length=12, choices=DocumentKind.choices, default=DocumentKind.INVOICE)
+    credit_for = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes")
+    status = models.CharField(max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
+    sequence = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    number = models.CharField(max_length=40, blank=True, editable=False)
+    currency = models.CharField(max_length=3, validators=[currency_code])
+    prices_include_tax = models.BooleanField(default=True)
+    # Sums of the lines, kept for lists and checked by `knotwork money verify`.
+    subtotal = money_field(default=Decimal("0.00"))
+    tax_total = money_field(default=Decimal("0.00"))
+    total = money_field(default=Decimal("0.00"))
+    issued_at = models.DateTimeField(null=True, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True, help_text="On a credit note: why it was issued.")
+    void_reason = models.CharField(max_length=300, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "number"], condition=Q(sequence__isnull=False), name="billing_invoice_number_unique_per_clinic"
+            ),
+            models.UniqueConstraint(
+                fields=["clinic", "kind", "sequence"], condition=Q(sequence__isnull=False), name="billing_invoice_sequence_unique"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="draft") & Q(sequence__isnull=True) & Q(number="") & Q(issued_at__isnull=True))
+                | (Q(status__in=["issued", "void"]) & Q(sequence__isnull=False) & ~Q(number="") & Q(issued_at__isnull=False)),
+                name="billing_invoice_numbered_when_issued",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="invoice", credit_for__isnull=True) | Q(kind="credit_note", credit_for__isnull=False),
+                name="billing_credit_note_names_its_invoice",
+            ),
+            models.CheckConstraint(condition=~Q(status="void") | ~Q(void_reason=""), name="billing_void_has_reason"),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0, tax_total__gte=0) & sum_is(F("total"), F("subtotal") + F("tax_total")),
+                name="billing_invoice_total_is_its_parts",
+            ),
+            models.CheckConstraint(condition=CURRENCY_OK, name="billing_invoice_currency_iso"),
+        ]
+        indexes = [
+            models.Index(fields=["clinic", "-created_at"], name="billing_invoice_clinic_idx"),
+            models.Index(fields=["client", "status"], name="billing_invoice_client_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft {self.get_kind_display().lower()} {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """The model-level guard behind the services: an issued or void row refuses every change
+        except voiding (status, reason, who and when)."""
+        if not self._state.adding and self.pk is not None:
+            stored = type(self)._base_manager.filter(pk=self.pk).values_list("status", flat=True).first()
+            fields = kwargs.get("update_fields")
+            if stored == InvoiceStatus.VOID or (
+                stored == InvoiceStatus.ISSUED and (fields is None or not set(fields) <= VOID_FIELDS or self.status != InvoiceStatus.VOID)
+            ):
+                raise ImmutableInvoiceError(f"{self.number} is issued and cannot be changed; issue a credit note instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if self.status != InvoiceStatus.DRAFT:
+            raise ImmutableInvoiceError("Issued invoices are kept; void it instead.")
+        return super().delete(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        return str(self)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == DocumentKind.CREDIT_NOTE
+
+
+class LineKind(models.TextChoices):
+    SERVICE = "service", "Service"
+    ADDON = "addon", "Add-on"
+    PRODUCT = "product", "Product"
+    PACKAGE = "package", "Package"
+    GIFT_CARD = "gift_card", "Gift card"
+    OTHER = "other", "Other"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=LineKind.choices, default=LineKind.SERVICE)
+    description = models.CharField(max_length=200)
+    service = models.ForeignKey("bookings.Service", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # What an insurer's receipt needs of a treatment: who gave it, on which day, for how long.
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    service_date = models.DateField(null=True, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    quantity = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(1000)])
+    unit_price = money_field(validators=[MinValueValidator(0)])
+    discount = money_field(default=Decimal("0.00"), validators=[MinValueValidator(0)])
+    tax_rate = models.ForeignKey(TaxRate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    tax_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0.00"))
+    net = money_field()
+    tax = money_field()
+    total = money_field()
+    # On a credit note: the invoice line it credits. A line is credited at most once.
+    credits_line = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="credited_by")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1, quantity__lte=1000), name="billing_line_quantity_range"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0, discount__gte=0), name="billing_line_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(discount__lt=F("quantity") * F("unit_price") + HALF_CENT), name="billing_line_discount_within_price"
+            ),
+            models.CheckConstraint(condition=Q(tax_percent__gte=0, tax_percent__lte=100), name="billing_line_tax_percent"),
+            models.CheckConstraint(
+                condition=Q(net__gte=0, tax__gte=0) & sum_is(F("total"), F("net") + F("tax")), name="billing_line_total_is_its_parts"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._guard()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        self._guard()
+        return super().delete(*args, **kwargs)
+
+    def _guard(self) -> None:
+        status = Invoice._base_manager.filter(pk=self.invoice_id).values_list("status", flat=True).first()
+        if status is not None and status != InvoiceStatus.DRAFT:
+            raise ImmutableInvoiceError("The lines of an issued invoice cannot be changed.")
+
+
+class PaymentMethod(models.TextChoices):
+    CASH = "cash", "Cash"
+    CARD_TERMINAL = "card_terminal", "Card (terminal)"
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CHEQUE = "cheque", "Cheque"
+    STORE_CREDIT = "store_credit", "Store credit"
+    OTHER = "other", "Other"
+
+
+class Payment(models.Model):
+    """Money received at the desk. Where it went (which invoices, how much became store credit)
+    and what was refunded are ledger entries that name it."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="payments")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=16, choices=PaymentMethod.choices)
+    amount = money_field()
+    currency = models.CharField(max_length=3, validators=[currency_code])
+    reference = models.CharField(max_length=100, blank=True, help_text="Terminal receipt, cheque or transfer reference.")
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="billing_payment_positive"),
+            models.CheckConstraint(condition=CURRENCY_OK, name="billing_payment_currency_iso"),
+        ]
+        indexes = [models.Index(fields=["clinic", "-at"], name="billing_payment_clinic_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.currency} {self.amount}"
+
+
+class LedgerKind(models.TextChoices):
+    CHARGE = "charge", "Charge"
+    PAYMENT = "payment", "Payment"
+    REFUND = "refund", "Refund"
+    CREDIT = "credit", "Credit"
+    REDEMPTION = "redemption", "Store credit used"
+    VOID = "void", "Void"
+
+
+class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
+    def update(self, **kwargs: object) -> int:
+        raise AppendOnlyError("ledger entries cannot be updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("ledger entries cannot be deleted")
+
+
+class LedgerEntry(models.Model):
+    """One signed movement on a client's account, in the client's debt: positive means the client
+    owes more (a charge, a refund paid out, store credit used), negative means less (a payment, a
+    credit note, a void, store credit created). Entries without an invoice are store credit."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=10, choices=LedgerKind.choices)
+    amount = money_field()
+    currency = models.CharField(max_length=3, validators=[currency_code])
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries")
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind__in=["charge", "refund", "redemption"]) & Q(amount__gt=0))
+                | (Q(kind__in=["payment", "credit", "void"]) & Q(amount__lt=0)),
+                name="billing_ledger_sign_fits_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["charge", "void"]) | Q(invoice__isnull=False), name="billing_ledger_charge_names_invoice"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["payment", "refund", "redemption"]) | Q(payment__isnull=False),
+                name="billing_ledger_payment_names_payment",
+            ),
+            models.CheckConstraint(condition=CURRENCY_OK, name="billing_ledger_currency_iso"),
+        ]
+        indexes = [models.Index(fields=["client", "currency"], name="billing_ledger_client_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.currency} {self.amount}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("ledger entries cannot be changed; add a correcting entry")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise AppendOnlyError("ledger entries cannot be deleted")

@@ -1,0 +1,26 @@
+from django.urls import path
+
+from knotwork.billing import views
+
+urlpatterns = [
+    # Staff: settings (owner), invoices, check-out, client accounts, refunds.
+    path("billing/settings/", views.billing_settings, name="billing_settings"),
+    path("billing/settings/tax-rates/<int:pk>/toggle/", views.tax_rate_toggle, name="tax_rate_toggle"),
+    path("invoices/", views.invoice_list, name="invoice_list"),
+    path("invoices/new/", views.invoice_new, name="invoice_new"),
+    path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/lines/", views.invoice_line_add, name="invoice_line_add"),
+    path("invoices/<int:pk>/lines/<int:line_id>/remove/", views.invoice_line_remove, name="invoice_line_remove"),
+    path("invoices/<int:pk>/issue/", views.invoice_issue, name="invoice_issue"),
+    path("invoices/<int:pk>/pay/", views.invoice_pay, name="invoice_pay"),
+    path("invoices/<int:pk>/void/", views.invoice_void, name="invoice_void"),
+    path("invoices/<int:pk>/credit-note/", views.invoice_credit, name="invoice_credit"),
+    path("invoices/<int:pk>/invoice.pdf", views.invoice_pdf, name="invoice_pdf"),
+    path("payments/<int:pk>/refund/", views.payment_refund, name="payment_refund"),
+    path("payments/<int:pk>/receipt.pdf", views.payment_receipt, name="payment_receipt"),
+    path("appointments/<int:pk>/checkout/", views.appointment_checkout, name="appointment_checkout"),
+    path("clients/<int:client_id>/account/", views.client_account, name="client_account"),
+    # The client's own invoices and receipts.
+    path("portal/<int:client_id>/invoices/", views.portal_invoices, name="portal_invoices"),
+    path("portal/invoices/<int:invoice_id>.pdf", views.portal_invoice_pdf, name="portal_invoice_pdf"),
+]

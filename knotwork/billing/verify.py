@@ -1,0 +1,183 @@
+"""`knotwork money verify`: recompute everything money-related from first principles and compare.
+
+- every line's totals from its quantity, price, discount and tax rate; every invoice's totals
+  from its lines;
+- every clinic's numbering: each sequence runs 1..n with no gap and no repeat, its counter says n;
+- every issued or void document has exactly its ledger entries (charge; void; credit), drafts none;
+- every payment's entries add up to its amount, nothing is refunded twice, no pocket or store
+  credit is below zero, and every entry agrees with its invoice and payment on clinic, client
+  and currency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from knotwork.billing import money
+from knotwork.billing.models import (
+    DocumentKind,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    InvoiceStatus,
+    LedgerEntry,
+    LedgerKind,
+    Payment,
+    PaymentMethod,
+)
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Finding:
+    clinic_id: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"clinic {self.clinic_id}: {self.what}"
+
+
+@dataclass
+class Report:
+    invoices: int = 0
+    payments: int = 0
+    entries: int = 0
+    findings: list[Finding] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def _lines(report: Report, add: list[Finding]) -> None:
+    sums: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO])
+    for line in InvoiceLine.objects.select_related("invoice").iterator(chunk_size=2000):
+        inv = line.invoice
+        try:
+            expected = money.line_totals(
+                quantity=line.quantity, unit_price=line.unit_price, discount=line.discount, tax_percent=line.tax_percent,
+                prices_include_tax=inv.prices_include_tax, currency=inv.currency,
+            )  # fmt: skip
+            if (expected.net, expected.tax, expected.total) != (line.net, line.tax, line.total):
+                add.append(Finding(inv.clinic_id, f"{inv}: line {line.pk} totals {line.total} but its figures give {expected.total}"))
+        except money.MoneyError as exc:
+            add.append(Finding(inv.clinic_id, f"{inv}: line {line.pk} is impossible: {exc}"))
+        s = sums[inv.pk]
+        s[0], s[1], s[2] = s[0] + line.net, s[1] + line.tax, s[2] + line.total
+    for inv in Invoice.objects.all().iterator(chunk_size=2000):
+        report.invoices += 1
+        net, tax, total = sums.get(inv.pk, [ZERO, ZERO, ZERO])
+        if (inv.subtotal, inv.tax_total, inv.total) != (net, tax, total):
+            add.append(
+                Finding(inv.clinic_id, f"{inv}: totals {inv.total} (tax {inv.tax_total}) but its lines add up to {total} (tax {tax})")
+            )
+
+
+def _numbering(add: list[Finding]) -> None:
+    sequences: dict[tuple[int, str], list[int]] = defaultdict(list)
+    numbers: dict[tuple[int, str], int] = defaultdict(int)
+    for clinic_id, kind, seq, number in Invoice.objects.filter(sequence__isnull=False).values_list(
+        "clinic_id", "kind", "sequence", "number"
+    ):
+        sequences[(clinic_id, kind)].append(seq or 0)
+        numbers[(clinic_id, number)] += 1
+    counters = {(c.clinic_id, c.kind): c.last for c in InvoiceCounter.objects.all()}
+    for (clinic_id, kind), seqs in sorted(sequences.items()):
+        seen = sorted(seqs)
+        repeats = sorted({s for s in seen if seen.count(s) > 1})
+        missing = sorted(set(range(1, (seen[-1] if seen else 0) + 1)) - set(seen))
+        if repeats:
+            add.append(Finding(clinic_id, f"{kind} numbers used twice: {repeats[:10]}"))
+        if missing:
+            add.append(Finding(clinic_id, f"{kind} numbers missing (a gap): {missing[:10]}"))
+        if seen[-1] != counters.get((clinic_id, kind), 0):
+            add.append(Finding(clinic_id, f"{kind} counter says {counters.get((clinic_id, kind), 0)} but the highest number is {seen[-1]}"))
+    for (clinic_id, kind), last in counters.items():
+        if last and (clinic_id, kind) not in sequences:
+            add.append(Finding(clinic_id, f"{kind} counter says {last} but nothing is numbered"))
+    for (clinic_id, number), count in numbers.items():
+        if count > 1:
+            add.append(Finding(clinic_id, f"number {number} is on {count} documents"))
+
+
+def _ledger(report: Report, add: list[Finding]) -> None:
+    by_invoice: dict[int, list[LedgerEntry]] = defaultdict(list)
+    by_payment: dict[int, list[LedgerEntry]] = defaultdict(list)
+    credit: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+    invoices = {i.pk: i for i in Invoice.objects.all()}
+    payments = {p.pk: p for p in Payment.objects.all()}
+    for e in LedgerEntry.objects.all().iterator(chunk_size=2000):
+        report.entries += 1
+        if e.invoice_id:
+            by_invoice[e.invoice_id].append(e)
+            inv = invoices[e.invoice_id]
+            if (inv.clinic_id, inv.client_id, inv.currency) != (e.clinic_id, e.client_id, e.currency):
+                add.append(Finding(e.clinic_id, f"ledger entry {e.pk} disagrees with {inv} on clinic, client or currency"))
+        else:
+            credit[(e.client_id, e.currency)] -= e.amount
+        if e.payment_id:
+            by_payment[e.payment_id].append(e)
+            p = payments[e.payment_id]
+            if (p.clinic_id, p.client_id, p.currency) != (e.clinic_id, e.client_id, e.currency):
+                add.append(Finding(e.clinic_id, f"ledger entry {e.pk} disagrees with payment {p.pk} on clinic, client or currency"))
+    for inv in invoices.values():
+        entries = by_invoice.get(inv.pk, [])
+        kinds = defaultdict(list)
+        for e in entries:
+            kinds[e.kind].append(e.amount)
+        own = LedgerKind.CHARGE if inv.kind == DocumentKind.INVOICE else LedgerKind.CREDIT
+        sign = 1 if own == LedgerKind.CHARGE else -1
+        if inv.status == InvoiceStatus.DRAFT:
+            if entries:
+                add.append(Finding(inv.clinic_id, f"draft {inv.pk} has ledger entries"))
+            continue
+        if kinds.get(own) != [sign * inv.total]:
+            add.append(
+                Finding(
+                    inv.clinic_id, f"{inv} (total {inv.total}) should have one {own} entry of {sign * inv.total}, has {kinds.get(own, [])}"
+                )
+            )
+        if inv.status == InvoiceStatus.VOID and kinds.get(LedgerKind.VOID) != [-inv.total]:
+            add.append(
+                Finding(inv.clinic_id, f"void {inv} should have one void entry of {-inv.total}, has {kinds.get(LedgerKind.VOID, [])}")
+            )
+        if inv.status == InvoiceStatus.ISSUED and kinds.get(LedgerKind.VOID):
+            add.append(Finding(inv.clinic_id, f"{inv} is issued but has a void entry"))
+        if inv.kind == DocumentKind.INVOICE:
+            paid = -sum(kinds.get(LedgerKind.PAYMENT, []), ZERO) - sum(kinds.get(LedgerKind.REFUND, []), ZERO)
+            if paid < 0:
+                add.append(Finding(inv.clinic_id, f"{inv} has more refunded than was paid on it ({paid})"))
+    for p in payments.values():
+        report.payments += 1
+        entries = by_payment.get(p.pk, [])
+        applied = -sum((e.amount for e in entries if e.kind == LedgerKind.PAYMENT), ZERO)
+        refunded = sum((e.amount for e in entries if e.kind == LedgerKind.REFUND), ZERO)
+        if p.method == PaymentMethod.STORE_CREDIT:
+            used = sum((e.amount for e in entries if e.kind == LedgerKind.REDEMPTION), ZERO)
+            if applied != p.amount or used != p.amount:
+                add.append(Finding(p.clinic_id, f"store-credit payment {p.pk} of {p.amount} applied {applied} and used {used} of credit"))
+        else:
+            kept = -sum((e.amount for e in entries if e.kind == LedgerKind.CREDIT), ZERO)
+            if applied + kept != p.amount:
+                add.append(
+                    Finding(p.clinic_id, f"payment {p.pk} of {p.amount} is accounted for as {applied} applied + {kept} store credit")
+                )
+        if refunded > p.amount:
+            add.append(Finding(p.clinic_id, f"payment {p.pk} of {p.amount} has {refunded} refunded"))
+    for (client_id, currency), amount in credit.items():
+        if amount < 0:
+            add.append(Finding(Payment.objects.filter(client_id=client_id).values_list("clinic_id", flat=True).first() or 0,
+                               f"client {client_id} has negative store credit ({currency} {amount})"))  # fmt: skip
+
+
+def verify_money() -> Report:
+    report = Report()
+    findings: list[Finding] = []
+    _lines(report, findings)
+    _numbering(findings)
+    _ledger(report, findings)
+    report.findings = findings
+    return report

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from knotwork.billing import services
+from knotwork.billing.models import BillingSettings, TaxRate
+from knotwork.bookings.models import Appointment, AppointmentStatus, Service
+
+
+def make_appointment(clinic, therapist, client, service, *, days_ago: int = 1) -> Appointment:
+    start = (timezone.now() - timedelta(days=days_ago)).replace(second=0, microsecond=0)
+    end = start + service.duration
+    return Appointment.objects.create(
+        clinic=clinic,
+        therapist=therapist,
+        client=client,
+        service=service,
+        starts_at=start,
+        ends_at=end,
+        block_start=start,
+        block_end=end,
+        status=AppointmentStatus.COMPLETED,
+        price=service.price,
+        currency=service.currency,
+    )
+
+
+@pytest.fixture
+def money(world):
+    """Clinic A bills in GBP with 20% VAT included in prices; alice gave client_a a 60-minute session."""
+    a = world.clinic_a
+    world.vat = TaxRate.objects.create(clinic=a, name="VAT standard", rate=Decimal("20.00"))
+    BillingSettings.objects.create(
+        clinic=a, legal_name="Clinic A Ltd", address="1 High Street, Bristol", tax_number="GB123456789", default_tax_rate=world.vat
+    )
+    world.session = Service.objects.create(clinic=a, name="NMT session", duration_minutes=60, price=Decimal("60.00"), currency="GBP")
+    world.appointment = make_appointment(a, world.alice, world.client_a, world.session)
+    world.service_b = Service.objects.create(clinic=world.clinic_b, name="Session B", duration_minutes=60, price=Decimal("50.00"))
+    world.appointment_b = make_appointment(world.clinic_b, world.charlie, world.client_b, world.service_b)
+    return world
+
+
+def issued_invoice(world, *, price: str = "60.00", actor=None):
+    """A draft for client_a with one line at ``price`` (tax included), issued."""
+    actor = actor or world.bob
+    invoice = services.invoice_create(clinic=world.clinic_a, client=world.client_a, actor=actor)
+    services.invoice_line_add(invoice=invoice, actor=actor, description="Treatment", unit_price=price, tax_rate=world.vat)
+    return services.invoice_issue(invoice=invoice, actor=actor)
