@@ -98,6 +98,31 @@ class VoidAndCreditPageTests:
         assert selectors.payment_refunded(payment) == 60
 
 
+class StatusBadgeTests:
+    @staticmethod
+    def _pay(world, invoice, amount):
+        services.payment_record(
+            clinic=world.clinic_a, client=world.client_a, actor=world.bob, method="cash", amount=amount, currency="GBP", invoices=[invoice]
+        )
+
+    @staticmethod
+    def _badge(page: bytes) -> str:
+        return next(w for w in ("Refund due", "Part paid", "Unpaid", "Paid") if f">{w}</span>".encode() in page)
+
+    def test_the_badge_follows_the_ledger_on_the_invoice_and_in_the_list(self, money, as_user):
+        http = as_user(money.bob)
+        invoice = issued_invoice(money)
+        detail, listing = reverse("invoice_detail", args=[invoice.pk]), reverse("invoice_list")
+        assert self._badge(http.get(detail).content) == "Unpaid"
+        self._pay(money, invoice, "20")
+        assert self._badge(http.get(detail).content) == "Part paid" and self._badge(http.get(listing).content) == "Part paid"
+        self._pay(money, invoice, "40")
+        assert self._badge(http.get(detail).content) == "Paid" and self._badge(http.get(listing).content) == "Paid"
+        services.credit_note_create(invoice=invoice, actor=money.bob, reason="Session not given")
+        page = http.get(listing).content
+        assert b"Refund due" in page and b"GBP 60.00 to return" in page and b"GBP -60.00" not in page
+
+
 class PermissionTests:
     def test_therapists_read_their_own_appointments_invoices_only_and_change_nothing(self, money, as_user):
         own = _alices_invoice(money)
