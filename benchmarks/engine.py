@@ -1,6 +1,6 @@
 """Measure the trigger-point engine over the shipped atlas. Prints figures; never fails on speed.
 
-    .venv/bin/python benchmarks/engine.py [--n 4000] [--seed 7]
+    .venv/bin/python benchmarks/engine.py [--n 4000] [--seed 7] [--profile 16-20]
 
 Drawings are made the way clients draw: the size is uniform from 1 to 20 cells. Each drawing
 starts from a random trigger point and side and takes cells from its essential zone (drawn
@@ -11,7 +11,9 @@ and a few ticked symptoms; three in four come with the red-flag questions answer
 Results are reported per size bucket (1-5, 6-10, 11-15, 16-20).
 
 The process is pinned to one core where the OS allows it. Targets (docs/engine.md): p99 < 1 ms
-per explain and >= 5,000 drawings/s on one core, in every bucket.
+per explain and >= 5,000 drawings/s on one core, in every bucket. Figures vary with the machine
+and its load (the first line printed names the machine): compare runs made side by side.
+``--profile BUCKET`` prints a cProfile of the explains of one bucket instead of the figures.
 """
 
 from __future__ import annotations
@@ -103,10 +105,25 @@ def measure(engine: Engine, drawings: list[PainDrawing]) -> dict[str, float]:
     }
 
 
+def profile(engine: Engine, drawings: list[PainDrawing]) -> int:
+    """Where the time of one bucket's explains goes, by function (profiling slows it several times)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for d in drawings:
+        engine.explain(d)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=4000, help="drawings in all, sizes uniform over 1-20 cells")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", metavar="BUCKET", choices=[f"{lo}-{hi}" for lo, hi in BUCKETS], help="profile one bucket")
     args = parser.parse_args()
     try:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -123,6 +140,8 @@ def main() -> int:
     for ds in buckets.values():  # warm caches (rule tables, sentence helpers)
         for d in ds[:200]:
             engine.explain(d)
+    if args.profile:
+        return profile(engine, next(ds for (lo, hi), ds in buckets.items() if args.profile == f"{lo}-{hi}"))
 
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores ({pinned}), Python {platform.python_version()}"

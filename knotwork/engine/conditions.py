@@ -25,7 +25,7 @@ hold; a list of conditions holds when any of them does:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -180,35 +180,96 @@ def parse_conditions(raw: object, where: str, *, symptoms: frozenset[str] | None
 class ConditionIndex:
     """Which of many keyed condition lists hold for a drawing, without trying every condition.
 
-    Conditions that need a mark in named regions or cells are filed under those places; a
-    drawing then tries only those filed under its own marks, plus the few that name no place
-    (symptom-only conditions). The answer is the same as trying them all.
+    Condition *i* of the lists, flattened in order, is bit *i* of an integer. Built once, the
+    index files each condition under what it needs: a mark in named regions or cells, one of a
+    few symptoms, qualities or findings, a mark in ``also_regions``. A drawing ORs the bits
+    filed under its own places, symptoms, qualities and findings and ANDs the answers, so most
+    conditions are settled with no call at all. Only what bits cannot say is left to
+    :meth:`Condition.holds`: that the *same* mark is in place and of the quality, both sides,
+    every symptom, and an age or sex the drawing states. The answer is the same as trying them all.
     """
 
     def __init__(self, keyed: Iterable[tuple[str, Iterable[Condition]]]) -> None:
-        by_place: dict[str, list[tuple[str, Condition]]] = {}
-        anywhere: list[tuple[str, Condition]] = []
         self.keys: list[str] = []
-        for key, conditions in keyed:
+        conditions: list[Condition] = []
+        owners: list[str] = []
+        for key, keyed_conditions in keyed:
             self.keys.append(key)
-            for c in conditions:
-                where = c.regions | c.cells
-                if not where:
-                    anywhere.append((key, c))
-                for place in where:
-                    by_place.setdefault(place, []).append((key, c))
-        self._by_place = by_place
-        self._anywhere = tuple(anywhere)
+            for c in keyed_conditions:
+                conditions.append(c)
+                owners.append(key)
+        self.conditions: tuple[Condition, ...] = tuple(conditions)
+        self.owners: tuple[str, ...] = tuple(owners)
+        """The key of each condition, by bit."""
+        every = (1 << len(conditions)) - 1
+        # Per requirement: id -> the conditions that name it, and the conditions that need none of
+        # them (they pass that test whatever the drawing).
+        self._at_place, self._anywhere = _filed((c.regions | c.cells for c in conditions), every)
+        self._at_symptom, self._any_symptoms = _filed((c.symptoms | c.all_symptoms for c in conditions), every)
+        self._at_quality, self._any_qualities = _filed((c.qualities for c in conditions), every)
+        self._at_finding, self._any_findings = _filed((c.findings for c in conditions), every)
+        self._at_also, self._any_also = _filed((c.also_regions for c in conditions), every)
+        self._places = frozenset(self._at_place)
+        self._also_places = frozenset(self._at_also)
+
+        def bits(test: Callable[[Condition], object]) -> int:
+            return sum(1 << i for i, c in enumerate(conditions) if test(c))
+
+        self._to_try = bits(lambda c: (c.qualities and (c.regions or c.cells)) or c.both_sides or c.all_symptoms)
+        self._aged = bits(lambda c: c.from_age is not None)
+        self._sexed = bits(lambda c: c.sexes)
+
+    def matching(self, drawing: PainDrawing) -> int:
+        """The conditions that hold for the drawing, as bits (condition *i* is bit *i*)."""
+        places = drawing.places
+        found = self._anywhere
+        for place in self._places.intersection(places):
+            found |= self._at_place[place]
+        found &= _passing(self._any_symptoms, self._at_symptom, drawing.reported)
+        found &= _passing(self._any_qualities, self._at_quality, drawing.qualities)
+        ctx = drawing.context
+        found &= _passing(self._any_findings, self._at_finding, ctx.findings)
+        if found & ~self._any_also:
+            found &= _passing(self._any_also, self._at_also, self._also_places.intersection(places))
+        doubtful = found & self._to_try
+        if ctx.age is not None:
+            doubtful |= found & self._aged
+        if ctx.sex is not None:
+            doubtful |= found & self._sexed
+        conditions = self.conditions
+        while doubtful:
+            low = doubtful & -doubtful
+            doubtful ^= low
+            if not conditions[low.bit_length() - 1].holds(drawing):
+                found ^= low
+        return found
 
     def holding(self, drawing: PainDrawing) -> set[str]:
         """The keys with at least one condition that holds."""
+        bits = self.matching(drawing)
+        owners = self.owners
         found: set[str] = set()
-        by_place = self._by_place
-        for place in drawing.places:
-            for key, c in by_place.get(place, ()):
-                if key not in found and c.holds(drawing):
-                    found.add(key)
-        for key, c in self._anywhere:
-            if key not in found and c.holds(drawing):
-                found.add(key)
+        while bits:
+            low = bits & -bits
+            bits ^= low
+            found.add(owners[low.bit_length() - 1])
         return found
+
+
+def _filed(needs: Iterable[frozenset[str]], every: int) -> tuple[dict[str, int], int]:
+    """(id -> the bits of the conditions that name it, the bits of those that name none)."""
+    filed: dict[str, int] = {}
+    named = 0
+    for i, ids in enumerate(needs):
+        for x in ids:
+            filed[x] = filed.get(x, 0) | 1 << i
+            named |= 1 << i
+    return filed, every & ~named
+
+
+def _passing(unnamed: int, filed: Mapping[str, int], present: Iterable[str]) -> int:
+    """The conditions a drawing passes on one requirement: those naming none of its ids, and
+    those naming one the drawing has."""
+    for x in present:
+        unnamed |= filed.get(x, 0)
+    return unnamed

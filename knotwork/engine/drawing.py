@@ -15,9 +15,11 @@ from knotwork.engine.model import Context, Mark, PainDrawing, SymptomSeverity
 from knotwork.engine.red_flags import RED_FLAG_IDS, red_flag_questions
 from knotwork.engine.vocabulary import FINDING_IDS, QUALITIES, canonical_quality
 
-__all__ = ["QUALITIES", "Context", "DrawingError", "Mark", "PainDrawing", "SymptomSeverity", "parse_drawing"]
+__all__ = ["MAX_INTENSITY", "QUALITIES", "Context", "DrawingError", "Mark", "PainDrawing", "SymptomSeverity", "parse_drawing"]
 
 SIDES: tuple[str, ...] = ("right", "left")
+MAX_INTENSITY = 10
+"""The top of the intensity scale (1-10); the engine's tally sizes its fields by it."""
 
 # The ACR 2016 symptom-severity questionnaire: three items rated 0-3 for the past week and
 # three yes/no items for the past six months.
@@ -81,8 +83,8 @@ def _parse_marks(raw: object, cells: frozenset[str], problems: list[tuple[str, s
             ok = False
         else:
             seen[cell] = i
-        if not _is_int(intensity) or not 1 <= intensity <= 10:  # type: ignore[operator]
-            problems.append((f"{where}.intensity", f"must be a whole number from 1 to 10, got {intensity!r}"))
+        if not _is_int(intensity) or not 1 <= intensity <= MAX_INTENSITY:  # type: ignore[operator]
+            problems.append((f"{where}.intensity", f"must be a whole number from 1 to {MAX_INTENSITY}, got {intensity!r}"))
             ok = False
         if quality is not None and quality not in QUALITIES:
             problems.append((f"{where}.quality", f"unknown quality {quality!r}; use one of {', '.join(QUALITIES)}"))

@@ -44,21 +44,42 @@ GENERALIZED_REGIONS: dict[str, frozenset[str]] = {
 }
 
 
-def wpi_areas(cells: Iterable[str], region_wpi: Mapping[str, str | None]) -> list[str]:
-    """The WPI areas the cells touch, each once: ``"upper-arm:left"`` for paired, ``"neck"`` for axial."""
-    areas: set[str] = set()
-    for cell in cells:
-        region, _, side = cell.partition(":")
-        area = region_wpi.get(region)
-        if area is None:
-            continue
-        if area in AXIAL_AREAS:
-            areas.add(area)
-        elif side:
-            areas.add(f"{area}:{side}")
-        # A midline region mapped to a paired area would have no side to count; the vocabulary
-        # has none, and counting it on both sides would inflate the index.
-    return sorted(areas)
+def cell_area(cell: str, region_wpi: Mapping[str, str | None]) -> str | None:
+    """The WPI area one cell counts towards: ``"upper-arm:left"`` for paired, ``"neck"`` for axial."""
+    region, _, side = cell.partition(":")
+    area = region_wpi.get(region)
+    if area is None:
+        return None
+    if area in AXIAL_AREAS:
+        return area
+    # A midline region mapped to a paired area would have no side to count; the vocabulary
+    # has none, and counting it on both sides would inflate the index.
+    return f"{area}:{side}" if side else None
+
+
+def cell_areas(cells: Iterable[str], region_wpi: Mapping[str, str | None]) -> dict[str, str | None]:
+    """Cell -> its WPI area (or ``None``), built once per atlas so a drawing's WPI is a few lookups."""
+    return {cell: cell_area(cell, region_wpi) for cell in cells}
+
+
+_SUMMARIES = {
+    "met": "The pain picture meets the ACR 2016 criteria for fibromyalgia; a physician should assess it, "
+    "and trigger-point work alone is unlikely to explain all of the pain.",
+    "not met": "The ACR 2016 fibromyalgia criteria are not met.",
+    "incomplete": "Not enough answers to apply the ACR 2016 criteria; see what is missing.",
+}
+
+
+def wpi_areas(cells: Iterable[str], region_wpi: Mapping[str, str | None], areas_of: Mapping[str, str | None] | None = None) -> list[str]:
+    """The WPI areas the cells touch, each once, sorted. ``areas_of`` is :func:`cell_areas` for
+    the atlas when the caller has it; a cell it does not know is worked out from ``region_wpi``."""
+    known = areas_of or {}
+    listed = list(cells)
+    try:
+        areas = set(map(known.__getitem__, listed))
+    except KeyError:  # a cell the table does not have (or no table)
+        areas = {known[c] if c in known else cell_area(c, region_wpi) for c in listed}
+    return sorted(filter(None, areas))
 
 
 def generalized_regions(areas: Iterable[str]) -> list[str]:
@@ -103,8 +124,12 @@ def fibromyalgia_verdict(wpi: int, generalized: int, sss: int | None, duration_m
     return "met", reasons
 
 
-def evaluate_fibromyalgia(drawing: PainDrawing, region_wpi: Mapping[str, str | None]) -> Screen:
-    areas = wpi_areas((m.cell for m in drawing.marks), region_wpi)
+def evaluate_fibromyalgia(
+    drawing: PainDrawing, region_wpi: Mapping[str, str | None], *, areas_of: Mapping[str, str | None] | None = None
+) -> Screen:
+    """The ACR 2016 screen for one drawing. ``areas_of`` (see :func:`cell_areas`) saves the
+    engine splitting every marked cell again; the answer is the same without it."""
+    areas = wpi_areas([m.cell for m in drawing.marks], region_wpi, areas_of)
     regions = generalized_regions(areas)
     sss = drawing.context.sss
     duration = drawing.context.pain_duration_months
@@ -128,12 +153,6 @@ def evaluate_fibromyalgia(drawing: PainDrawing, region_wpi: Mapping[str, str | N
         ),
         "pain_duration_months": duration,
     }
-    summary = {
-        "met": "The pain picture meets the ACR 2016 criteria for fibromyalgia; a physician should assess it, "
-        "and trigger-point work alone is unlikely to explain all of the pain.",
-        "not met": "The ACR 2016 fibromyalgia criteria are not met.",
-        "incomplete": "Not enough answers to apply the ACR 2016 criteria; see what is missing.",
-    }[verdict]
     return Screen(
         id=SCREEN_ID,
         title=SCREEN_TITLE,
@@ -141,7 +160,7 @@ def evaluate_fibromyalgia(drawing: PainDrawing, region_wpi: Mapping[str, str | N
         rule=RULE,
         inputs=inputs,
         details={
-            "summary": summary,
+            "summary": _SUMMARIES[verdict],
             "reasons": reasons,
             "fs_scale": len(areas) + sss.total if sss else None,
             "note": "The WPI counts pain over the past week; the drawing is taken as that week's pain.",

@@ -56,7 +56,9 @@ class LookalikeRule:
     refer_when: tuple[Condition, ...]
     rule_text: str = ""
     static_candidates: tuple[dict[str, Any], ...] = ()
-    """The parts of the candidates that no drawing changes, built once (tuples: shared, read-only)."""
+    """Each candidate as a screen shows it, built once: what no drawing changes (tuples: shared,
+    read-only), then ``ranked`` and ``supported_by`` left empty. A screen copies one (a plain
+    dict copy, keys in the same order) and fills those two."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,12 @@ def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = ()
     triage holds the muscle list back) the trigger-point candidates are left out too, so no
     muscle is offered beside an emergency; ``details.withheld`` counts them.
     """
-    rules = lookalike_rules()
-    applying = _index().holding(drawing)
-    if not applying:
+    index = _index()
+    bits = index.matching(drawing)
+    if not bits & index.applies:
         return []
+    rules = lookalike_rules()
+    conditions = index.conditions
     screens: list[Screen] = []
     position: dict[str, int] = {}
     for m in ranked_muscles:
@@ -132,24 +136,24 @@ def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = ()
     # One inputs mapping for every screen of this drawing: they all read the same drawing.
     inputs = {
         "cells": [m.cell for m in drawing.marks],
-        "qualities": {m.cell: m.quality for m in drawing.marks if m.quality},
+        "qualities": {m.cell: m.quality for m in drawing.marks if m.quality} if drawing.qualities else {},
         "symptoms": list(drawing.symptoms),
         "findings": list(drawing.context.findings),
     }
-    for rule in rules.screens:
-        if rule.id not in applying:
+    for rule, (applies, refers, first, middle, end) in zip(rules.screens, index.by_rule, strict=True):
+        if not bits & applies:
             continue
-        matched = [c for c in rule.applies_when if c.holds(drawing)]
-        refer = [c for c in rule.refer_when if c.holds(drawing)]
-        candidates = [
-            {
-                **static,
-                "ranked": {m: position[m] for m in c.muscles if m in position},
-                "supported_by": [f for f in c.findings if f in recorded],
-            }
-            for c, static in zip(rule.candidates, rule.static_candidates, strict=True)
-            if not (withheld and c.kind == "trigger point")
-        ]
+        matched = [conditions[i].describe() for i in range(first, middle) if bits >> i & 1]
+        refer = [conditions[i].text for i in range(middle, end) if bits >> i & 1] if bits & refers else []
+        candidates = []
+        for c, static in zip(rule.candidates, rule.static_candidates, strict=True):
+            if withheld and c.kind == "trigger point":
+                continue
+            candidate = static.copy()
+            ranked = c.muscles and not position.keys().isdisjoint(c.muscles)
+            candidate["ranked"] = {m: position[m] for m in c.muscles if m in position} if ranked else {}
+            candidate["supported_by"] = [f for f in c.findings if f in recorded] if recorded else []
+            candidates.append(candidate)
         screens.append(
             Screen(
                 id=f"lookalike-{rule.id}",
@@ -159,9 +163,9 @@ def evaluate_lookalikes(drawing: PainDrawing, ranked_muscles: Sequence[str] = ()
                 inputs=inputs,
                 details={
                     "source": rule.source,
-                    "matched": [c.describe() for c in matched],
+                    "matched": matched,
                     "candidates": candidates,
-                    "refer_because": [c.text for c in refer],
+                    "refer_because": refer,
                     **({"withheld": len(rule.candidates) - len(candidates)} if withheld else {}),
                 },
             )
@@ -179,14 +183,35 @@ def _static_candidates(rule: LookalikeRule, texts: dict[str, str]) -> tuple[dict
             "muscles": c.muscles,
             "tell_apart": tuple({"finding": f, "text": texts[f]} for f in c.findings),
             **({"note": c.note} if c.note else {}),
+            "ranked": {},
+            "supported_by": [],
         }
         for c in rule.candidates
     )
 
 
+class _ScreenIndex(ConditionIndex):
+    """Every screen's ``applies_when`` and ``refer_when`` in one :class:`ConditionIndex`, so one
+    pass tells which screens apply and, for those, which conditions matched and which call for a
+    physician. ``by_rule`` gives each screen's applies_when and refer_when bits and where its
+    conditions sit: applies_when from ``first`` to ``middle``, refer_when from ``middle`` to ``end``."""
+
+    def __init__(self, screens: Sequence[LookalikeRule]) -> None:
+        super().__init__((r.id, (*r.applies_when, *r.refer_when)) for r in screens)
+        by_rule: list[tuple[int, int, int, int, int]] = []
+        first = 0
+        for r in screens:
+            middle = first + len(r.applies_when)
+            end = middle + len(r.refer_when)
+            by_rule.append((((1 << middle) - 1) ^ ((1 << first) - 1), ((1 << end) - 1) ^ ((1 << middle) - 1), first, middle, end))
+            first = end
+        self.by_rule: tuple[tuple[int, int, int, int, int], ...] = tuple(by_rule)
+        self.applies = sum(r[0] for r in by_rule)
+
+
 @cache
-def _index() -> ConditionIndex:
-    return ConditionIndex((r.id, r.applies_when) for r in lookalike_rules().screens)
+def _index() -> _ScreenIndex:
+    return _ScreenIndex(lookalike_rules().screens)
 
 
 def _rule_text(rule: LookalikeRule) -> str:

@@ -83,9 +83,13 @@ class PainDrawing:
     """Every marked cell and region, for the rules' quick checks."""
     marks_at: Mapping[str, tuple[Mark, ...]] = field(init=False, compare=False, repr=False)
     """Marked cell or region -> its marks."""
+    qualities: frozenset[str] = field(init=False, compare=False, repr=False)
+    """Every quality a mark carries, so a rule about qualities is passed over at a glance."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "reported", reported_symptoms(self.symptoms, (m.quality for m in self.marks)))
+        qualities = frozenset([m.quality for m in self.marks if m.quality is not None])
+        object.__setattr__(self, "qualities", qualities)
+        object.__setattr__(self, "reported", reported_symptoms(self.symptoms, qualities))
         at: dict[str, tuple[Mark, ...]] = {}
         for m in self.marks:
             at[m.cell] = (m,)

@@ -131,6 +131,7 @@ def red_flag_rules_version() -> str:
 
 
 RED_FLAG_IDS: frozenset[str] = frozenset(f.id for f in red_flag_questions())
+_ORDER: tuple[str, ...] = tuple(f.id for f in red_flag_questions())
 _BY_ID: dict[str, RedFlag] = {f.id: f for f in red_flag_questions()}
 
 
@@ -142,7 +143,12 @@ def _normalise(answers: Mapping[str, bool] | Iterable[str] | None) -> dict[str, 
     if answers is None:
         return None
     if isinstance(answers, Mapping):
-        out: dict[str, bool] = {}
+        out: dict[str, bool] = dict(answers)
+        # The usual answers (known ids, every answer a bool) pass in two set operations; anything
+        # else is walked in order so the error names the first bad answer.
+        if out.keys() <= RED_FLAG_IDS and set(map(type, out.values())) <= {bool}:
+            return out
+        out = {}
         for rid, value in answers.items():
             if rid not in RED_FLAG_IDS:
                 raise RedFlagError(f"unknown red-flag question {rid!r}")
@@ -160,31 +166,50 @@ def _normalise(answers: Mapping[str, bool] | Iterable[str] | None) -> dict[str, 
     return {f.id: f.id in yes for f in red_flag_questions()}
 
 
+@dataclass(frozen=True)
+class _Screening:
+    """Every flag's drawing conditions in one :class:`ConditionIndex`, flag by flag in question
+    order (reported_when, then ask_when, then mention_when), so one pass answers all three
+    kinds and its bits come out in question order. ``meaning`` says, per bit, whose condition
+    it is: (flag id, reported, asked and an emergency)."""
+
+    index: ConditionIndex
+    meaning: tuple[tuple[str, bool, bool], ...]
+
+
 @cache
-def _indexes() -> tuple[ConditionIndex, ConditionIndex, ConditionIndex, frozenset[str]]:
-    flags = red_flag_questions()
-    return (
-        ConditionIndex((f.id, f.reported_when) for f in flags),
-        ConditionIndex((f.id, f.ask_when) for f in flags),
-        ConditionIndex((f.id, f.mention_when) for f in flags),
-        frozenset(f.id for f in flags if f.urgency == "emergency"),
-    )
+def _screening() -> _Screening:
+    keyed: list[tuple[str, tuple[Condition, ...]]] = []
+    meaning: list[tuple[str, bool, bool]] = []
+    for f in red_flag_questions():
+        keyed.append((f.id, (*f.reported_when, *f.ask_when, *f.mention_when)))
+        meaning += [(f.id, True, False)] * len(f.reported_when)
+        meaning += [(f.id, False, f.urgency == "emergency")] * len(f.ask_when)
+        meaning += [(f.id, False, False)] * len(f.mention_when)
+    return _Screening(ConditionIndex(keyed), tuple(meaning))
 
 
 def _from_drawing(drawing: PainDrawing | None) -> tuple[list[str], list[str], list[str]]:
     """(flags the drawing reports, flags it makes pressing, emergency flags its ask_when prompts), in question order."""
     if drawing is None or not drawing.marks and not drawing.reported:
         return [], [], []
-    reported_ix, ask_ix, mention_ix, emergency = _indexes()
-    reported = reported_ix.holding(drawing)
-    asked = ask_ix.holding(drawing)
-    pressing = reported | asked | mention_ix.holding(drawing)
-    order = [f.id for f in red_flag_questions()]
-    return (
-        [rid for rid in order if rid in reported],
-        [rid for rid in order if rid in pressing],
-        [rid for rid in order if rid in asked and rid in emergency],
-    )
+    screening = _screening()
+    bits = screening.index.matching(drawing)
+    reported: list[str] = []
+    pressing: list[str] = []
+    gating: list[str] = []
+    meaning = screening.meaning
+    while bits:  # lowest bit first: question order, one flag's conditions side by side
+        low = bits & -bits
+        bits ^= low
+        rid, reports, gates = meaning[low.bit_length() - 1]
+        if not pressing or pressing[-1] != rid:
+            pressing.append(rid)
+        if reports and (not reported or reported[-1] != rid):
+            reported.append(rid)
+        if gates and (not gating or gating[-1] != rid):
+            gating.append(rid)
+    return reported, pressing, gating
 
 
 def evaluate_red_flags(
@@ -208,9 +233,10 @@ def evaluate_red_flags(
         "prompts_emergency": gating,
         "rules_version": red_flag_rules_version(),
     }
-    unanswered = [f.id for f in flags if f.id not in answered]
+    # Answers are validated, so as many answers as questions means every one is answered.
+    unanswered = [] if len(answered) == len(_ORDER) else [rid for rid in _ORDER if rid not in answered]
     ask_first = [rid for rid in pressing if rid not in answered and rid not in reported]
-    positive = [f for f in flags if answered.get(f.id) is True or f.id in reported]
+    positive = [f for f in flags if answered.get(f.id) is True or f.id in reported] if reported or True in answered.values() else []
 
     def screen(verdict: str, **details: Any) -> Screen:
         return Screen(id=SCREEN_ID, title=SCREEN_TITLE, verdict=verdict, rule=RULE, inputs=inputs, details=details)

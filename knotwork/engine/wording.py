@@ -8,6 +8,7 @@ trigger point *commonly* or *sometimes* refers pain, never about a diagnosis.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 
 
 def lower_first(name: str) -> str:
@@ -42,20 +43,50 @@ def cell_words(cells: Iterable[str], region_names: Mapping[str, str]) -> dict[st
 
 def places(cells: Sequence[str], words: Mapping[str, tuple[str, str]]) -> str:
     """ "the right temple and side of the neck and the crown of the head"."""
+    if len(cells) == 1:  # the commonest zone in a small drawing
+        side, name = words[cells[0]]
+        return f"the {side} {name}" if side else f"the {name}"
     groups: dict[str, list[str]] = {}
     for cell in cells:
         side, name = words[cell]
-        groups.setdefault(side, []).append(name)
+        if side in groups:
+            groups[side].append(name)
+        else:
+            groups[side] = [name]
     parts = []
     for side, names in groups.items():
-        parts.append(f"the {side} {join_words(names)}" if side else f"the {join_words(names)}")
+        named = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        parts.append(f"the {side} {named}" if side else f"the {named}")
     return join_words(parts)
 
 
 def intensities(cells: Sequence[str], intensity: Mapping[str, int]) -> str:
-    values = [intensity[c] for c in cells]
+    return intensity_range([intensity[c] for c in cells])
+
+
+def intensity_range(values: Sequence[int]) -> str:
+    """ "6/10", or "3/10 to 7/10"."""
+    if len(values) == 1:
+        return f"{values[0]}/10"
     low, high = min(values), max(values)
     return f"{low}/10" if low == high else f"{low}/10 to {high}/10"
+
+
+@cache
+def _subject(muscle_name: str, side: str, several: bool) -> tuple[str, str]:
+    """The sentence's subject and verb, the same for every drawing: worked out once per muscle and side."""
+    where = "the " + muscle_on_side(muscle_name, side)
+    # Several trigger points of one muscle share the row when together they explain the drawing best.
+    return (f"Trigger points in {where}", "refer") if several else (f"A trigger point in {where}", "refers")
+
+
+ZoneWords = tuple[str, str]
+"""A zone's marked cells in words and their intensities: ("the right temple", "6/10")."""
+
+
+def zone_words(cells: Sequence[str], words: Mapping[str, tuple[str, str]], intensity: Mapping[str, int]) -> ZoneWords | None:
+    """What a sentence says about one zone's marked cells (``None`` when there are none)."""
+    return (places(cells, words), intensities(cells, intensity)) if cells else None
 
 
 def why_sentence(
@@ -70,26 +101,41 @@ def why_sentence(
     symptom_names: Sequence[str] = (),
     assessment_reason: str | None = None,
 ) -> str:
-    where = "the " + muscle_on_side(muscle_name, side)
-    # Several trigger points of one muscle share the row when together they explain the drawing best.
-    subject, refers = (f"Trigger points in {where}", "refer") if several else (f"A trigger point in {where}", "refers")
-    if essential_hits:
-        text = (
-            f"{subject} commonly {refers} pain to {places(essential_hits, words)}, "
-            f"which you marked at {intensities(essential_hits, intensity)}"
-        )
-        if spillover_hits:
-            text += f", and sometimes to {places(spillover_hits, words)} ({intensities(spillover_hits, intensity)})"
+    return why_from_words(
+        muscle_name,
+        side,
+        several,
+        zone_words(essential_hits, words, intensity),
+        zone_words(spillover_hits, words, intensity),
+        symptom_names,
+        assessment_reason,
+    )
+
+
+def why_from_words(
+    muscle_name: str,
+    side: str,
+    several: bool,
+    essential: ZoneWords | None,
+    spillover: ZoneWords | None,
+    symptom_names: Sequence[str] = (),
+    assessment_reason: str | None = None,
+) -> str:
+    """:func:`why_sentence` from zone words already worked out: rows of one drawing that explain
+    the same marks share them."""
+    subject, refers = _subject(muscle_name, side, several)
+    if essential:
+        text = f"{subject} commonly {refers} pain to {essential[0]}, which you marked at {essential[1]}"
+        if spillover:
+            text += f", and sometimes to {spillover[0]} ({spillover[1]})"
     else:
-        text = (
-            f"{subject} sometimes {refers} pain to {places(spillover_hits, words)}, "
-            f"which you marked at {intensities(spillover_hits, intensity)}"
-        )
+        assert spillover, "a row explains at least one mark"
+        text = f"{subject} sometimes {refers} pain to {spillover[0]}, which you marked at {spillover[1]}"
+    if not symptom_names and not assessment_reason:
+        return text + "."
     extras = []
     if symptom_names:
         extras.append(f"it is also linked with the {join_words([lower_first(s) for s in symptom_names])} you reported")
     if assessment_reason:
         extras.append(f"your assessment also pointed to this muscle ({assessment_reason})")
-    if extras:
-        text += "; " + ", and ".join(extras)
-    return text + "."
+    return text + "; " + ", and ".join(extras) + "."
