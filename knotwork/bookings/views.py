@@ -48,9 +48,29 @@ HOLD_SESSION_KEY = "knotwork.booking_hold"
 HOLDS_PER_IP = 20  # per 10 minutes: enough for a family at one address, too few to hold a whole diary
 
 
+def _day(value: str) -> date | None:
+    """A YYYY-MM-DD date from a URL, or None for anything else: an impossible date such as
+    2026-02-30 is as unusable as a typo, and the page falls back to its default day."""
+    if len(value) != 10:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None
+
+
+def _moment(value: str) -> datetime | None:
+    """An aware ISO date-time from a form, or None (missing, malformed, impossible or naive)."""
+    try:
+        parsed = parse_datetime(value[:40])
+    except ValueError:
+        return None
+    return parsed if parsed is not None and not timezone.is_naive(parsed) else None
+
+
 def _week_start(request: HttpRequest, clinic: Clinic) -> date:
     today = timezone.localdate(timezone=clinic.tz)
-    asked = parse_date(request.GET.get("week", "") or "") if len(request.GET.get("week", "")) == 10 else None
+    asked = _day(request.GET.get("week", ""))
     start = asked if asked and today - timedelta(days=7) <= asked <= today + timedelta(days=400) else today
     return max(start, today)
 
@@ -116,8 +136,8 @@ def book_hold(request: HttpRequest, slug: str, therapist_id: int, service_id: in
     therapist = therapist_in_clinic(clinic, therapist_id)
     service = service_in_clinic(clinic, service_id, therapist)
     back = reverse("book_slots", args=[slug, therapist.pk, service.pk])
-    start = parse_datetime(request.POST.get("start", "")[:40])
-    if start is None or timezone.is_naive(start):
+    start = _moment(request.POST.get("start", ""))
+    if start is None:
         messages.error(request, "Please choose one of the times shown.")
         return redirect(back)
     if _too_many_holds(request):
@@ -241,7 +261,7 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     clinic = appointment.clinic
     form = LocalTimeForm(request.POST or None, clinic=clinic) if membership else None
     if request.method == "POST":
-        start = form.start() if form is not None and form.is_valid() else parse_datetime(request.POST.get("start", "")[:40])
+        start = form.start() if form is not None and form.is_valid() else _moment(request.POST.get("start", ""))
         if start is not None and not timezone.is_naive(start):
             try:
                 services.appointment_reschedule(appointment=appointment, start=start, actor=_actor(request, membership))
@@ -293,9 +313,7 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
 
 
 def _day_param(request: HttpRequest, clinic: Clinic) -> date:
-    asked = request.GET.get("date", "")
-    parsed = parse_date(asked) if len(asked) == 10 else None
-    return parsed or timezone.localdate(timezone=clinic.tz)
+    return _day(request.GET.get("date", "")) or timezone.localdate(timezone=clinic.tz)
 
 
 @staff_view(Capability.VIEW_DEMOGRAPHICS)

@@ -119,6 +119,41 @@ class AppointmentPageTests:
         assert Appointment.objects.get(pk=appointment.pk).starts_at == local(booking, booking.monday, 18, 30)
 
 
+class ImpossibleDateTests:
+    """Dates typed into URLs and forms: a clear answer, never a 500."""
+
+    BAD = ("2026-02-30", "2026-13-01", "2026-00-10", "9999-99-99")
+
+    def test_the_public_slot_page_falls_back_to_this_week(self, client, booking):
+        url = reverse("book_slots", args=[booking.clinic_a.slug, booking.alice.pk, booking.consult.pk])
+        for bad in self.BAD:
+            response = client.get(url + f"?week={bad}")
+            assert response.status_code == 200, bad
+
+    def test_the_staff_schedule_falls_back_to_today(self, as_user, booking):
+        web = as_user(booking.bob)
+        for bad in self.BAD:
+            response = web.get(reverse("schedule") + f"?date={bad}")
+            assert response.status_code == 200, bad
+
+    def test_holding_an_impossible_time_asks_for_one_of_the_times_shown(self, client, booking):
+        url = reverse("book_slots", args=[booking.clinic_a.slug, booking.alice.pk, booking.consult.pk])
+        hold = reverse("book_hold", args=[booking.clinic_a.slug, booking.alice.pk, booking.consult.pk])
+        for bad in ("2026-02-30T10:00:00+00:00", "2026-03-01T25:00:00+00:00", "2026-03-01T10:00:00"):
+            response = client.post(hold, {"start": bad}, follow=True)
+            assert response.redirect_chain[0] == (url, 302), bad
+            assert "Please choose one of the times shown." in response.content.decode()
+
+    def test_rescheduling_to_an_impossible_time_changes_nothing(self, as_user, booking):
+        appointment = _booked(booking)
+        before = appointment.starts_at
+        impossible = {"day": "2026-02-30", "at": "10:00", "start": "2026-02-30T10:00:00+00:00"}
+        response = as_user(booking.alice).post(reverse("appointment_reschedule", args=[appointment.pk]), impossible)
+        assert response.status_code in (200, 400)
+        appointment.refresh_from_db()
+        assert appointment.starts_at == before
+
+
 class ScheduleTests:
     def test_the_schedule_lists_the_days_appointments_in_constant_queries(self, as_user, booking, django_assert_max_num_queries):
         for hour in (9, 10, 11):
