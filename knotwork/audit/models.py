@@ -14,17 +14,11 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-
-class AppendOnlyError(Exception):
-    """Audit rows are never updated or deleted through the application."""
+from knotwork.lib.appendonly import AppendOnlyError, AppendOnlyQuerySet, refuse_change
 
 
-class AuditQuerySet(models.QuerySet["AuditEvent"]):
-    def update(self, **kwargs: object) -> int:
-        raise AppendOnlyError("audit events cannot be updated")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("audit events cannot be deleted")
+class AuditQuerySet(AppendOnlyQuerySet):
+    noun = "audit events"
 
     def for_clinic(self, clinic: Any) -> AuditQuerySet:
         return self.filter(clinic=clinic)
@@ -79,8 +73,7 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_id}"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise AppendOnlyError("audit events cannot be updated")
+        refuse_change(self, "audit events")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:

@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from knotwork.accounts.models import Clinic
+from knotwork.lib.appendonly import AppendOnlyError, AppendOnlyQuerySet, refuse_change
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as GBP.")
 CURRENCY_OK = Q(currency__regex=r"^[A-Z]{3}$")
@@ -43,10 +44,6 @@ def money_field(**extra: Any) -> models.DecimalField:
 
 def default_currency() -> str:
     return str(getattr(settings, "KNOTWORK_CURRENCY", "GBP"))
-
-
-class AppendOnlyError(Exception):
-    """Ledger entries are never changed or removed; a correction is a new entry."""
 
 
 class ImmutableInvoiceError(Exception):
@@ -344,12 +341,8 @@ class LedgerKind(models.TextChoices):
     VOID = "void", "Void"
 
 
-class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
-    def update(self, **kwargs: object) -> int:
-        raise AppendOnlyError("ledger entries cannot be updated")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("ledger entries cannot be deleted")
+class LedgerQuerySet(AppendOnlyQuerySet):
+    noun = "ledger entries"
 
 
 class LedgerEntry(models.Model):
@@ -394,8 +387,7 @@ class LedgerEntry(models.Model):
         return f"{self.get_kind_display()} {self.currency} {self.amount}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("ledger entries cannot be changed; add a correcting entry")
+        refuse_change(self, "ledger entries")
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
