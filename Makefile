@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: run dev test test-fast lint typecheck check bench bench-load clean
+.PHONY: run dev test test-fast lint typecheck check bench bench-load clean engine
+
+# The engine's hot modules compiled by mypyc (tools/build_engine.py); the Python source runs
+# whenever they are missing or older than the source, so this only ever makes explain faster.
+ENGINE := knotwork/engine/_native/manifest.json
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Knotwork needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -14,13 +18,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)
+$(ENGINE): $(STAMP) $(wildcard knotwork/engine/*.py) tools/build_engine.py
+	$(BIN)/python tools/build_engine.py
+
+engine: $(ENGINE)
+
+run: $(STAMP) $(ENGINE)
 	$(BIN)/knotwork run
 
-dev: $(STAMP)
+dev: $(STAMP) $(ENGINE)
 	DEBUG=1 $(BIN)/knotwork run --dev
 
-test: $(STAMP)
+test: $(STAMP) $(ENGINE)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 lint: $(STAMP)
@@ -32,7 +41,7 @@ typecheck: $(STAMP)
 
 check: lint typecheck
 
-bench: $(STAMP)
+bench: $(STAMP) $(ENGINE)
 	$(BIN)/pip install --quiet -e '.[dev,load]'
 	@for f in benchmarks/*.py; do case $$f in */locustfile.py) continue;; esac; echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
@@ -42,4 +51,4 @@ bench-load: $(STAMP)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/knotwork} $(BIN)/python benchmarks/load.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache knotwork/engine/_native

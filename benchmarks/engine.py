@@ -10,7 +10,9 @@ stray cell anywhere, as real drawings are never tidy. A quarter carry a quality 
 and a few ticked symptoms; three in four come with the red-flag questions answered "no".
 Results are reported per size bucket (1-5, 6-10, 11-15, 16-20).
 
-The process is pinned to one core where the OS allows it. Targets (docs/engine.md): p99 < 1 ms
+The process is pinned to one core where the OS allows it. It runs the compiled engine when
+`make engine` has built it for this source (the line after ``machine:`` says which);
+``KNOTWORK_ENGINE=python`` measures the Python source instead. Targets (docs/engine.md): p99 < 1 ms
 per explain and >= 5,000 drawings/s on one core, in every bucket. Figures vary with the machine
 and its load (the first line printed names the machine): compare runs made side by side.
 ``--profile BUCKET`` prints a cProfile of the explains of one bucket instead of the figures.
@@ -30,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from knotwork.atlas.loader import load_atlas  # noqa: E402
-from knotwork.engine import QUALITIES, Engine, PainDrawing  # noqa: E402
+from knotwork.engine import NATIVE, QUALITIES, Engine, PainDrawing, native  # noqa: E402
 from knotwork.engine.model import Context, Mark  # noqa: E402
 from knotwork.engine.red_flags import red_flag_questions  # noqa: E402
 
@@ -146,6 +148,8 @@ def main() -> int:
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores ({pinned}), Python {platform.python_version()}"
     )
+    state = native.status()
+    print("engine: compiled by mypyc" if NATIVE else f"engine: Python source (compiled engine {state}; `make engine` builds it)")
     print(
         f"atlas {atlas.version}: {len(atlas.muscles)} muscles, {len(atlas.trigger_points())} trigger points, "
         f"{len(engine.patterns)} side patterns, {len(engine.postings)} cells with postings"

@@ -15,9 +15,16 @@ Typical use from the web side::
     except DrawingError as exc:
         return Status(400, {"error": {"code": "invalid_drawing", "message": str(exc), "fields": exc.fields}})
     return result.to_dict()
+
+The hot modules run compiled by mypyc when ``make engine`` has built them for this source
+(see :mod:`knotwork.engine.native`); ``NATIVE`` says whether they do. The answers are the same.
 """
 
-from knotwork.engine.core import (
+from knotwork.engine import native as _native
+
+NATIVE = _native.activate(__path__)
+
+from knotwork.engine.core import (  # noqa: E402
     DEFAULT_TOP,
     EMPTY_MESSAGE,
     NOTHING_MESSAGE,
@@ -26,7 +33,7 @@ from knotwork.engine.core import (
     default_engine,
     explain,
 )
-from knotwork.engine.drawing import (
+from knotwork.engine.drawing import (  # noqa: E402
     Context,
     DrawingError,
     Mark,
@@ -34,9 +41,9 @@ from knotwork.engine.drawing import (
     SymptomSeverity,
     parse_drawing,
 )
-from knotwork.engine.fibromyalgia import evaluate_fibromyalgia, fibromyalgia_verdict
-from knotwork.engine.lookalikes import evaluate_lookalikes, lookalike_rules
-from knotwork.engine.red_flags import (
+from knotwork.engine.fibromyalgia import evaluate_fibromyalgia, fibromyalgia_verdict  # noqa: E402
+from knotwork.engine.lookalikes import evaluate_lookalikes, lookalike_rules  # noqa: E402
+from knotwork.engine.red_flags import (  # noqa: E402
     RedFlag,
     RedFlagError,
     evaluate_red_flags,
@@ -44,13 +51,14 @@ from knotwork.engine.red_flags import (
     red_flag_rules_version,
     triage,
 )
-from knotwork.engine.result import CoverStep, ExplainResult, Hypothesis, PainPattern, Screen, Triage, TriggerPointHit
-from knotwork.engine.vocabulary import ALARM_SYMPTOMS, FINDING_IDS, QUALITIES, QUALITY_LABELS
+from knotwork.engine.result import CoverStep, ExplainResult, Hypothesis, PainPattern, Screen, Triage, TriggerPointHit  # noqa: E402
+from knotwork.engine.vocabulary import ALARM_SYMPTOMS, FINDING_IDS, QUALITIES, QUALITY_LABELS  # noqa: E402
 
 __all__ = [
     "ALARM_SYMPTOMS",
     "DEFAULT_TOP",
     "EMPTY_MESSAGE",
+    "NATIVE",
     "NOTHING_MESSAGE",
     "FINDING_IDS",
     "QUALITIES",

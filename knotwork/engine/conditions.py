@@ -26,7 +26,7 @@ hold; a list of conditions holds when any of them does:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from knotwork.engine.vocabulary import FINDING_IDS, QUALITIES
@@ -53,13 +53,16 @@ class Condition:
     from_age: int | None = None
     sexes: frozenset[str] = frozenset()
     text: str = ""
+    _where: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    """Regions and cells together, for the quick first check."""
+    _described: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_where", self.regions | self.cells)
         object.__setattr__(self, "_described", self._describe())
 
     def holds(self, drawing: PainDrawing) -> bool:
-        where: frozenset[str] = self._where  # type: ignore[attr-defined]
+        where: frozenset[str] = self._where
         if where and where.isdisjoint(drawing.places):
             return False  # the quick answer for most rules and most drawings
         ctx = drawing.context
@@ -89,7 +92,7 @@ class Condition:
 
     def describe(self) -> dict[str, Any]:
         """The condition as data, for a screen's details (built once per condition)."""
-        return dict(self._described)  # type: ignore[attr-defined]
+        return dict(self._described)
 
     def _describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -156,9 +159,9 @@ def parse_condition(raw: object, where: str, *, symptoms: frozenset[str] | None 
         text=str(raw.get("text", "")),
     )
     problems = [
-        *(f"quality {q!r}" for q in sorted(cond.qualities - set(QUALITIES))),
-        *(f"finding {f!r}" for f in sorted(cond.findings - FINDING_IDS)),
-        *(f"sex {s!r}" for s in sorted(cond.sexes - SEXES)),
+        *[f"quality {q!r}" for q in sorted(cond.qualities - set(QUALITIES))],
+        *[f"finding {f!r}" for f in sorted(cond.findings - FINDING_IDS)],
+        *[f"sex {s!r}" for s in sorted(cond.sexes - SEXES)],
     ]
     if symptoms is not None:
         problems += [f"symptom {s!r}" for s in sorted((cond.symptoms | cond.all_symptoms) - symptoms)]
@@ -204,11 +207,11 @@ class ConditionIndex:
         every = (1 << len(conditions)) - 1
         # Per requirement: id -> the conditions that name it, and the conditions that need none of
         # them (they pass that test whatever the drawing).
-        self._at_place, self._anywhere = _filed((c.regions | c.cells for c in conditions), every)
-        self._at_symptom, self._any_symptoms = _filed((c.symptoms | c.all_symptoms for c in conditions), every)
-        self._at_quality, self._any_qualities = _filed((c.qualities for c in conditions), every)
-        self._at_finding, self._any_findings = _filed((c.findings for c in conditions), every)
-        self._at_also, self._any_also = _filed((c.also_regions for c in conditions), every)
+        self._at_place, self._anywhere = _filed([c.regions | c.cells for c in conditions], every)
+        self._at_symptom, self._any_symptoms = _filed([c.symptoms | c.all_symptoms for c in conditions], every)
+        self._at_quality, self._any_qualities = _filed([c.qualities for c in conditions], every)
+        self._at_finding, self._any_findings = _filed([c.findings for c in conditions], every)
+        self._at_also, self._any_also = _filed([c.also_regions for c in conditions], every)
         self._places = frozenset(self._at_place)
         self._also_places = frozenset(self._at_also)
 

@@ -46,7 +46,7 @@ from typing import Any, Final
 import yaml
 
 from knotwork.atlas.loader import AtlasData
-from knotwork.engine import scoring
+from knotwork.engine import rules, scoring
 from knotwork.engine.drawing import MAX_INTENSITY, DrawingError, _parse, _parse_marks
 from knotwork.engine.fibromyalgia import cell_areas, evaluate_fibromyalgia
 from knotwork.engine.lookalikes import evaluate_lookalikes
@@ -61,7 +61,7 @@ DEFAULT_TOP = 10
 EMPTY_MESSAGE = "The drawing is empty: mark where it hurts to see likely sources to examine."
 NOTHING_MESSAGE = "No trigger point in the atlas refers pain to the marked areas."
 WITHHELD_MESSAGE = "Likely muscle sources are withheld until medical clearance is recorded."
-PRIORS_FILE = Path(__file__).resolve().parent / "rules" / "priors.yaml"
+PRIORS_FILE = rules.DIR / "priors.yaml"
 _OPPOSITE = {"right": "left", "left": "right"}
 
 
@@ -282,7 +282,7 @@ class Engine:
         # Per muscle (atlas order): its id, its patterns (consecutive ids) and every symptom they are known for.
         self._muscle_ids = tuple(m.id for m in atlas.muscles)
         self._muscle_patterns = tuple(muscle_patterns)
-        self._muscle_symptoms = tuple(frozenset().union(*(patterns[i].symptoms for i in idxs)) for idxs in muscle_patterns)
+        self._muscle_symptoms = tuple(frozenset().union(*[patterns[i].symptoms for i in idxs]) for idxs in muscle_patterns)
         # Per pattern: its zones as bits over the atlas's cells, and what its score needs.
         self._ess_mask = tuple(sum(bit[c] for c in p.essential) for p in patterns)
         self._spill_mask = tuple(sum(bit[c] for c in p.spillover) for p in patterns)
@@ -344,7 +344,7 @@ class Engine:
         self._cell_tally: dict[str, tuple[int, tuple[int, ...], tuple[int, ...]]] = {}
         for cell, post in self.postings.items():
             ess_unit, spill_unit, count_unit = units[cell]
-            adds = (0, *(w * (ess_unit + spill_unit) + count_unit for w in range(1, MAX_INTENSITY + 1)))
+            adds = (0, *[w * (ess_unit + spill_unit) + count_unit for w in range(1, MAX_INTENSITY + 1)])
             muscles = tuple(sorted({muscle_index[patterns[i].muscle] for i, _ in post}))
             self._cell_tally[cell] = (self._bit[cell], adds, muscles)
 
@@ -450,7 +450,9 @@ class Engine:
         """The error for a hand-built drawing that breaks the contract (a cell marked twice, an
         intensity outside 1-10), worded as parsing would word it. The tally assumes both."""
         problems: list[tuple[str, str]] = []
-        _parse_marks([{"cell": m.cell, "intensity": m.intensity} for m in drawing.marks], self.cells, problems)
+        # Read untyped: a hand-built mark may hold anything, and compiled code checks typed reads.
+        raw = [{"cell": getattr(m, "cell"), "intensity": getattr(m, "intensity")} for m in drawing.marks]  # noqa: B009
+        _parse_marks(raw, self.cells, problems)
         return DrawingError(problems or [("marks", "must be a validated drawing")])
 
     def _evidence(self, idxs: Sequence[int], support: frozenset[str], implicated: bool) -> float:

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from knotwork.engine import rules
 from knotwork.engine.conditions import Condition, ConditionIndex, parse_conditions
 from knotwork.engine.result import Screen
 from knotwork.engine.vocabulary import FINDING_IDS, findings
@@ -29,7 +29,7 @@ from knotwork.engine.vocabulary import FINDING_IDS, findings
 if TYPE_CHECKING:
     from knotwork.engine.model import PainDrawing
 
-RULES_FILE = Path(__file__).resolve().parent / "rules" / "lookalikes.yaml"
+RULES_FILE = rules.DIR / "lookalikes.yaml"
 ACTIONS = frozenset({"refer", "test", "co-manage", "treat"})
 
 __all__ = ["FINDING_IDS", "Candidate", "LookalikeRule", "LookalikeRules", "evaluate_lookalikes", "lookalike_rules"]
@@ -197,7 +197,7 @@ class _ScreenIndex(ConditionIndex):
     conditions sit: applies_when from ``first`` to ``middle``, refer_when from ``middle`` to ``end``."""
 
     def __init__(self, screens: Sequence[LookalikeRule]) -> None:
-        super().__init__((r.id, (*r.applies_when, *r.refer_when)) for r in screens)
+        super().__init__([(r.id, (*r.applies_when, *r.refer_when)) for r in screens])
         by_rule: list[tuple[int, int, int, int, int]] = []
         first = 0
         for r in screens:

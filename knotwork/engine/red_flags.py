@@ -30,18 +30,18 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from knotwork.engine import rules
 from knotwork.engine.conditions import Condition, ConditionIndex, parse_conditions
 from knotwork.engine.result import Screen, Triage
 
 if TYPE_CHECKING:
     from knotwork.engine.model import PainDrawing
 
-RULES_FILE = Path(__file__).resolve().parent / "rules" / "red_flags.yaml"
+RULES_FILE = rules.DIR / "red_flags.yaml"
 URGENCIES: tuple[str, ...] = ("emergency", "same-day", "before-treatment")
 """From most to least urgent. ``before-treatment`` is the routine referral: see a physician
 before hands-on work; the likely sources are still shown beside it."""
@@ -276,7 +276,7 @@ def triage(screen: Screen, *, cleared: bool = False) -> Triage:
     urgency = str(details.get("urgency", ""))
     if positive and (urgency in ("emergency", "same-day") or not gating):
         level = urgency
-        actions = tuple(dict.fromkeys(red_flag(p).action for p in positive if red_flag(p).urgency == level))
+        actions = tuple(dict.fromkeys([red_flag(p).action for p in positive if red_flag(p).urgency == level]))
         headline = {
             "emergency": "Emergency: refer now.",
             "same-day": "Refer today: the client should see a physician today. Do not treat today.",

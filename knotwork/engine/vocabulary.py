@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
 
 import yaml
 
-RULES_DIR = Path(__file__).resolve().parent / "rules"
+from knotwork.engine import rules
+
+RULES_DIR = rules.DIR
 FINDINGS_FILE = RULES_DIR / "findings.yaml"
 
 QUALITIES: tuple[str, ...] = ("aching", "burning", "sharp", "stabbing", "throbbing", "tingling", "numbness", "pressure")
@@ -58,7 +59,7 @@ def canonical_quality(value: object) -> object:
 
 def reported_symptoms(ticked: Iterable[str], qualities: Iterable[str | None]) -> frozenset[str]:
     """Ticked symptoms plus those the marks' qualities report."""
-    return frozenset(ticked).union(QUALITY_SYMPTOMS[q] for q in qualities if q in QUALITY_SYMPTOMS)
+    return frozenset(ticked).union([QUALITY_SYMPTOMS[q] for q in qualities if q in QUALITY_SYMPTOMS])
 
 
 def supporting_symptoms(reported: frozenset[str]) -> frozenset[str]:
