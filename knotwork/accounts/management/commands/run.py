@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from knotwork.accounts.demo import demo_seed
 from knotwork.accounts.management.commands.demo import demo_logins_text
 from knotwork.accounts.models import User
+from knotwork.lib.setuplock import setup_lock
 
 
 class Command(BaseCommand):
@@ -34,6 +35,12 @@ class Command(BaseCommand):
         self.serve(options)
 
     def prepare(self) -> None:
+        with setup_lock():  # another `knotwork run` starting now waits here, then finds it all done
+            self._prepare()
+        if User.objects.filter(memberships__clinic__is_demo=True).exists():
+            self.stdout.write(demo_logins_text())
+
+    def _prepare(self) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         for name in ("atlas", "learn"):
@@ -46,8 +53,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Seeded the demo clinic on this empty database."))
         if "ManifestStaticFilesStorage" in settings.STORAGES["staticfiles"]["BACKEND"]:
             call_command("collectstatic", interactive=False, verbosity=0)
-        if User.objects.filter(memberships__clinic__is_demo=True).exists():
-            self.stdout.write(demo_logins_text())
 
     def serve(self, options: dict[str, Any]) -> None:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")}
