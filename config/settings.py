@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "knotwork.lib.middleware.EdgeMiddleware",
     "knotwork.lib.middleware.RequestContextMiddleware",
     "knotwork.lib.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -179,8 +180,11 @@ SECURE = env_bool("KNOTWORK_SECURE", not DEBUG and SITE_URL.startswith("https://
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = SECURE and env_bool("SECURE_SSL_REDIRECT", True)
-# A load balancer probes health over plain HTTP inside the network: answer it, don't redirect it.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A load balancer probes health over plain HTTP inside the network: answer it, don't redirect it
+# (knotwork.lib.middleware.EdgeMiddleware answers /healthz and /readyz before this applies).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# The largest request body accepted at all (413 before reading): three 10 MB attachments and the form.
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024 * 1024)
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = SECURE
@@ -258,15 +262,21 @@ KNOTWORK_CURRENCY = env_str("KNOTWORK_CURRENCY", "GBP")
 
 # --- Logging: request ids on every line; never request bodies, cookies or tokens -------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR"})
+_SENDERS_MISTAKES = ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "request": {"()": "knotwork.lib.logging.RequestIdFilter"},
         "redact": {"()": "knotwork.lib.logging.RedactSecretsFilter"},
+        "no_traceback": {"()": "knotwork.lib.logging.NoTracebackFilter"},
     },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request", "redact"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # An oversized or over-full request is the sender's mistake: one line, no traceback.
+        **{f"django.security.{name}": {"filters": ["no_traceback"]} for name in _SENDERS_MISTAKES},
+    },
 }

@@ -4,7 +4,7 @@ from config.api import api
 from knotwork.accounts import views as accounts
 from knotwork.audit import views as audit
 from knotwork.clients import views as clients
-from knotwork.lib.views import error_view, healthz
+from knotwork.lib.views import bad_request, error_view, healthz
 
 urlpatterns = [
     path("", accounts.home, name="home"),
@@ -40,7 +40,7 @@ urlpatterns = [
     path("", include("knotwork.interop.urls")),
 ]
 
-handler400 = error_view(400, "That request could not be understood", "Check the address or form and try again.")
+handler400 = bad_request
 handler403 = error_view(
     403, "You do not have access to this", "Your role does not allow this page or action. Ask your clinic owner if you think it should."
 )

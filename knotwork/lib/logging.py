@@ -45,6 +45,15 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+class NoTracebackFilter(logging.Filter):
+    """Keeps the record's message and drops its traceback (for errors that are the sender's, not ours)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
 class RedactingGunicornLogger(GunicornLogger):
     """gunicorn's access log, with the same redaction (`knotwork run` uses it)."""
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -12,7 +13,66 @@ from django.utils.functional import SimpleLazyObject
 
 from knotwork.lib import context
 
+log = logging.getLogger(__name__)
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+TOO_LARGE = "The request is larger than this server accepts ({limit:.0f} MB)."
+
+
+class EdgeMiddleware:
+    """First in the chain: answers what must not depend on anything after it.
+
+    ``/healthz`` (the process is alive) and ``/readyz`` (the database and the cache answer) are
+    served before host validation, the HTTPS redirect, sessions and sign-in, because a load
+    balancer probes each server by address over plain HTTP; they say nothing but ``ok``/``ready``.
+    A request whose declared body is over ``MAX_REQUEST_BYTES`` gets 413 before a byte of it is read.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if path == "/healthz":
+            from knotwork.lib.views import healthz
+
+            return healthz(request)
+        if path == "/readyz":
+            return _ready()
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > settings.MAX_REQUEST_BYTES:
+            return too_large(request, settings.MAX_REQUEST_BYTES)
+        return self.get_response(request)
+
+
+def too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    """413 in the shape the caller reads: the API's error body, or a plain sentence for a page."""
+    message = TOO_LARGE.format(limit=limit / 1048576)
+    if request.path_info.startswith("/api/"):
+        from knotwork.lib.api import error_body
+
+        return JsonResponse(error_body(413, message, code="too_large"), status=413)
+    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+
+
+def _ready() -> HttpResponse:
+    from django.core.cache import cache
+    from django.db import connection
+
+    probe = f"readyz:{uuid.uuid4().hex}"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        cache.set(probe, 1, 10)
+        ok = cache.get(probe) == 1
+        cache.delete(probe)
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the log only
+        log.warning("readyz: not ready (%s)", type(exc).__name__)
+        ok = False
+    return HttpResponse("ready" if ok else "not ready", status=200 if ok else 503, content_type="text/plain")
 
 
 def client_ip(request: HttpRequest) -> str | None:

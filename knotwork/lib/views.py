@@ -6,8 +6,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -15,6 +16,7 @@ from django.shortcuts import render
 
 from knotwork.accounts.models import Membership
 from knotwork.accounts.permissions import require
+from knotwork.lib.middleware import too_large
 
 PAGE_SIZE = 25
 
@@ -52,3 +54,18 @@ def error_view(status: int, title: str, text: str) -> Callable[..., HttpResponse
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+_bad_request = error_view(400, "That request could not be understood", "Check the address or form and try again.")
+_too_large = error_view(
+    413, "That was too much to send", "The form or file is larger than this site accepts. Send less, or a smaller file."
+)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 handler, except that a body over the upload limit is what it is: 413."""
+    if isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        if request.path_info.startswith("/api/"):
+            return too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+        return _too_large(request, exception)
+    return _bad_request(request, exception)

@@ -81,6 +81,7 @@ ROUTES: dict[str, Route] = {
     "portal_intake_start": Route("client", ids=C),
     "portal_intake_step": Route("client", ids=C),
     "portal_drawing_new": Route("client", ids=C),
+    "portal_details": Route("client", "the client's own contact details, reminder choices and emergency contact", ids=C),
     "portal_consent_pdf": Route("client", ids={"consent_id": "consent"}),
     "portal_consents_sign": Route("client", "new versions of documents the client signed before", ids=C),
     # --- assessment ------------------------------------------------------------------------
@@ -169,6 +170,7 @@ ROUTES: dict[str, Route] = {
     "appointment_ics": Route(SD, ids={"pk": "appointment"}),
     "schedule": Route(VD),
     "appointment_new": Route(ED),
+    "booking_client_search": Route(VD, "the desk's client search: clients of the member's own clinic only"),
     "calendar_feed_manage": Route(VD),
     "booking_settings": Route(MC),
     "service_new": Route(MC),

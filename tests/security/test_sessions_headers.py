@@ -162,14 +162,3 @@ class VerifierMfaTests:
         c.force_login(verifier)
         assert c.get(reverse("directory_verify_queue")).status_code == 200
 
-
-def test_health_probe_over_plain_http_is_answered_when_https_is_enforced(db):
-    from django.test import Client as HttpClient
-    from django.test import override_settings
-
-    with override_settings(SECURE_SSL_REDIRECT=True):
-        probe = HttpClient()
-        health = probe.get("/healthz")
-        page = probe.get("/")
-    assert health.status_code == 200 and health.content == b"ok"
-    assert page.status_code == 301 and page["Location"].startswith("https://")
