@@ -229,7 +229,14 @@ def main() -> None:
                 with lock:
                     start = (first_start + timedelta(minutes=30 * next(counter))).isoformat()
                 key = str(uuid.uuid4())
-                payload = {"therapist": seed["therapist"], "service": seed["service"], "start": start, "client": seed["client"]}
+                # Round-the-clock starts, outside any working hours: staff book those only with a stated reason.
+                payload = {
+                    "therapist": seed["therapist"],
+                    "service": seed["service"],
+                    "start": start,
+                    "client": seed["client"],
+                    "outside_hours_reason": "crash-safety benchmark",
+                }
                 body = json.dumps(payload).encode()
                 try:
                     status, answer = book(port, key, body, token)

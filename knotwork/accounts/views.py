@@ -11,7 +11,9 @@ from knotwork.accounts import services
 from knotwork.accounts.forms import ApiTokenForm, StaffInviteForm
 from knotwork.accounts.middleware import CLINIC_SESSION_KEY
 from knotwork.accounts.models import ApiToken, Capability, Invitation, Membership
-from knotwork.audit.models import AuditEvent
+from knotwork.audit.models import Action, AuditEvent
+from knotwork.audit.services import audit_record
+from knotwork.bookings.selectors import rebooking_for
 from knotwork.clients.models import Client
 from knotwork.clients.selectors import clients_of_portal_user
 from knotwork.lib.views import staff_view
@@ -22,7 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "public/landing.html")
     membership = getattr(request, "membership", None)
     if membership is None:
-        return render(request, "accounts/portal_home.html", {"records": clients_of_portal_user(request.user)})
+        return _portal_home(request)
     clinic = membership.clinic
     context = {
         "client_count": Client.objects.for_clinic(clinic).active().count(),
@@ -33,6 +35,18 @@ def home(request: HttpRequest) -> HttpResponse:
         ),
     }
     return render(request, "accounts/dashboard.html", context)
+
+
+def _portal_home(request: HttpRequest) -> HttpResponse:
+    """A client's home: each clinic record with its last visit, "book again" and "book"."""
+    records = list(clients_of_portal_user(request.user))
+    rebooking = rebooking_for(records)
+    for record in records:
+        last = rebooking[record.pk].last
+        if last is not None:
+            audit_record(action=Action.VIEW, obj=last, role="client", detail={"via": "portal_home"})
+    cards = [(record, rebooking[record.pk]) for record in records]
+    return render(request, "accounts/portal_home.html", {"cards": cards})
 
 
 @login_required

@@ -19,7 +19,7 @@ from knotwork.accounts.permissions import membership_for, require
 from knotwork.bookings import services
 from knotwork.bookings.idempotency import run_idempotent
 from knotwork.bookings.models import Appointment, Service
-from knotwork.bookings.selectors import free_slots, get_appointment_for_user, therapist_in_clinic
+from knotwork.bookings.selectors import free_slots, get_appointment_for_user, portal_client_at, therapist_in_clinic
 from knotwork.bookings.services import Actor, BookingError, SlotTaken
 from knotwork.bookings.slots import Slot
 from knotwork.clients.models import Client
@@ -74,6 +74,12 @@ class BookIn(Schema):
     service: int | None = None
     start: datetime | None = None
     client: int | None = Field(None, description="Staff only: the client the booking is for")
+    outside_hours_reason: str | None = Field(
+        None,
+        max_length=200,
+        description="Staff only: why a time outside the therapist's working hours is booked. Without it such a time is "
+        "refused (422 `outside_hours`); with it the override and the reason are audited.",
+    )
 
 
 class CancelIn(Schema):
@@ -197,8 +203,10 @@ def list_slots(request: HttpRequest, params: Query[SlotsQuery]):  # type: ignore
 def create_hold(request: HttpRequest, payload: HoldIn):  # type: ignore[no-untyped-def]
     svc, person = _service_and_therapist(payload.service, payload.therapist, public=True)
     actor = _actor(request, svc.clinic_id, WRITE)
+    # A client's own record lets them hold an "existing clients only" service after a past visit.
+    own = None if actor.is_staff else portal_client_at(svc.clinic, request.user)
     try:
-        hold, token = services.hold_create(clinic=svc.clinic, therapist=person, service=svc, start=payload.start, actor=actor)
+        hold, token = services.hold_create(clinic=svc.clinic, therapist=person, service=svc, start=payload.start, actor=actor, client=own)
     except BookingError as exc:
         return _respond(_refusal(exc))
     body = {
@@ -251,7 +259,13 @@ def create_booking(request: HttpRequest, payload: BookIn, idempotency_key: str |
             else:
                 assert payload.start is not None  # checked before the clinic was resolved
                 appointment = services.appointment_book(
-                    clinic=clinic, therapist=person, service=svc, start=payload.start, client=client, actor=actor
+                    clinic=clinic,
+                    therapist=person,
+                    service=svc,
+                    start=payload.start,
+                    client=client,
+                    actor=actor,
+                    outside_hours_reason=(payload.outside_hours_reason or "") if actor.is_staff else "",
                 )
         except BookingError as exc:
             return _refusal(exc)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
@@ -8,6 +8,7 @@ from django import forms
 from knotwork.accounts.models import Clinic
 from knotwork.bookings.models import Service
 from knotwork.bookings.selectors import clinic_therapists
+from knotwork.bookings.services import MAX_YEAR, MIN_YEAR
 from knotwork.clients.models import Client
 
 
@@ -35,19 +36,51 @@ class LocalTimeForm(forms.Form):
         self.clinic = clinic
         self.fields["at"].help_text = f"{clinic.time_zone} time"
 
+    def clean_day(self) -> date:
+        day: date = self.cleaned_data["day"]
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise forms.ValidationError("Enter a date in a year between %(min)s and %(max)s.", params={"min": MIN_YEAR, "max": MAX_YEAR})
+        return day
+
     def start(self) -> datetime:
         return datetime.combine(self.cleaned_data["day"], self.cleaned_data["at"], tzinfo=self.clinic.tz)
 
 
 class StaffBookingForm(LocalTimeForm):
-    client = forms.ModelChoiceField(queryset=Client.objects.none())
+    """The desk's booking form. The client is chosen from a search (never a list of everyone), and a
+    time outside the therapist's working hours needs the override ticked and a reason."""
+
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.none(),
+        widget=forms.HiddenInput,
+        error_messages={"required": "Find the client and choose them.", "invalid_choice": "Find the client and choose them."},
+    )
     therapist = forms.ModelChoiceField(queryset=Client.objects.none())
     service = forms.ModelChoiceField(queryset=Service.objects.none())
-    field_order = ["client", "therapist", "service", "day", "at"]
+    outside_hours = forms.BooleanField(label="Book outside the therapist's working hours", required=False)
+    outside_hours_reason = forms.CharField(
+        label="Reason for booking outside working hours",
+        required=False,
+        max_length=200,
+        help_text="Kept in the audit log with the booking.",
+    )
+    field_order = ["client", "therapist", "service", "day", "at", "outside_hours", "outside_hours_reason"]
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         super().__init__(*args, clinic=clinic, **kwargs)
-        self.fields["client"].queryset = Client.objects.for_clinic(clinic).active()  # type: ignore[attr-defined]
+        clients = Client.objects.for_clinic(clinic).active().filter(restricted_at__isnull=True)
+        self.fields["client"].queryset = clients  # type: ignore[attr-defined]
         self.fields["therapist"].queryset = clinic_therapists(clinic)  # type: ignore[attr-defined]
         self.fields["therapist"].label_from_instance = lambda u: u.display_name  # type: ignore[attr-defined]
         self.fields["service"].queryset = Service.objects.active().filter(clinic=clinic)  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["outside_hours_reason"] = " ".join(str(data.get("outside_hours_reason", "")).split())
+        if data.get("outside_hours") and not data["outside_hours_reason"]:
+            self.add_error("outside_hours_reason", "Say why this booking is outside the working hours.")
+        return data
+
+    def override_reason(self) -> str:
+        """The reason, when the override is ticked: what lets the service book outside the hours."""
+        return self.cleaned_data["outside_hours_reason"] if self.cleaned_data.get("outside_hours") else ""

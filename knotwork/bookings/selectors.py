@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from knotwork.bookings.models import (
     BookingPolicy,
     Service,
 )
+from knotwork.clients.models import Client
 
 THERAPIST_ROLES = (Role.THERAPIST, Role.OWNER)
 
@@ -102,13 +104,19 @@ def free_slots(
     now = now or timezone.now()
     policy = BookingPolicy.for_clinic(clinic)
     rules = rules_for(service, policy)
-    weekly, exceptions = working_hours(clinic, therapist, first_day, last_day)
     tz = clinic.tz
+    not_before = now if staff else now + timedelta(minutes=policy.min_notice_minutes)
+    not_after = now + timedelta(days=3650 if staff else policy.horizon_days)
+    # Only dates that can hold an offered start are looked at: this keeps the work bounded, and a
+    # far date (year 1 or 9999, both valid dates) never reaches the arithmetic that would overflow.
+    first_day = max(first_day, not_before.astimezone(tz).date() - timedelta(days=1))
+    last_day = min(last_day, not_after.astimezone(tz).date() + timedelta(days=1))
+    if last_day < first_day:
+        return []
+    weekly, exceptions = working_hours(clinic, therapist, first_day, last_day)
     span_start = datetime.combine(first_day - timedelta(days=1), datetime.min.time(), tzinfo=tz)
     span_end = datetime.combine(last_day + timedelta(days=2), datetime.min.time(), tzinfo=tz)
     busy = busy_intervals(therapist, span_start, span_end, exclude_id=exclude_id)
-    not_before = now if staff else now + timedelta(minutes=policy.min_notice_minutes)
-    not_after = now + timedelta(days=3650 if staff else policy.horizon_days)
     return slotlib.free_slots(
         tz=tz,
         weekly=weekly,
@@ -123,8 +131,17 @@ def free_slots(
 
 
 def nearest_free_slots(
-    *, clinic: Clinic, therapist: User, service: Service, around: datetime, count: int = 5, exclude_id: int | None = None
+    *,
+    clinic: Clinic,
+    therapist: User,
+    service: Service,
+    around: datetime,
+    count: int = 5,
+    exclude_id: int | None = None,
+    staff: bool = False,
 ) -> Sequence[slotlib.Slot]:
+    """The free starts closest to ``around`` (inside the working hours; for visitors also inside
+    the notice and horizon), in time order."""
     day = around.astimezone(clinic.tz).date()
     found = free_slots(
         clinic=clinic,
@@ -133,6 +150,7 @@ def nearest_free_slots(
         first_day=day - timedelta(days=3),
         last_day=day + timedelta(days=7),
         exclude_id=exclude_id,
+        staff=staff,
     )
     return slotlib.nearest(found, around, count)
 
@@ -189,3 +207,69 @@ def client_appointments(user: Any) -> QuerySet[Appointment]:
         .select_related("clinic", "service", "therapist", "room")
         .order_by("-starts_at")
     )
+
+
+# A visit that happened, or that the clinic still expects to record: completed, a past confirmed
+# appointment whose outcome is not recorded yet, or a past no-show (the person is known to the
+# clinic). Cancelled, requested-but-never-confirmed, held and expired rows are not visits.
+PAST_VISIT_STATUSES = (AppointmentStatus.COMPLETED, AppointmentStatus.CONFIRMED, AppointmentStatus.NO_SHOW)
+
+
+def past_visits(*, now: datetime | None = None) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(status__in=PAST_VISIT_STATUSES, starts_at__lte=now or timezone.now())
+
+
+def is_returning_client(client: Client, *, now: datetime | None = None) -> bool:
+    """Whether the client has a past visit at their clinic: who "existing clients only" services are for."""
+    return past_visits(now=now).filter(client=client, clinic_id=client.clinic_id).exists()
+
+
+def portal_client_at(clinic: Clinic | int, user: Any) -> Client | None:
+    """The signed-in person's own record at this clinic, if they have one."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Client.objects.filter(clinic=clinic, portal_user=user, archived_at__isnull=True, restricted_at__isnull=True).first()
+
+
+@dataclass(frozen=True)
+class Rebooking:
+    """A client's last visit and, when the same therapist and service can still be booked online, where."""
+
+    last: Appointment | None
+    book_again: tuple[int, int] | None  # (therapist id, service id) for the public booking page
+
+
+def rebooking_for(clients: Sequence[Client], *, now: datetime | None = None) -> dict[int, Rebooking]:
+    """Each client's last visit and whether it can be booked again online, in a constant number of queries."""
+    if not clients:
+        return {}
+    now = now or timezone.now()
+    latest = past_visits(now=now).filter(client=OuterRef("pk")).order_by("-starts_at", "-pk").values("pk")[:1]
+    last_ids = dict(Client.objects.filter(pk__in=[c.pk for c in clients]).annotate(last=Subquery(latest)).values_list("pk", "last"))
+    visits = {
+        a.client_id: a
+        for a in Appointment.objects.filter(pk__in=[i for i in last_ids.values() if i]).select_related("therapist", "service", "clinic")
+    }
+    clinic_ids = {a.clinic_id for a in visits.values()}
+    therapist_ids = {a.therapist_id for a in visits.values()}
+    working = set(
+        Availability.objects.filter(clinic_id__in=clinic_ids, therapist_id__in=therapist_ids).values_list("clinic_id", "therapist_id")
+    )
+    members = set(
+        Membership.objects.active()
+        .filter(clinic_id__in=clinic_ids, user_id__in=therapist_ids, role__in=THERAPIST_ROLES)
+        .values_list("clinic_id", "user_id")
+    )
+    out: dict[int, Rebooking] = {}
+    for client in clients:
+        visit = visits.get(client.pk)
+        again = None
+        if visit is not None:
+            service = visit.service
+            offered = service.is_active and service.online_booking != Service.OnlineBooking.STAFF
+            same = service.therapist_id in (None, visit.therapist_id)
+            key = (visit.clinic_id, visit.therapist_id)
+            if offered and same and key in working and key in members:
+                again = (visit.therapist_id, service.pk)
+        out[client.pk] = Rebooking(last=visit, book_again=again)
+    return out

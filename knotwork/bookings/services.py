@@ -31,12 +31,14 @@ from knotwork.bookings.models import (
     Room,
     Service,
 )
-from knotwork.bookings.selectors import rules_for, working_hours
+from knotwork.bookings.selectors import is_returning_client, rules_for, working_hours
 from knotwork.clients.models import Client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEADLOCK_RETRIES = 3
+# The years a booking may name. Anything outside is refused as out of range before any arithmetic.
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 class BookingError(Exception):
@@ -54,16 +56,32 @@ class SlotTaken(BookingError):
     status = 409
     code = "slot_taken"
 
-    def __init__(self, *, clinic: Clinic, therapist: User, service: Service, start: datetime, exclude_id: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clinic: Clinic,
+        therapist: User,
+        service: Service,
+        start: datetime,
+        exclude_id: int | None = None,
+        staff: bool = False,
+    ) -> None:
         super().__init__("That time was just taken by someone else. Here are the nearest free times.")
         self.clinic, self.therapist, self.service, self.start, self.exclude_id = clinic, therapist, service, start, exclude_id
+        self.staff = staff
 
     def nearest(self) -> list[slotlib.Slot]:
+        """The nearest free starts the person asking could book (staff: inside the working hours, from now on)."""
         from knotwork.bookings.selectors import nearest_free_slots
 
         return list(
             nearest_free_slots(
-                clinic=self.clinic, therapist=self.therapist, service=self.service, around=self.start, exclude_id=self.exclude_id
+                clinic=self.clinic,
+                therapist=self.therapist,
+                service=self.service,
+                around=self.start,
+                exclude_id=self.exclude_id,
+                staff=self.staff,
             )
         )
 
@@ -71,6 +89,23 @@ class SlotTaken(BookingError):
 class HoldGone(BookingError):
     status = 409
     code = "hold_expired"
+
+
+class ExistingClientsOnly(BookingError):
+    """An "existing clients only" service asked for by someone without a past visit at the clinic.
+    ``signed_in`` tells the page whether to offer signing in (a returning client may just not be)."""
+
+    code = "existing_clients_only"
+
+    def __init__(self, message: str, *, signed_in: bool) -> None:
+        super().__init__(message)
+        self.signed_in = signed_in
+
+
+class OutsideHours(BookingError):
+    """Staff booking outside the therapist's working hours without an override and its reason."""
+
+    code = "outside_hours"
 
 
 @dataclass
@@ -98,6 +133,9 @@ def _is_overlap(exc: IntegrityError) -> bool:
 def _to_minute(value: datetime) -> datetime:
     if timezone.is_naive(value):
         raise BookingError("Times must include a time zone (for example 2026-03-02T09:00:00+00:00).")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        # Both are valid datetimes, but arithmetic on year 1 or 9999 overflows.
+        raise BookingError("That date is out of range.")
     return value.astimezone(UTC).replace(second=0, microsecond=0)
 
 
@@ -133,10 +171,34 @@ def holds_expire(*, now: datetime | None = None, therapist_id: int | None = None
     return qs.update(status=AppointmentStatus.EXPIRED)
 
 
+def _check_existing_client(*, clinic: Clinic, actor: Actor, client: Client | None, now: datetime) -> None:
+    if client is not None and client.clinic_id == clinic.pk and is_returning_client(client, now=now):
+        return
+    if actor.user is None:
+        raise ExistingClientsOnly(
+            f"This service is for clients who have visited {clinic.name} before. If you have, please sign in and "
+            "choose your time again; if not, please book a consultation first.",
+            signed_in=False,
+        )
+    raise ExistingClientsOnly(
+        f"This service is for clients who have visited {clinic.name} before. Please book a consultation first.", signed_in=True
+    )
+
+
 def _check_bookable(
-    *, clinic: Clinic, therapist: User, service: Service, start: datetime, actor: Actor, client: Client | None, now: datetime
+    *,
+    clinic: Clinic,
+    therapist: User,
+    service: Service,
+    start: datetime,
+    actor: Actor,
+    client: Client | None,
+    now: datetime,
+    moving: bool = False,
 ) -> None:
-    """Rules a visitor or client must meet; staff may book any free time."""
+    """Rules a visitor or client must meet; staff may book any free time (outside the working
+    hours only with an override, see :func:`appointment_book`). ``moving``: an appointment the
+    client already has is being moved, so the limit on upcoming bookings does not apply."""
     if service.clinic_id != clinic.pk or (service.therapist_id and service.therapist_id != therapist.pk) or not service.is_active:
         raise BookingError("This therapist does not offer that service.")
     if start < now:
@@ -146,11 +208,8 @@ def _check_bookable(
     policy = BookingPolicy.for_clinic(clinic)
     if service.online_booking == Service.OnlineBooking.STAFF:
         raise BookingError("This service is booked by the clinic. Please call or message them.")
-    if service.online_booking == Service.OnlineBooking.EXISTING and (
-        client is None
-        or not Appointment.objects.filter(client=client).filter(status__in=[AppointmentStatus.COMPLETED, *ACTIVE_STATUSES]).exists()
-    ):
-        raise BookingError("This service is for existing clients. Book a consultation first.")
+    if service.online_booking == Service.OnlineBooking.EXISTING:
+        _check_existing_client(clinic=clinic, actor=actor, client=client, now=now)
     if start < now + timedelta(minutes=policy.min_notice_minutes):
         raise BookingError(f"Online bookings need at least {_duration_words(policy.min_notice_minutes)} notice.")
     if start > now + timedelta(days=policy.horizon_days):
@@ -158,7 +217,7 @@ def _check_bookable(
     weekly, exceptions = working_hours(clinic, therapist, start.date() - timedelta(days=1), start.date() + timedelta(days=1))
     if not slotlib.offered(start, tz=clinic.tz, weekly=weekly, exceptions=exceptions, rules=rules_for(service, policy)):
         raise BookingError("That time is outside the therapist's bookable hours.")
-    if client is not None:
+    if client is not None and not moving:
         pending = Appointment.objects.filter(client=client).filter(status__in=ACTIVE_STATUSES, starts_at__gt=now).count()
         if pending >= policy.max_pending_per_client:
             raise BookingError(f"You already have {pending} upcoming appointments here; that is the most this clinic takes online.")
@@ -203,7 +262,9 @@ def _claim(appointment: Appointment, *, service: Service, actor: Actor) -> Appoi
             appointment.pk = None
             if "therapist" in str(exc):
                 break
-    raise SlotTaken(clinic=appointment.clinic, therapist=appointment.therapist, service=service, start=appointment.starts_at)
+    raise SlotTaken(
+        clinic=appointment.clinic, therapist=appointment.therapist, service=service, start=appointment.starts_at, staff=actor.is_staff
+    )
 
 
 def _new_appointment(*, clinic: Clinic, therapist: User, service: Service, start: datetime, **fields: Any) -> Appointment:
@@ -224,11 +285,19 @@ def _new_appointment(*, clinic: Clinic, therapist: User, service: Service, start
 
 
 @transaction.atomic
-def hold_create(*, clinic: Clinic, therapist: User, service: Service, start: datetime, actor: Actor) -> tuple[Appointment, str]:
-    """Hold a slot for a few minutes while the visitor signs in. Returns the hold and its secret token."""
+def hold_create(
+    *, clinic: Clinic, therapist: User, service: Service, start: datetime, actor: Actor, client: Client | None = None
+) -> tuple[Appointment, str]:
+    """Hold a slot for a few minutes while the visitor signs in. Returns the hold and its secret token.
+
+    ``client`` is the signed-in person's record at this clinic, when they have one: it lets a
+    returning client hold an "existing clients only" service. The hold itself stays anonymous
+    until it is confirmed (for whichever record confirms it, checked again then)."""
     now = timezone.now()
     start = _to_minute(start)
-    _check_bookable(clinic=clinic, therapist=therapist, service=service, start=start, actor=actor, client=None, now=now)
+    if client is not None and client.clinic_id != clinic.pk:
+        raise BookingError("That client is not a client of this clinic.")
+    _check_bookable(clinic=clinic, therapist=therapist, service=service, start=start, actor=actor, client=client, now=now)
     therapist_lock(therapist.pk)
     holds_expire(now=now, therapist_id=therapist.pk)
     raw, hashed = Appointment.new_hold_token()
@@ -279,14 +348,38 @@ def _initial_status(service: Service, actor: Actor) -> str:
     return AppointmentStatus.CONFIRMED
 
 
+def outside_working_hours(*, clinic: Clinic, therapist: User, service: Service, start: datetime) -> bool:
+    """Whether the appointment would not fit inside one of the therapist's working windows that day."""
+    local_day = start.astimezone(clinic.tz).date()
+    weekly, exceptions = working_hours(clinic, therapist, local_day - timedelta(days=1), local_day + timedelta(days=1))
+    return not slotlib.within_hours(start, start + service.duration, tz=clinic.tz, weekly=weekly, exceptions=exceptions)
+
+
 @transaction.atomic
-def appointment_book(*, clinic: Clinic, therapist: User, service: Service, start: datetime, client: Client, actor: Actor) -> Appointment:
-    """Book directly (staff, or a signed-in client through the API) — no hold first."""
+def appointment_book(
+    *,
+    clinic: Clinic,
+    therapist: User,
+    service: Service,
+    start: datetime,
+    client: Client,
+    actor: Actor,
+    outside_hours_reason: str = "",
+) -> Appointment:
+    """Book directly (staff, or a signed-in client through the API) — no hold first.
+
+    Staff may book outside the therapist's working hours only by giving ``outside_hours_reason``;
+    the override and its reason are audited with the booking. (Visitors and clients never can.)"""
     if client.clinic_id != clinic.pk:
         raise BookingError("That client is not a client of this clinic.")
     now = timezone.now()
     start = _to_minute(start)
     _check_bookable(clinic=clinic, therapist=therapist, service=service, start=start, actor=actor, client=client, now=now)
+    reason = " ".join(outside_hours_reason.split())[:200]
+    override = actor.is_staff and outside_working_hours(clinic=clinic, therapist=therapist, service=service, start=start)
+    if override and not reason:
+        name = getattr(therapist, "display_name", "the therapist")
+        raise OutsideHours(f"That time is outside {name}'s working hours. Booking it needs an override with a reason.")
     therapist_lock(therapist.pk)
     holds_expire(now=now, therapist_id=therapist.pk)
     status = _initial_status(service, actor)
@@ -301,7 +394,10 @@ def appointment_book(*, clinic: Clinic, therapist: User, service: Service, start
         confirmed_at=now if status == AppointmentStatus.CONFIRMED else None,
     )
     appointment = _claim(appointment, service=service, actor=actor)
-    audit_record(action=Action.CREATE, obj=appointment, actor=actor.user, role=actor.role, detail={"status": status, "service": service.pk})
+    detail: dict[str, Any] = {"status": status, "service": service.pk}
+    if override:
+        detail.update(outside_hours=True, reason=reason)
+    audit_record(action=Action.CREATE, obj=appointment, actor=actor.user, role=actor.role, detail=detail)
     _after_booking(appointment, first_for_client=_is_first_booking(client, appointment.pk))
     return appointment
 
@@ -392,8 +488,9 @@ def appointment_reschedule(*, appointment: Appointment, start: datetime, actor: 
         service=appointment.service,
         start=start,
         actor=Actor(user=actor.user, membership=actor.membership),
-        client=None,
+        client=appointment.client,
         now=now,
+        moving=True,
     )
     therapist_lock(appointment.therapist_id)
     holds_expire(now=now, therapist_id=appointment.therapist_id)
@@ -413,7 +510,12 @@ def appointment_reschedule(*, appointment: Appointment, start: datetime, actor: 
         if not _is_overlap(exc):
             raise
         raise SlotTaken(
-            clinic=appointment.clinic, therapist=appointment.therapist, service=appointment.service, start=start, exclude_id=appointment.pk
+            clinic=appointment.clinic,
+            therapist=appointment.therapist,
+            service=appointment.service,
+            start=start,
+            exclude_id=appointment.pk,
+            staff=actor.is_staff,
         ) from None
     if not moved:
         raise BookingError("This appointment changed while you were moving it. Reload and try again.")

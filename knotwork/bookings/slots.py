@@ -160,6 +160,20 @@ def offered(start: datetime, *, tz: ZoneInfo, weekly: Sequence[WeeklyHours], exc
     return False
 
 
+def within_hours(
+    start: datetime, end: datetime, *, tz: ZoneInfo, weekly: Sequence[WeeklyHours], exceptions: Sequence[DayException]
+) -> bool:
+    """Whether ``[start, end)`` lies inside one working window (any minute, not only a slot step).
+
+    Buffers are not counted, as for the starts :func:`free_slots` offers: an appointment may end as
+    the working day ends."""
+    day = start.astimezone(tz).date()
+    for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
+        if any(w.start <= start and end <= w.end for w in day_windows(d, tz=tz, weekly=weekly, exceptions=exceptions)):
+            return True
+    return False
+
+
 def nearest(slots: Sequence[Slot], target: datetime, count: int = 5) -> list[Slot]:
     """The ``count`` slots closest in time to ``target``, in time order."""
     picked = sorted(slots, key=lambda s: (abs((s.start - target).total_seconds()), s.start))[:count]

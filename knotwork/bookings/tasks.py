@@ -102,12 +102,13 @@ def _send_reminder(appointment: Appointment, offset: int, policy: BookingPolicy)
     # Time, place and a link: never the service's clinical purpose or any notes.
     text = render_to_string("bookings/email/reminder.txt", context)
     entry = ReminderLog(appointment=appointment, offset_hours=offset, starts_at=appointment.starts_at)
-    email = _client_email(appointment)
+    client = appointment.client
+    # Each channel only as the client chose (Client.reminders_by_email / reminders_by_sms; texts are opt-in).
+    email = _client_email(appointment) if client is not None and client.reminders_by_email else ""
     if email:
         EmailMessage(subject=f"Reminder: your appointment on {appointment.local_start:%a %-d %b at %H:%M}", body=text, to=[email]).send()
         entry.email_sent = True
-    client = appointment.client
-    if policy.sms_reminders and client is not None and client.phone:
+    if policy.sms_reminders and client is not None and client.reminders_by_sms and client.phone:
         sms_sender().send(
             to=client.phone,
             text=f"Reminder: {appointment.clinic.name}, {appointment.local_start:%a %-d %b %H:%M}. Details: {context['link']}",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knotwork.bookings import setup_views, views
+from knotwork.bookings import desk_views, setup_views, views
 
 urlpatterns = [
     # Public: a clinic's booking page, free times, holding a time, and the confirm step.
@@ -18,7 +18,8 @@ urlpatterns = [
     path("appointments/<int:pk>/outcome/", views.appointment_outcome, name="appointment_outcome"),
     path("appointments/<int:pk>/calendar.ics", views.appointment_ics, name="appointment_ics"),
     path("schedule/", views.schedule, name="schedule"),
-    path("schedule/new/", views.appointment_new, name="appointment_new"),
+    path("schedule/new/", desk_views.appointment_new, name="appointment_new"),
+    path("schedule/new/clients/", desk_views.booking_client_search, name="booking_client_search"),
     path("schedule/calendar-feed/", views.calendar_feed_manage, name="calendar_feed_manage"),
     # Setting bookings up: services, rooms and rules (owner); weekly hours (own, or the owner for anyone).
     path("schedule/settings/", setup_views.booking_settings, name="booking_settings"),

@@ -1,5 +1,5 @@
 """Booking pages: the public clinic page and slot picker, the hold → sign in → confirm flow,
-a client's appointments, and the staff schedule."""
+a client's appointments, and the staff schedule (the desk's booking form is in desk_views.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from knotwork.accounts.permissions import membership_for
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
 from knotwork.bookings import services
-from knotwork.bookings.forms import AboutYouForm, LocalTimeForm, StaffBookingForm
+from knotwork.bookings.forms import AboutYouForm, LocalTimeForm
 from knotwork.bookings.ics import calendar_bytes
 from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, CalendarFeed, Service
 from knotwork.bookings.selectors import (
@@ -32,15 +32,16 @@ from knotwork.bookings.selectors import (
     clinic_therapists,
     free_slots,
     get_appointment_for_user,
+    is_returning_client,
+    portal_client_at,
     service_in_clinic,
     therapist_in_clinic,
 )
 from knotwork.bookings.selectors import (
     schedule as schedule_rows,
 )
-from knotwork.bookings.services import Actor, BookingError, SlotTaken
+from knotwork.bookings.services import MAX_YEAR, MIN_YEAR, Actor, BookingError, SlotTaken
 from knotwork.bookings.slots import Slot
-from knotwork.clients.models import Client
 from knotwork.lib import context
 from knotwork.lib.views import staff_view
 
@@ -50,22 +51,31 @@ HOLDS_PER_IP = 20  # per 10 minutes: enough for a family at one address, too few
 
 def _day(value: str) -> date | None:
     """A YYYY-MM-DD date from a URL, or None for anything else: an impossible date such as
-    2026-02-30 is as unusable as a typo, and the page falls back to its default day."""
+    2026-02-30 is as unusable as a typo, and so is a real but absurd one (year 1 or 9999, where
+    stepping a week overflows); the page falls back to its default day."""
     if len(value) != 10:
         return None
     try:
-        return parse_date(value)
+        parsed = parse_date(value)
     except ValueError:
         return None
+    return parsed if parsed is not None and MIN_YEAR <= parsed.year <= MAX_YEAR else None
 
 
 def _moment(value: str) -> datetime | None:
-    """An aware ISO date-time from a form, or None (missing, malformed, impossible or naive)."""
+    """An aware ISO date-time from a form, or None (missing, malformed, impossible, absurd or naive)."""
     try:
         parsed = parse_datetime(value[:40])
     except ValueError:
         return None
-    return parsed if parsed is not None and not timezone.is_naive(parsed) else None
+    if parsed is None or timezone.is_naive(parsed) or not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        return None
+    return parsed
+
+
+def _id(value: str) -> int | None:
+    """A row id from a URL or form, or None: digits only, and small enough for any database's integer."""
+    return int(value) if value.isdigit() and len(value) <= 18 else None
 
 
 def _week_start(request: HttpRequest, clinic: Clinic) -> date:
@@ -94,6 +104,17 @@ def book_clinic(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "bookings/clinic.html", {"clinic": clinic, "rows": rows})
 
 
+def _for_returning_only(request: HttpRequest, clinic: Clinic, service: Service) -> str:
+    """Why this visitor cannot book an "existing clients only" service: "sign_in" (anonymous: they
+    may be a returning client), "new" (signed in, no past visit here), or "" (they may book it)."""
+    if service.online_booking != Service.OnlineBooking.EXISTING:
+        return ""
+    if not request.user.is_authenticated:
+        return "sign_in"
+    client = portal_client_at(clinic, request.user)
+    return "" if client is not None and is_returning_client(client) else "new"
+
+
 def book_slots(request: HttpRequest, slug: str, therapist_id: int, service_id: int) -> HttpResponse:
     clinic = get_object_or_404(Clinic, slug=slug)
     therapist = therapist_in_clinic(clinic, therapist_id)
@@ -101,7 +122,10 @@ def book_slots(request: HttpRequest, slug: str, therapist_id: int, service_id: i
     if service.online_booking == Service.OnlineBooking.STAFF:
         raise Http404("No such service")
     week = _week_start(request, clinic)
-    found = free_slots(clinic=clinic, therapist=therapist, service=service, first_day=week, last_day=week + timedelta(days=6))
+    refused = _for_returning_only(request, clinic, service)
+    found: list[Slot] = []
+    if not refused:
+        found = free_slots(clinic=clinic, therapist=therapist, service=service, first_day=week, last_day=week + timedelta(days=6))
     context = {
         "clinic": clinic,
         "therapist": therapist,
@@ -110,6 +134,8 @@ def book_slots(request: HttpRequest, slug: str, therapist_id: int, service_id: i
         "week": week,
         "prev_week": week - timedelta(days=7) if week > timezone.localdate(timezone=clinic.tz) else None,
         "next_week": week + timedelta(days=7),
+        "refused": refused,
+        "next_q": urlencode({"next": request.get_full_path()}),
     }
     return render(request, "bookings/slots.html", context)
 
@@ -144,9 +170,10 @@ def book_hold(request: HttpRequest, slug: str, therapist_id: int, service_id: in
         messages.error(request, "Too many times were held from this connection. Please wait a few minutes.")
         return redirect(back)
     _release_session_hold(request)
+    user = _user(request)
     try:
         hold, token = services.hold_create(
-            clinic=clinic, therapist=therapist, service=service, start=start, actor=Actor(user=_user(request))
+            clinic=clinic, therapist=therapist, service=service, start=start, actor=Actor(user=user), client=portal_client_at(clinic, user)
         )
     except BookingError as exc:
         messages.error(request, exc.message)
@@ -176,7 +203,7 @@ def book_confirm(request: HttpRequest) -> HttpResponse:
         messages.warning(request, "There is no time held for you at the moment. Please choose a time.")
         return redirect("home")
     user = _user(request)
-    client = Client.objects.filter(clinic=hold.clinic, portal_user=user, archived_at__isnull=True).first() if user else None
+    client = portal_client_at(hold.clinic, user)
     form = AboutYouForm(request.POST or None, initial={"first_name": getattr(user, "full_name", "").split(" ")[0]} if user else None)
     if request.method == "POST" and user is not None and (client is not None or form.is_valid()):
         try:
@@ -323,7 +350,7 @@ def schedule(request: HttpRequest, *, membership: Membership) -> HttpResponse:
     week = request.GET.get("view") == "week"
     first = day - timedelta(days=day.weekday()) if week else day
     last = first + timedelta(days=6 if week else 0)
-    therapist_id = int(request.GET["therapist"]) if request.GET.get("therapist", "").isdigit() else None
+    therapist_id = _id(request.GET.get("therapist", ""))
     start = datetime.combine(first, datetime.min.time(), tzinfo=clinic.tz)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=clinic.tz)
     rows = list(schedule_rows(clinic=clinic, start=start, end=end, therapist_id=therapist_id))
@@ -347,30 +374,6 @@ def schedule(request: HttpRequest, *, membership: Membership) -> HttpResponse:
         "own_hours": membership if membership.role in THERAPIST_ROLES else None,
     }
     return render(request, "bookings/schedule.html", context)
-
-
-@staff_view(Capability.EDIT_DEMOGRAPHICS)
-def appointment_new(request: HttpRequest, *, membership: Membership) -> HttpResponse:
-    clinic = membership.clinic
-    initial = {"day": _day_param(request, clinic)}
-    form = StaffBookingForm(request.POST or None, clinic=clinic, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            appointment = services.appointment_book(
-                clinic=clinic,
-                therapist=data["therapist"],
-                service=data["service"],
-                start=form.start(),
-                client=data["client"],
-                actor=_actor(request, membership),
-            )
-        except BookingError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, "Booked.")
-            return redirect("appointment_detail", appointment.pk)
-    return render(request, "bookings/new.html", {"form": form})
 
 
 @staff_view(Capability.VIEW_DEMOGRAPHICS)

@@ -1,9 +1,24 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 
 from knotwork.clients.models import Client
-from knotwork.clients.services import CLINICAL_FIELDS, DEMOGRAPHIC_FIELDS
+from knotwork.clients.services import CLINICAL_FIELDS, DEMOGRAPHIC_FIELDS, OWN_FIELDS
+
+PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]+$")
+
+
+def clean_phone(value: str) -> str:
+    """A phone number as people type them (spaces, brackets, dashes, a leading +): 6 to 15 digits."""
+    value = " ".join(value.split())
+    if not value:
+        return ""
+    digits = sum(c.isdigit() for c in value)
+    if not PHONE_CHARS.match(value) or not 6 <= digits <= 15:
+        raise forms.ValidationError("Enter a phone number of 6 to 15 digits, for example +44 7700 900123.")
+    return value
 
 
 class ClientForm(forms.ModelForm):
@@ -26,3 +41,56 @@ class ClientForm(forms.ModelForm):
 
 class PortalInviteForm(forms.Form):
     email = forms.EmailField(label="Client's email address")
+
+
+class OwnDetailsForm(forms.ModelForm):
+    """The details a client keeps up to date themselves on the portal."""
+
+    class Meta:
+        model = Client
+        fields = list(OWN_FIELDS)
+        labels = {
+            "phone": "Mobile or phone number",
+            "address": "Postal address",
+            "emergency_contact_name": "Emergency contact's name",
+            "emergency_contact_phone": "Emergency contact's phone number",
+            "reminders_by_email": "Remind me of appointments by e-mail",
+            "reminders_by_sms": "Remind me of appointments by text message",
+        }
+        help_texts = {
+            "emergency_contact_name": "Someone the clinic may call if you are taken ill during a visit.",
+            "reminders_by_sms": "Needs a mobile number. Only if the clinic sends text reminders.",
+        }
+        widgets = {"address": forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"})}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for name in ("phone", "emergency_contact_phone"):
+            self.fields[name].widget.input_type = "tel"  # type: ignore[attr-defined]
+        self.fields["phone"].widget.attrs["autocomplete"] = "tel"
+        self.fields["emergency_contact_name"].widget.attrs["autocomplete"] = "off"
+
+    def clean_phone(self) -> str:
+        return clean_phone(self.cleaned_data.get("phone", ""))
+
+    def clean_emergency_contact_phone(self) -> str:
+        return clean_phone(self.cleaned_data.get("emergency_contact_phone", ""))
+
+    def clean_address(self) -> str:
+        # One line, as the clinic's own form keeps it: a line break would be lost there on the next edit.
+        address = ", ".join(line.strip().strip(",") for line in self.cleaned_data.get("address", "").splitlines() if line.strip())
+        limit = Client._meta.get_field("address").max_length or 250
+        if len(address) > limit:
+            raise forms.ValidationError(f"Keep the address to {limit} characters.")
+        return address
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        name, phone = data.get("emergency_contact_name", ""), data.get("emergency_contact_phone", "")
+        if name and not phone and "emergency_contact_phone" not in self.errors:
+            self.add_error("emergency_contact_phone", "Add a phone number for your emergency contact.")
+        if phone and not name and "emergency_contact_name" not in self.errors:
+            self.add_error("emergency_contact_name", "Add your emergency contact's name.")
+        if data.get("reminders_by_sms") and not data.get("phone") and "phone" not in self.errors:
+            self.add_error("reminders_by_sms", "Add a mobile number above to get text reminders.")
+        return data

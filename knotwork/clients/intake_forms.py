@@ -186,7 +186,7 @@ class MedicalClearanceForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["flags"].choices = [(f.id, f.question) for f in red_flag_questions()]  # type: ignore[attr-defined]
-        self.fields["note"].widget.attrs["aria-describedby"] = "id_note_help"
+        self.fields["note"].widget.attrs["aria-describedby"] = "id_note_helptext"
 
 
 class IntakeQuestionForm(forms.ModelForm):

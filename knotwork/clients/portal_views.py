@@ -1,4 +1,5 @@
-"""The client's own pages on the portal: the intake, step by step, and new pain drawings.
+"""The client's own pages on the portal: the intake, step by step, new pain drawings, and their
+own contact details, reminder choices and emergency contact.
 
 Every page goes through ``get_own_client``: a client reaches only the record their login is
 linked to, and staff (who have no such link) get a 404 here, never someone's intake.
@@ -20,6 +21,7 @@ from knotwork.atlas.bodymap import render_bodymap
 from knotwork.clients import intake_services as services
 from knotwork.clients.consent import SIGNATURE_HEIGHT, SIGNATURE_WIDTH, current_documents
 from knotwork.clients.documents import consent_pdf_response
+from knotwork.clients.forms import OwnDetailsForm
 from knotwork.clients.intake_form import FormDefinition, Section, plain_answers
 from knotwork.clients.intake_forms import DrawingForm, ResignForm, SectionForm, SignatureForm
 from knotwork.clients.intake_selectors import (
@@ -31,6 +33,7 @@ from knotwork.clients.intake_selectors import (
     intake_form_for,
 )
 from knotwork.clients.models import Client, IntakeStatus, IntakeSubmission
+from knotwork.clients.services import client_update_own_details
 from knotwork.engine import QUALITY_LABELS
 
 
@@ -204,3 +207,15 @@ def portal_consent_pdf(request: HttpRequest, consent_id: int) -> HttpResponse:
     if membership is not None:
         raise Http404("Staff download consents from the client's record")
     return consent_pdf_response(sig)
+
+
+@login_required
+def portal_details(request: HttpRequest, client_id: int) -> HttpResponse:
+    """The client keeps their phone, address, reminder choices and emergency contact up to date."""
+    client = get_own_client(request.user, client_id)
+    form = OwnDetailsForm(request.POST if request.method == "POST" else None, instance=client)
+    if request.method == "POST" and form.is_valid():
+        changed = client_update_own_details(client=client, user=request.user, data=form.cleaned_data)
+        messages.success(request, "Your details are saved." if changed else "Nothing had changed.")
+        return redirect("home")
+    return render(request, "clients/portal_details.html", {"client": client, "form": form}, status=400 if form.is_bound else 200)

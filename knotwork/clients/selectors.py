@@ -74,3 +74,16 @@ def client_list(*, membership: Membership, search: str = "", archived: bool = Fa
 
 def clients_of_portal_user(user: Any) -> QuerySet[Client]:
     return Client.objects.filter(portal_user=user, archived_at__isnull=True).select_related("clinic")
+
+
+SEARCH_MIN_CHARS = 2
+
+
+def client_search(*, membership: Membership, text: str, limit: int = 10) -> tuple[list[Client], bool]:
+    """Open client records of the member's clinic matching ``text`` by name, e-mail, phone or date
+    of birth: at most ``limit``, and whether there were more. Fewer than two characters find nothing."""
+    text = text.strip()[:100]
+    if len(text) < SEARCH_MIN_CHARS:
+        return [], False
+    rows = list(client_list(membership=membership, search=text)[: limit + 1])
+    return rows[:limit], len(rows) > limit

@@ -24,6 +24,7 @@ urlpatterns = [
     path("portal/<int:client_id>/intake/start/", portal.portal_intake_start, name="portal_intake_start"),
     path("portal/<int:client_id>/intake/<slug:step>/", portal.portal_intake_step, name="portal_intake_step"),
     path("portal/<int:client_id>/drawings/new/", portal.portal_drawing_new, name="portal_drawing_new"),
+    path("portal/<int:client_id>/details/", portal.portal_details, name="portal_details"),
     path("portal/consents/<int:consent_id>.pdf", portal.portal_consent_pdf, name="portal_consent_pdf"),
     path("portal/<int:client_id>/consents/sign/", portal.portal_consents_sign, name="portal_consents_sign"),
 ]

@@ -69,12 +69,25 @@ class ReminderTests:
     def test_offsets_come_from_the_clinic_and_sms_goes_through_the_logging_sender(self, booking, caplog):
         BookingPolicy.objects.filter(clinic=booking.clinic_a).update(reminder_offsets_hours=[48], sms_reminders=True)
         booking.client_a.phone = "+44 7700 900555"
+        booking.client_a.reminders_by_sms = True  # texts are opt-in per client
         booking.client_a.save()
         _appointment(booking, timedelta(hours=30))
         with caplog.at_level(logging.INFO, logger="knotwork.bookings.sms"):
             assert due_reminders(now=timezone.now()) == 1
         assert "…555" in caplog.text and "900555" not in caplog.text
         assert ReminderLog.objects.get().sms_sent
+
+    def test_each_channel_goes_out_only_as_the_client_chose(self, booking, caplog):
+        BookingPolicy.objects.filter(clinic=booking.clinic_a).update(sms_reminders=True)
+        booking.client_a.phone = "+44 7700 900555"
+        booking.client_a.reminders_by_email = False
+        booking.client_a.save()  # a phone number, but no text-message opt-in, and e-mail reminders off
+        _appointment(booking, timedelta(hours=1))
+        with caplog.at_level(logging.INFO, logger="knotwork.bookings.sms"):
+            due_reminders(now=timezone.now())
+        entry = ReminderLog.objects.get(skipped=False)
+        assert not entry.email_sent and not entry.sms_sent
+        assert mail.outbox == [] and "…555" not in caplog.text
 
     def test_cancelled_appointments_get_no_reminder(self, booking):
         appointment = _appointment(booking, timedelta(hours=1))

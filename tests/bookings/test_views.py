@@ -144,6 +144,32 @@ class ImpossibleDateTests:
             assert response.redirect_chain[0] == (url, 302), bad
             assert "Please choose one of the times shown." in response.content.decode()
 
+    def test_real_but_absurd_dates_fall_back_instead_of_overflowing(self, as_user, client, booking):
+        # 9999-12-31 and 0001-01-01 are valid dates: stepping a day or a week past them overflows.
+        web = as_user(booking.bob)
+        slots = reverse("book_slots", args=[booking.clinic_a.slug, booking.alice.pk, booking.consult.pk])
+        for edge in ("9999-12-31", "0001-01-01"):
+            assert web.get(reverse("schedule") + f"?date={edge}&view=week").status_code == 200, edge
+            assert web.get(reverse("appointment_new") + f"?date={edge}").status_code == 200, edge
+            assert client.get(slots + f"?week={edge}").status_code == 200, edge
+            api = client.get(
+                "/api/bookings/slots", {"therapist": booking.alice.pk, "service": booking.consult.pk, "start": edge, "end": edge}
+            )
+            assert api.status_code == 200 and api.json()["slots"] == [], edge
+
+    def test_absurd_times_in_forms_and_the_api_are_refused_with_a_message(self, as_user, client, booking):
+        web = as_user(booking.bob)
+        data = {"client": booking.client_a.pk, "therapist": booking.alice.pk, "service": booking.consult.pk}
+        for day, at in (("9999-12-31", "23:59"), ("0001-01-01", "00:00")):
+            response = web.post(reverse("appointment_new"), {**data, "day": day, "at": at})
+            assert response.status_code == 200 and "Enter a date in a year between" in response.content.decode(), day
+        hold = reverse("book_hold", args=[booking.clinic_a.slug, booking.alice.pk, booking.consult.pk])
+        assert client.post(hold, {"start": "0001-01-01T00:00:00+05:00"}).status_code == 302
+        body = {"therapist": booking.alice.pk, "service": booking.consult.pk, "start": "0001-01-01T00:00:00+05:00"}
+        api = web.post("/api/bookings/holds", body, content_type="application/json")
+        assert api.status_code == 422 and "out of range" in api.json()["error"]["message"]
+        assert not Appointment.objects.exists()
+
     def test_rescheduling_to_an_impossible_time_changes_nothing(self, as_user, booking):
         appointment = _booked(booking)
         before = appointment.starts_at
@@ -180,6 +206,7 @@ class ScheduleTests:
             start=local(booking, booking.monday, 20),
             client=booking.client_a,
             actor=Actor(user=booking.alice, membership=booking.alice.memberships.get()),
+            outside_hours_reason="Overnight study",
         )
         tuesday, wednesday = booking.monday + timedelta(days=1), booking.monday + timedelta(days=2)
         window = {"start": local(booking, tuesday, 0), "end": local(booking, wednesday, 0)}

@@ -94,6 +94,7 @@ class ClientAuditTests:
                 "last_name": "Lovelace",
                 "sex": "female",
                 "email": world.client_a.email,
+                "reminders_by_email": "on",  # as the form shows it, ticked: unchanged
                 "clinical_alerts": "Secret canary",
             },
         )

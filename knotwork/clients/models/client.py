@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Replace
+from django.db.models.lookups import IContains
 
 from knotwork.accounts.models import Clinic
 from knotwork.lib.crypto import EncryptedTextField
@@ -18,10 +21,47 @@ class ClientQuerySet(models.QuerySet["Client"]):
         return self.filter(archived_at__isnull=True)
 
     def search(self, text: str) -> ClientQuerySet:
+        """Every word must match a name, e-mail or phone (ignoring the phone's spaces, dashes and
+        brackets); a word that reads as a date (2026-03-02, 2/3/2026 either way round) also matches
+        the date of birth."""
         q = Q()
         for word in text.split()[:5]:
-            q &= Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word) | Q(phone__icontains=word)
+            match = Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word) | Q(phone__icontains=word)
+            digits = re.sub(r"[\s().-]", "", word)
+            if len(digits) >= 4 and digits.lstrip("+").isdigit():
+                match |= Q(IContains(_phone_digits(), digits))
+            born = _dates_in(word)
+            if born:
+                match |= Q(date_of_birth__in=born)
+            q &= match
         return self.filter(q)
+
+
+def _phone_digits() -> Func:
+    expression: Func = Replace(F("phone"), Value(" "), Value(""))
+    for char in "-().":
+        expression = Replace(expression, Value(char), Value(""))
+    return expression
+
+
+def _dates_in(word: str) -> list[date]:
+    """The dates a typed word can mean: ISO (2026-03-02) or day and month either way round (2/3/2026)."""
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", word)
+    parts = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", word)
+    if iso:
+        candidates = [(int(iso[1]), int(iso[2]), int(iso[3]))]
+    elif parts:
+        a, b, year = int(parts[1]), int(parts[2]), int(parts[3])
+        candidates = [(year, b, a), (year, a, b)]
+    else:
+        return []
+    found = []
+    for year, month, day in candidates:
+        try:
+            found.append(date(year, month, day))
+        except ValueError:
+            continue
+    return found
 
 
 class Client(models.Model):
@@ -51,6 +91,10 @@ class Client(models.Model):
     address = models.CharField(max_length=250, blank=True)
     emergency_contact_name = models.CharField(max_length=120, blank=True)
     emergency_contact_phone = models.CharField(max_length=40, blank=True)
+    # Reminder channels the client agreed to. Text messages are opt-in; confirmations and changes
+    # to a booking are always e-mailed, since they are the booking itself rather than a reminder.
+    reminders_by_email = models.BooleanField("e-mail reminders", default=True)
+    reminders_by_sms = models.BooleanField("text message reminders", default=False)
     clinical_alerts = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
