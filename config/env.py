@@ -114,3 +114,34 @@ def field_encryption_keys(var_dir: Path, *, debug: bool) -> list[str]:
     finally:
         tmp.unlink()
     return [path.read_text().strip()]
+
+
+def audit_keys(var_dir: Path, *, debug: bool) -> dict[str, str]:
+    """HMAC keys for the audit chain, ``id -> secret`` with the signing key first: AUDIT_KEYS
+    (``id:secret`` pairs, comma separated; the first signs new rows, all verify), or one key
+    generated once under var/ for local use. The keys never go into the database, so whoever can
+    only write to the database cannot rewrite the chain (docs/security.md, Audit)."""
+    import re
+
+    pairs = env_list("AUDIT_KEYS", [])
+    keys: dict[str, str] = {}
+    for i, pair in enumerate(pairs, start=1):
+        key_id, _, secret = pair.partition(":")
+        if not re.fullmatch(r"[a-z0-9]{1,16}", key_id) or len(secret) < 32 or key_id in keys:
+            raise ImproperlyConfigured(
+                f"AUDIT_KEYS entry {i} must be id:secret: a unique id of 1-16 lower-case letters or digits, a secret of 32+ characters"
+            )
+        keys[key_id] = secret
+    if keys:
+        return keys
+    if not debug and env_bool("KNOTWORK_REQUIRE_SECRET_KEY", False):
+        raise ImproperlyConfigured("AUDIT_KEYS must be set in production (KNOTWORK_REQUIRE_SECRET_KEY is on)")
+    path = var_dir / "audit_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(f"k1:{secrets.token_urlsafe(48)}")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    key_id, _, secret = path.read_text().strip().partition(":")
+    return {key_id: secret}

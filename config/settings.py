@@ -10,7 +10,7 @@ import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_int, env_list, env_str, field_encryption_keys, secret_key
+from config.env import audit_keys, env_bool, env_choice, env_int, env_list, env_str, field_encryption_keys, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KNOTWORK_VAR_DIR") or BASE_DIR / "var")
@@ -19,6 +19,10 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = secret_key(VAR_DIR, debug=DEBUG)
 # Keys for clinical text encrypted at rest (knotwork.lib.crypto); the first encrypts, all decrypt.
 FIELD_ENCRYPTION_KEYS = field_encryption_keys(VAR_DIR, debug=DEBUG)
+# The audit chain is an HMAC under these keys (never stored in the database), and its heads are
+# checkpointed to an append-only file outside it (knotwork/audit/services.py).
+AUDIT_KEYS = audit_keys(VAR_DIR, debug=DEBUG)
+AUDIT_CHECKPOINT_FILE = Path(env_str("AUDIT_CHECKPOINT_FILE") or VAR_DIR / "audit-checkpoints.log")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

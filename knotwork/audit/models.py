@@ -2,12 +2,17 @@
 
 Each clinic has its own chain (clinic-less events, such as a verifier's, share the "platform"
 chain). A row's hash covers its content and the previous row's hash, so changing or removing
-any row breaks every link after it; ``knotwork audit verify`` finds the first broken one.
+any row breaks every link after it; ``knotwork audit verify`` finds the first broken one. The
+hash is an HMAC under a key from the environment (``AUDIT_KEYS``), so someone who can write to
+the database but does not hold the key cannot recompute the chain after changing a row, and the
+chain heads are checkpointed to a file outside the database, so cutting rows off the end is
+caught too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -58,6 +63,9 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True, editable=False)
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, editable=False)
+    # Which AUDIT_KEYS key the hash is an HMAC under; empty for rows written before the chain was
+    # keyed, whose hash is a plain SHA-256 (see compute_hash).
+    key_id = models.CharField(max_length=16, blank=True, default="", editable=False)
 
     objects = AuditQuerySet.as_manager()
 
@@ -96,11 +104,18 @@ class AuditEvent(models.Model):
             "ip": self.ip,
             "request_id": self.request_id,
             "prev_hash": self.prev_hash,
+            **({"key_id": self.key_id} if self.key_id else {}),
         }
 
-    def compute_hash(self) -> str:
-        payload = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()
+    def compute_hash(self, secret: str | None = None) -> str:
+        """HMAC-SHA256 of the content under ``secret`` (the key ``key_id`` names); a row without a
+        key id is from before the chain was keyed and has a plain SHA-256."""
+        payload = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), default=str).encode()
+        if self.key_id:
+            if secret is None:
+                raise ValueError("a keyed audit row needs its key to be hashed")
+            return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
+        return hashlib.sha256(payload).hexdigest()
 
 
 class AuditChainHead(models.Model):

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from knotwork.accounts.demo import demo_seed
 from knotwork.accounts.management.commands.demo import demo_logins_text
 from knotwork.accounts.models import User
+from knotwork.audit.services import audit_checkpoint
 from knotwork.lib.setuplock import setup_lock
 
 
@@ -53,6 +54,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Seeded the demo clinic on this empty database."))
         if "ManifestStaticFilesStorage" in settings.STORAGES["staticfiles"]["BACKEND"]:
             call_command("collectstatic", interactive=False, verbosity=0)
+        audit_checkpoint()  # every start anchors the audit chain heads outside the database
 
     def serve(self, options: dict[str, Any]) -> None:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")}
