@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.security import HttpBearer, SessionAuth
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
@@ -101,8 +102,79 @@ def _field_name(loc: list[Any]) -> str:
     return ".".join(parts) or "__all__"
 
 
+# What each error status means, as every operation's OpenAPI entry lists it (see document_errors).
+ERROR_STATUSES: dict[int, str] = {
+    400: "Invalid input: a value is missing, malformed or not allowed (`fields` names each).",
+    401: "Not signed in, or the API token is missing, unknown, expired or revoked.",
+    403: "Signed in, but this role or token scope may not do this.",
+    404: "No such object, or it belongs to another clinic.",
+    409: "Conflicts with the current state (a time just taken, a duplicate, an invoice already issued).",
+    413: "The request body is larger than the API accepts.",
+    422: "Well-formed but refused by a rule (outside working hours, an existing-clients-only service, ...).",
+    429: "Too many requests: slow down and retry later.",
+}
+_ERROR_SCHEMAS = {
+    "ErrorDetail": {
+        "title": "ErrorDetail",
+        "type": "object",
+        "properties": {
+            "code": {"title": "Code", "type": "string"},
+            "message": {"title": "Message", "type": "string"},
+            "fields": {"title": "Fields", "type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "required": ["code", "message", "fields"],
+    },
+    "ErrorOut": {
+        "title": "ErrorOut",
+        "type": "object",
+        "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}},
+        "required": ["error"],
+    },
+}
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add to every operation the error statuses it can answer, all in the one error shape.
+
+    Every operation can answer 400 (validation, a NUL character) and 429 (rate limits); one
+    that takes a body, 413; one behind sign-in, 401 and 403; one naming anything (path, filter or body), 404;
+    one that changes something, 409 and 422. Statuses an operation already documents keep
+    their own entry.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, body in _ERROR_SCHEMAS.items():
+        components.setdefault(name, body)
+    secured_by_default = bool(schema.get("security"))
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            statuses = {400, 429}
+            if "requestBody" in operation:
+                statuses.add(413)
+            if operation.get("security", schema.get("security")) or (secured_by_default and "security" not in operation):
+                statuses |= {401, 403}
+            if "{" in path or operation.get("parameters") or "requestBody" in operation:
+                statuses.add(404)  # an id in the path, a filter or the body (an unknown therapist, service, client)
+            if method in ("post", "put", "patch", "delete"):
+                statuses |= {409, 422}
+            responses = operation.setdefault("responses", {})
+            for status in sorted(statuses):
+                if status not in responses and str(status) not in responses:
+                    responses[status] = {
+                        "description": ERROR_STATUSES[status],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+                    }
+    return schema
+
+
+class KnotworkAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        document_errors(schema)
+        return schema
+
+
 def build_api() -> NinjaAPI:
-    api = NinjaAPI(
+    api = KnotworkAPI(
         title="Knotwork API",
         version="1",
         description='Clinic platform for neuromuscular technique therapy. Errors always use `{"error": {"code", "message", "fields"}}`.',

@@ -12,7 +12,7 @@ import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 app = get_wsgi_application()
@@ -45,12 +45,15 @@ def _in_process(monkeypatch):
     signals.request_finished.connect(close_old_connections)
 
 
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
+
+
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_every_operation_survives_fuzzing(case, token, db):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}", "Accept-Encoding": "identity"},
-        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+        checks=CHECKS,
     )
 
 
