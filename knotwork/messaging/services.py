@@ -1,23 +1,24 @@
-"""Writes for messaging: start a thread, post a message (with attachments), mark read."""
+"""Writes for messaging: start a thread, post a message (with attachments), change a thread's kind, mark read."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from knotwork.accounts.models import Membership
+from knotwork.accounts.models import Capability, Membership
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients.models import Client
 from knotwork.lib.uploads import UploadRejected
 from knotwork.messaging.attachments import MAX_FILES, CleanFile, clean_attachment
-from knotwork.messaging.models import Attachment, Message, ReadMarker, Thread
+from knotwork.messaging.models import Attachment, Message, ReadMarker, Thread, thread_capability
 
 MAX_BODY = 5000
 
@@ -80,15 +81,57 @@ def message_post(*, thread: Thread, user: Any, membership: Membership | None, bo
     return message
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in Thread.Kind.values:
+        raise MessageError("Choose who the conversation is for: booking, payment or forms, or clinical.")
+
+
 @transaction.atomic
 def thread_start(
-    *, client: Client, user: Any, membership: Membership | None, subject: str, body: str, files: Sequence[UploadedFile] = ()
+    *,
+    client: Client,
+    user: Any,
+    membership: Membership | None,
+    subject: str,
+    body: str,
+    kind: str,
+    files: Sequence[UploadedFile] = (),
 ) -> Thread:
+    """Start a thread of ``kind``; staff may start only the kinds their role may write in (the
+    front desk: admin). The client it belongs to may start either kind."""
+    _check_kind(kind)
+    if membership is not None and not membership.can(thread_capability(kind, write=True)):
+        raise PermissionDenied("Your role can start only conversations about booking, payment or forms.")
     subject = subject.strip()[:120] or "Question"
-    thread = Thread.objects.create(clinic=client.clinic, client=client, subject=subject, created_by=user, last_message_at=timezone.now())
-    audit_record(action=Action.CREATE, obj=thread, actor=user, role=_role(membership), detail={"client": client.pk})
+    thread = Thread.objects.create(
+        clinic=client.clinic, client=client, subject=subject, kind=kind, created_by=user, last_message_at=timezone.now()
+    )
+    audit_record(action=Action.CREATE, obj=thread, actor=user, role=_role(membership), detail={"client": client.pk, "kind": kind})
     message_post(thread=thread, user=user, membership=membership, body=body, files=files)
     return thread
+
+
+@transaction.atomic
+def thread_set_kind(*, thread: Thread, kind: str, user: Any, membership: Membership | None) -> bool:
+    """Make a thread admin or clinical. Only clinicians may (403 otherwise). Audited with the old and
+    new kind, never any message text. Returns False when the thread already had that kind."""
+    if membership is None or not membership.can(Capability.EDIT_CLINICAL):
+        raise PermissionDenied("Only a therapist or the clinic owner can change who may read a conversation.")
+    _check_kind(kind)
+    old = Thread.objects.select_for_update().values_list("kind", flat=True).get(pk=thread.pk)
+    if old == kind:
+        return False
+    Thread.objects.filter(pk=thread.pk).update(kind=kind)
+    thread.kind = kind
+    audit_record(
+        action=Action.UPDATE,
+        obj=thread,
+        clinic=thread.clinic_id,
+        actor=user,
+        role=_role(membership),
+        detail={"fields": ["kind"], "from": old, "to": kind},
+    )
+    return True
 
 
 def thread_mark_read(*, thread: Thread, user: Any) -> None:

@@ -1,5 +1,9 @@
 """Message notifications. The e-mail says only that a message is waiting, with a link: never who
-wrote it about what, and never the text."""
+wrote it about what, and never the text.
+
+Who hears of a client's message follows the thread's kind (read when the task runs, so a thread
+made clinical meanwhile is not announced to the front desk): an admin thread goes to the owner and
+the front desk; a clinical one to the client's therapists, or before any appointment to the owner."""
 
 from __future__ import annotations
 
@@ -10,17 +14,23 @@ from django_tasks import task
 
 from knotwork.accounts.models import Membership, Role
 from knotwork.bookings.models import Appointment
-from knotwork.messaging.models import Message
+from knotwork.messaging.models import Message, Thread, thread_capability
 
 
 def _staff_recipients(message: Message) -> list[str]:
     thread = message.thread
-    members = Membership.objects.active().filter(clinic=thread.clinic).select_related("user")
-    # The client's therapists first; without any, the people who answer the clinic's messages.
-    therapist_ids = set(Appointment.objects.filter(client=thread.client).values_list("therapist_id", flat=True))
-    chosen = [m.user.email for m in members if m.user_id in therapist_ids]
-    if not chosen:
+    # Nobody hears of a thread their role cannot open.
+    members = [
+        m for m in Membership.objects.active().filter(clinic=thread.clinic).select_related("user") if m.can(thread_capability(thread.kind))
+    ]
+    if thread.kind == Thread.Kind.ADMIN:
         chosen = [m.user.email for m in members if m.role in (Role.OWNER, Role.FRONT_DESK)]
+    else:
+        # The client's therapists; before a first appointment, the owner.
+        therapist_ids = set(Appointment.objects.filter(client=thread.client).values_list("therapist_id", flat=True))
+        chosen = [m.user.email for m in members if m.user_id in therapist_ids]
+        if not chosen:
+            chosen = [m.user.email for m in members if m.role == Role.OWNER]
     return sorted(set(chosen) - {message.sender.email if message.sender else ""})
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Clinic, Membership
 from knotwork.audit.models import Action
@@ -21,8 +22,15 @@ from knotwork.lib.uploads import limit_upload_size, private_image_response
 from knotwork.lib.views import paginate
 from knotwork.messaging import services
 from knotwork.messaging.attachments import MAX_BYTES, MAX_FILES
-from knotwork.messaging.forms import NewThreadForm, ReplyForm
-from knotwork.messaging.selectors import get_attachment_for_user, get_thread_for_user, threads_for
+from knotwork.messaging.forms import NewThreadForm, ReplyForm, ThreadKindForm
+from knotwork.messaging.models import Thread, kinds_for
+from knotwork.messaging.selectors import (
+    get_attachment_for_user,
+    get_thread_for_kind_change,
+    get_thread_for_user,
+    may_change_kind,
+    threads_for,
+)
 
 UPLOAD_CAP = MAX_BYTES * MAX_FILES + 64 * 1024
 TOO_LARGE = f"The files are too large: at most {MAX_FILES} files of {MAX_BYTES // (1024 * 1024)} MB each."
@@ -44,7 +52,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
             clinic=clinic or page.object_list[0].clinic,
             role=membership.role if membership else "client",
         )
-    return render(request, "messaging/inbox.html", {"page": page, "membership": membership})
+    can_read_clinical = membership is not None and Thread.Kind.CLINICAL in kinds_for(membership)
+    return render(request, "messaging/inbox.html", {"page": page, "membership": membership, "can_read_clinical": can_read_clinical})
 
 
 def _send(request: HttpRequest, form: Any, send: Any) -> Any:
@@ -74,10 +83,44 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if sent is not None:
             return redirect("thread_detail", pk)
+    return _render_thread(request, thread, membership, form=form)
+
+
+def _render_thread(
+    request: HttpRequest,
+    thread: Thread,
+    membership: Membership | None,
+    *,
+    form: ReplyForm | None = None,
+    kind_form: ThreadKindForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The conversation page: shows (and audits, and marks read) every message of the thread."""
     rows = list(thread.messages.select_related("sender").prefetch_related("attachments"))
     audit_record(action=Action.VIEW, obj=thread, role=membership.role if membership else "client", detail={"messages": len(rows)})
     services.thread_mark_read(thread=thread, user=request.user)
-    return render(request, "messaging/thread.html", {"thread": thread, "rows": rows, "form": form, "membership": membership})
+    if kind_form is None and may_change_kind(membership):
+        kind_form = ThreadKindForm(thread=thread)
+    context = {"thread": thread, "rows": rows, "form": form or ReplyForm(), "membership": membership, "kind_form": kind_form}
+    return render(request, "messaging/thread.html", context, status=status)
+
+
+@login_required
+@require_POST
+def thread_kind(request: HttpRequest, pk: int) -> HttpResponse:
+    """A clinician makes a thread admin or clinical (403 for anyone else)."""
+    thread, membership = get_thread_for_kind_change(request.user, pk)
+    form = ThreadKindForm(request.POST, thread=thread)
+    if not form.is_valid():
+        return _render_thread(request, thread, membership, kind_form=form)
+    changed = services.thread_set_kind(thread=thread, kind=form.cleaned_data["kind"], user=request.user, membership=membership)
+    if not changed:
+        flash.info(request, "Nothing changed: the conversation already had that kind.")
+    elif thread.kind == Thread.Kind.CLINICAL:
+        flash.success(request, "The conversation is clinical now: only therapists and the owner can read it.")
+    else:
+        flash.success(request, "The conversation is about booking, payment or forms now: the front desk can read it.")
+    return redirect("thread_detail", pk)
 
 
 def _client_records(request: HttpRequest) -> Any:
@@ -90,7 +133,7 @@ def thread_new(request: HttpRequest) -> HttpResponse:
     membership = _membership(request)
     clinic = get_object_or_404(Clinic, slug=request.GET.get("clinic", "")[:80]) if request.GET.get("clinic") else None
     if membership is not None and clinic is None:
-        form = NewThreadForm(request.POST or None, request.FILES or None, clients=client_list(membership=membership))
+        form = NewThreadForm(request.POST or None, request.FILES or None, clients=client_list(membership=membership), staff=membership)
         about = None
     else:
         records = _client_records(request).filter(clinic=clinic) if clinic else _client_records(request)
@@ -113,7 +156,13 @@ def _start(request: HttpRequest, membership: Membership | None, clinic: Clinic |
     if client is None:
         raise services.MessageError("Choose whom to write to.")
     return services.thread_start(
-        client=client, user=request.user, membership=membership, subject=data["subject"], body=data["body"], files=data["files"]
+        client=client,
+        user=request.user,
+        membership=membership,
+        subject=data["subject"],
+        body=data["body"],
+        kind=data["kind"],
+        files=data["files"],
     )
 
 

@@ -27,8 +27,8 @@ def ada(world):
     return user
 
 
-def _thread(world, ada, body="Can I bring my MRI report?"):
-    return services.thread_start(client=world.client_a, user=ada, membership=None, subject="Before my visit", body=body)
+def _thread(world, ada, body="Can I bring my MRI report?", kind="clinical"):
+    return services.thread_start(client=world.client_a, user=ada, membership=None, subject="Before my visit", body=body, kind=kind)
 
 
 def _png() -> bytes:
@@ -40,7 +40,9 @@ def _png() -> bytes:
 class ThreadAccessTests:
     def test_a_client_writes_before_any_visit_and_the_clinic_reads_it(self, as_user, world, ada):
         web = as_user(ada)
-        response = web.post(reverse("thread_new"), {"client": world.client_a.pk, "subject": "Before my visit", "body": "Parking?"})
+        response = web.post(
+            reverse("thread_new"), {"client": world.client_a.pk, "kind": "admin", "subject": "Before my visit", "body": "Parking?"}
+        )
         thread = Thread.objects.get()
         assert response.status_code == 302 and thread.clinic == world.clinic_a
         staff = as_user(world.bob)
@@ -56,6 +58,7 @@ class ThreadAccessTests:
                 "about-first_name": "Nell",
                 "about-last_name": "Park",
                 "about-phone": "",
+                "kind": "clinical",
                 "subject": "Hello",
                 "body": "Do you treat jaw pain?",
             },
@@ -76,7 +79,7 @@ class ThreadAccessTests:
         assert Message.objects.count() == 1
 
     def test_unread_counts_follow_each_reader(self, as_user, world, ada):
-        thread = _thread(world, ada)
+        thread = _thread(world, ada, kind="admin")
         services.message_post(thread=thread, user=ada, membership=None, body="Also: parking?")
         assert threads_for(world.alice, world.alice.memberships.get()).get().unread == 2
         as_user(world.alice).get(reverse("thread_detail", args=[thread.pk]))
@@ -95,7 +98,7 @@ class ThreadAccessTests:
         with django_capture_on_commit_callbacks(execute=True):
             _thread(world, ada, body="My secret symptom")
         assert mail.outbox and all("secret" not in m.body and m.subject == "You have a new message" for m in mail.outbox)
-        assert "olivia@a.example" in {m.to[0] for m in mail.outbox}  # no therapist yet: owner and front desk hear
+        assert "olivia@a.example" in {m.to[0] for m in mail.outbox}  # no therapist yet: the owner hears
 
 
 class AttachmentTests:
@@ -128,7 +131,7 @@ class AttachmentTests:
         )
         as_user(ada).post(reverse("thread_detail", args=[thread.pk]), {"body": "", "files": [pdf]})
         attachment = Attachment.objects.get()
-        response = as_user(world.bob).get(reverse("message_attachment", args=[attachment.pk]))
+        response = as_user(world.olivia).get(reverse("message_attachment", args=[attachment.pk]))
         assert response["Content-Disposition"].startswith("attachment") and response["X-Content-Type-Options"] == "nosniff"
 
 
@@ -144,7 +147,8 @@ class MessagingApiTests:
 
     def test_a_client_starts_a_thread_through_the_api_and_cannot_pick_someone_else(self, as_user, world, ada):
         api = as_user(ada)
-        assert api.post("/api/threads", {"subject": "Q", "body": "Hi"}, content_type="application/json").status_code == 201
+        created = api.post("/api/threads", {"subject": "Q", "body": "Hi"}, content_type="application/json")
+        assert created.status_code == 201 and created.json()["kind"] == "clinical"  # without a choice: the private kind
         assert (
             api.post(
                 "/api/threads", {"client": world.client_b.pk, "subject": "Q", "body": "Hi"}, content_type="application/json"

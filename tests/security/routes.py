@@ -228,10 +228,14 @@ ROUTES: dict[str, Route] = {
     "directory_review_edit": Route("client", "the review's author only"),
     "directory_review_report": Route("authenticated", "anyone signed in may report a published review"),
     # --- messaging -------------------------------------------------------------------------
-    "inbox": Route("authenticated", "staff see their clinic's threads, clients their own"),
-    "thread_new": Route("authenticated"),
-    "thread_detail": Route(SC, ids={"pk": "thread"}),
-    "message_attachment": Route(SC, ids={"pk": "attachment"}),
+    # A thread is admin (booking, payment, forms: view/edit_demographics, so the front desk too) or
+    # clinical (view/edit_clinical: therapists and owner; the front desk gets 403 and never sees one
+    # listed or counted). The entries name the stricter, default kind.
+    "inbox": Route("authenticated", "staff see the kinds of thread their role may read, clients their own threads"),
+    "thread_new": Route("authenticated", "the front desk may start admin threads only"),
+    "thread_detail": Route(SC, "admin: view_demographics; clinical: view_clinical (front desk 403)", ids={"pk": "thread"}),
+    "thread_kind": Route(EC, "therapists and owner make a thread admin or clinical; front desk and clients 403", ids={"pk": "thread"}),
+    "message_attachment": Route(SC, "as its thread", ids={"pk": "attachment"}),
     # --- atlas and engine ------------------------------------------------------------------
     "atlas_index": Route("public", "atlas: reference material without client data"),
     "muscle_detail": Route("public", "atlas"),
@@ -294,10 +298,10 @@ ROUTES: dict[str, Route] = {
     "api:payment_list": Route(TP),
     "api:payment_create": Route(TP),
     "api:payment_refund": Route(TP, ids={"payment_id": "payment"}),
-    "api:thread_list": Route("authenticated"),
-    "api:thread_create": Route("authenticated"),
-    "api:thread_get": Route(SC, ids={"thread_id": "thread"}),
-    "api:thread_reply": Route(SC, ids={"thread_id": "thread"}),
+    "api:thread_list": Route("authenticated", "the front desk lists admin threads only"),
+    "api:thread_create": Route("authenticated", "the front desk may start admin threads only (403 for clinical)"),
+    "api:thread_get": Route(SC, "admin: view_demographics; clinical: view_clinical (front desk 403)", ids={"thread_id": "thread"}),
+    "api:thread_reply": Route(SC, "writes: edit_demographics (admin) or edit_clinical (clinical)", ids={"thread_id": "thread"}),
     "api:learn_articles": Route("public", "published articles"),
     "api:learn_article": Route("public", "published articles"),
     "api:care_episodes": Route(VC),
