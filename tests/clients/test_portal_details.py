@@ -97,3 +97,13 @@ class OwnDetailsTests:
         assert ada.url in as_user(ada.ada_login).get(reverse("home")).content.decode()
         page = as_user(ada.bob).get(reverse("client_detail", args=[ada.client_a.pk])).content.decode()
         assert "E-mail and text message" in page
+
+
+def test_the_portal_home_shows_the_clients_own_phone_and_labels_the_clinics(as_user, ada):
+    Client.objects.filter(pk=ada.client_a.pk).update(phone="+44 7700 900555", email="ada@mail.example")
+    ada.clinic_a.phone = "0117 000 1111"
+    ada.clinic_a.save(update_fields=["phone"])
+    html = as_user(ada.ada_login).get(reverse("home")).content.decode()
+    assert "Your phone</dt><dd>+44 7700 900555" in html
+    assert "Your e-mail</dt><dd>ada@mail.example" in html
+    assert "The clinic</dt>" in html and "0117 000 1111" in html
