@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from knotwork.accounts.models import Role
 from knotwork.lib.testing import make_clinic, make_staff
+from tests.browser.session import sign_in as session_sign_in
 from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,10 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def sign_in(page, live_server, role=Role.THERAPIST):
     user = make_staff("tess@clinic.example", make_clinic("Harbour"), role, mfa=True)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    session_sign_in(page, live_server, user)
     return user
 
 

@@ -9,24 +9,16 @@ from datetime import time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client as HttpClient
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from knotwork.accounts.models import Role
 from knotwork.bookings.models import Appointment, AppointmentStatus, Availability, BookingPolicy, Service
 from knotwork.lib.testing import make_client, make_clinic, make_staff, make_user
+from tests.browser.session import sign_in
 from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, user) -> None:
-    http = HttpClient()
-    http.force_login(user)
-    cookie = http.cookies[django_settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
 
 
 @pytest.fixture

@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from knotwork.accounts.models import Role
 from knotwork.accounts.services import invitation_create
 from knotwork.clients.models import ConsentSignature, IntakeStatus, IntakeSubmission, PainDrawing, ScreeningFlag
 from knotwork.lib.testing import make_client, make_clinic, make_staff, make_user
+from tests.browser.session import sign_in
 from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SET_SLIDER = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }"
-
-
-def sign_in(page, live_server, user):
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
 
 
 def paint(page, cell_id, intensity, quality=""):

@@ -4,8 +4,6 @@ acknowledged, a forbidden technique blocked), signing, and the aftercare PDF."""
 from __future__ import annotations
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -15,16 +13,10 @@ from knotwork.care import services
 from knotwork.care.models import TechniqueApplication, Visit
 from knotwork.clients.models import ScreeningFlag
 from knotwork.lib.testing import make_client, make_clinic, make_staff
+from tests.browser.session import sign_in
 from tests.browser.shots import keep_screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, live_server, user) -> None:
-    c = Client()
-    c.force_login(user)
-    cookie = c.cookies[django_settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
 
 
 @pytest.fixture
