@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from knotwork.atlas.loader import atlas
+from knotwork.engine.wording import cell_words, places
 
 GEOMETRY_PATH = Path(__file__).resolve().parent / "data" / "bodymap.json"
 VIEWS = ("front", "back")
@@ -91,6 +92,19 @@ def cell_label(cell: str) -> str:
         return cell_labels()[cell]
     except KeyError:
         raise ValueError(f"unknown body-map cell {cell!r}") from None
+
+
+@cache
+def _region_names() -> dict[str, str]:
+    return {r.id: r.name for r in atlas().regions}
+
+
+def cell_places(cells: Iterable[str]) -> str:
+    """Cells in running text, head to toe, with the engine's wording:
+    ``["calf:right", "knee-posterior:right"]`` -> ``"the right back of the knee and calf"``."""
+    order = cell_order()
+    ordered = sorted(set(cells), key=lambda c: (order.get(c, len(order)), c))
+    return places(ordered, cell_words(ordered, _region_names())) if ordered else ""
 
 
 def _hex(c: str) -> tuple[int, int, int]:

@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from knotwork.atlas import selectors
 from knotwork.atlas.bodymap import render_bodymap
 from knotwork.atlas.loader import atlas
+from knotwork.care.library import library
 
 
 def atlas_index(request: HttpRequest) -> HttpResponse:
@@ -61,6 +62,8 @@ def muscle_detail(request: HttpRequest, muscle_id: str) -> HttpResponse:
             "essential": _named(tp.essential),
             "spillover": _named(tp.spillover),
             "symptoms": [symptom_names.get(sid, sid) for sid in tp.symptoms],
+            # The exercise page the atlas names, or nothing: a bare slug means nothing to a reader.
+            "self_care": library().by_id.get(tp.self_care) if tp.self_care else None,
         })
     context = {"muscle": muscle, "patterns": patterns, "side": side, "group": selectors.GROUP_LABELS[muscle.group]}
     return render(request, "atlas/muscle.html", context)

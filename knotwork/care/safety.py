@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from knotwork.atlas.bodymap import cell_places
 from knotwork.care.library import Technique
 
 
@@ -66,7 +67,7 @@ def check_technique(technique: Technique, cells: Sequence[str], flags: Iterable[
         if f.flag_class == "local":
             # A local contraindication concerns its own cells only; elsewhere the client is treated as usual.
             if area := where & set(f.regions):
-                blocked.append(Concern(fid, f.title, f"Local contraindication: do not treat {', '.join(sorted(area))}."))
+                blocked.append(Concern(fid, f.title, f"Local contraindication: do not treat {cell_places(area)}."))
             continue
         if hit := sorted(involved & set(f.forbids)):
             blocked.append(Concern(fid, f.title, f"This flag forbids {_names(hit, names)}, which {technique.name.lower()} involves."))

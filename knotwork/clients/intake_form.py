@@ -6,6 +6,7 @@ tests can check question ids against it.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,6 +23,8 @@ KINDS = ("text", "textarea", "choice", "multichoice", "yesno", "number", "date",
 LIST_KINDS = ("multichoice", "cells", "symptoms")
 YES_NO = {"yes": "Yes", "no": "No"}
 RED_FLAG_PREFIX = "rf-"
+# An option written inside a quoted text ("Occupation, max_length: 120") is a typo, not wording.
+_OPTION_IN_TEXT = re.compile(r"\b(?:kind|required|required_if|choices|cells|min|max|max_length|help)\s*:")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ def _question(raw: Mapping[str, Any], where: str, cells: frozenset[str]) -> Ques
     if raw.get("kind") not in KINDS:
         raise ValueError(f"{where}: kind must be one of {', '.join(KINDS)}")
     kind = raw["kind"]
+    if _OPTION_IN_TEXT.search(str(raw.get("text", ""))):
+        raise ValueError(f"{where}: the text holds an option ({raw['text']!r}); put options beside the text, not inside its quotes")
     choices: tuple[tuple[str, str], ...] = ()
     if kind in ("choice", "multichoice"):
         choices = tuple((str(k), str(v)) for k, v in (raw.get("choices") or {}).items())

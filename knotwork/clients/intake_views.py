@@ -30,6 +30,7 @@ from knotwork.clients.intake_selectors import (
     client_explain,
     compare_drawings,
     consents_due,
+    current_marks,
     drawing_words,
     drawings_of,
     get_clinical_client,
@@ -245,8 +246,10 @@ def drawing_list(request: HttpRequest, client_id: int) -> HttpResponse:
     after = _drawing_of(client, request.GET.get("b")) or (drawings[0] if drawings else None)
     if before and after and before.taken_at > after.taken_at:
         before, after = after, before
+    known = [(d, current_marks(d.marks)) for d in drawings]  # a retired cell has no name to show
     context = {
         "client": client, "membership": membership, "drawings": drawings, "before": before, "after": after,
+        "rows": [(d, drawing_words(marks[:6]), len(marks) > 6) for d, marks in known],
         "comparison": compare_drawings(before, after) if before and after and before.pk != after.pk else None,
         "before_map": display_map(before.marks, id_prefix="cmp-before", compact=True) if before else "",
         "after_map": display_map(after.marks, id_prefix="cmp-after", compact=True) if after else "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import pytest
 from django.core.management import call_command
@@ -90,6 +91,19 @@ class AtlasPageTests:
         assert 'data-cell="temple:right"' in body and 'data-category="essential"' in body
         left = client.get("/atlas/muscles/upper-trapezius/", {"side": "left"}).content.decode()
         assert "showing the" in left.lower()
+
+    def test_self_care_links_the_exercise_page_by_its_title(self, client):
+        body = client.get("/atlas/muscles/upper-trapezius/").content.decode()
+        assert '<dt>Self-care</dt><dd><a href="/learn/exercises/upper-trapezius-stretch/">Ear-to-shoulder stretch</a></dd>' in body
+        assert client.get("/learn/exercises/upper-trapezius-stretch/").status_code == 200
+
+    def test_a_self_care_slug_without_an_exercise_shows_nothing_rather_than_the_slug(self, client, monkeypatch):
+        from knotwork.atlas import views
+        from knotwork.care.library import library
+
+        monkeypatch.setattr(views, "library", lambda: replace(library(), by_id={}))
+        body = client.get("/atlas/muscles/upper-trapezius/").content.decode()
+        assert "Self-care" not in body and "upper-trapezius-stretch" not in body
 
     def test_unknown_muscles_and_regions_are_404_pages(self, client):
         assert client.get("/atlas/muscles/nope/").status_code == 404

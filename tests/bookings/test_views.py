@@ -4,11 +4,14 @@ appointment pages, the staff schedule and calendar feeds."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
+from knotwork.accounts.models import Clinic
 from knotwork.audit.models import AuditEvent
 from knotwork.bookings import services
 from knotwork.bookings.models import Appointment, AppointmentStatus, CalendarFeed, Service
@@ -79,6 +82,13 @@ class PublicBookingTests:
         assert response.status_code == 200 and 'value="Vera"' in response.content.decode() and 'value="0123"' in response.content.decode()
         assert Appointment.objects.get().status == AppointmentStatus.HELD
 
+    def test_the_hold_expiry_is_shown_in_the_clinics_zone_and_names_it(self, client, booking):
+        _hold(client, booking)
+        Clinic.objects.filter(pk=booking.clinic_a.pk).update(time_zone="Asia/Tokyo")  # never UTC's wall clock
+        expires = Appointment.objects.get().hold_expires_at.astimezone(ZoneInfo("Asia/Tokyo"))
+        page = client.get(reverse("book_confirm")).content.decode()
+        assert f"Held for you until {expires:%H:%M} (Asia/Tokyo)." in page and "UTC" not in page
+
     def test_a_taken_time_shows_the_nearest_free_ones(self, client, booking):
         _booked(booking, 10)
         response = _hold(client, booking)
@@ -86,8 +96,30 @@ class PublicBookingTests:
         follow = client.get(response["Location"])
         assert "just taken" in follow.content.decode()
 
+    def test_a_time_taken_while_held_lists_the_nearest_free_ones_naming_the_clinics_zone(self, client, booking):
+        _hold(client, booking)
+        Appointment.objects.update(hold_expires_at=timezone.now() - timedelta(minutes=1))
+        _booked(booking, 10)
+        client.force_login(make_user("visitor@mail.example", mfa=False))
+        response = client.post(reverse("book_confirm"), {"first_name": "Vera", "last_name": "Stone", "phone": "0123"})
+        page = response.content.decode()
+        assert response.status_code == 409 and "The nearest free times" in page
+        assert "Times in <strong>Europe/London</strong> time" in page
+
 
 class AppointmentPageTests:
+    def test_the_client_sees_when_it_was_cancelled_in_the_clinics_zone_named(self, as_user, booking):
+        user = make_user("ada@mail.example", mfa=False)
+        Client.objects.filter(pk=booking.client_a.pk).update(portal_user=user)
+        appointment = _booked(booking)
+        web = as_user(user)
+        web.post(reverse("appointment_cancel", args=[appointment.pk]))
+        Clinic.objects.filter(pk=booking.clinic_a.pk).update(time_zone="Asia/Tokyo")
+        cancelled = Appointment.objects.get(pk=appointment.pk).cancelled_at.astimezone(ZoneInfo("Asia/Tokyo"))
+        page = web.get(reverse("appointment_detail", args=[appointment.pk])).content.decode()
+        assert f'<dt>Cancelled</dt><dd>{cancelled:%-d %b %Y, %H:%M} <span class="muted">(Asia/Tokyo)</span></dd>' in page
+        assert "Asia/Tokyo" in web.get(reverse("my_appointments")).content.decode()  # under "Earlier" too
+
     def test_the_client_sees_their_appointment_downloads_its_ics_and_can_cancel(self, as_user, booking):
         user = make_user("ada@mail.example", mfa=False)
         Client.objects.filter(pk=booking.client_a.pk).update(portal_user=user)

@@ -49,6 +49,10 @@ class CheckTechniqueTests:
         assert not check("stretching", ["shoulder-top:right"], local).allowed
         assert check("stretching", ["shoulder-top:left"], local).allowed
 
+    def test_a_local_contraindication_names_the_area_in_words_not_its_code(self):
+        v = check("stretching", ["calf:right", "calf:left"], F(6, "local", "Varicose veins", regions=["calf:right"]))
+        assert v.blocked[0].reason == "Local contraindication: do not treat the right calf."
+
     def test_a_precaution_naming_the_treated_area_cautions_pressure_techniques_there(self):
         clot = F(5, "precaution", regions=["calf:left"])
         assert check("myofascial-release", ["calf:left"], clot).caution_ids == [5]

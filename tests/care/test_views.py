@@ -87,6 +87,12 @@ class VisitScreenTests:
         assert r.status_code == 422 and "Blocked by a screening flag" in html and "Skin lesion" in html and "typed words" in html
         assert not TechniqueApplication.objects.exists()
 
+    def test_a_local_contraindication_is_shown_with_the_regions_name_and_side_in_words(self, as_user, world, visit_a, flags_a):
+        data = {**TECHNIQUE_POST, "muscle": "upper-trapezius"}
+        html = as_user(world.alice).post(reverse("technique_add", args=[visit_a.pk]), data).content.decode()
+        assert "Local contraindication: do not treat the right top of the shoulder." in html
+        assert "do not treat shoulder-top:right" not in html
+
     def test_a_precaution_asks_for_an_acknowledgement_then_logs(self, as_user, world, visit_a, flags_a):
         data = {**TECHNIQUE_POST, "technique": "ischemic-compression", "trigger_point": "levator-scapulae-1"}
         c = as_user(world.alice)

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from knotwork.accounts.models import Role
 from knotwork.audit.models import AuditEvent
-from knotwork.clients.intake_form import standard_form
+from knotwork.clients.intake_form import _question, standard_form
 from knotwork.clients.intake_selectors import intake_form_for
 from knotwork.clients.intake_services import intake_save_answers, intake_start
 from knotwork.clients.models import ConsentSignature, IntakeQuestion, IntakeStatus, IntakeSubmission, PainDrawing, ScreeningFlag
@@ -101,6 +101,24 @@ class PortalIntakeTests:
         assert "error-summary" in body and 'href="#q-emergency_contact_phone"' in body
         # the valid answers were saved as a draft too
         assert IntakeSubmission.objects.get(client=portal.client_a).answers["phone"]["a"] == "0123 kept"
+
+    def test_the_address_and_occupation_labels_are_plain_and_their_lengths_are_limited(self, portal, as_user):
+        c = as_user(portal.ada)
+        c.post(reverse("portal_intake_start", args=[portal.client_a.pk]))
+        url = reverse("portal_intake_step", args=[portal.client_a.pk, "about"])
+        page = c.get(url).content.decode()
+        assert "max_length" not in page
+        assert '<label for="id_address">Home address</label>' in page and '<label for="id_occupation">Occupation</label>' in page
+        assert 'maxlength="250"' in page and 'maxlength="120"' in page
+        data = {"action": "next", "date_of_birth": "1980-02-03", "phone": "0123", "emergency_contact_name": "Bo",
+                "emergency_contact_phone": "0456", "address": "a" * 251, "occupation": "o" * 121}  # fmt: skip
+        response = c.post(url, data)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "Ensure this value has at most 250 characters (it has 251)." in body
+        assert "Ensure this value has at most 120 characters (it has 121)." in body
+        answers = IntakeSubmission.objects.get(client=portal.client_a).answers
+        assert "address" not in answers and "occupation" not in answers and answers["phone"]["a"] == "0123"
 
     def test_save_and_finish_later_keeps_a_partial_step(self, portal, as_user):
         c = as_user(portal.ada)
@@ -342,6 +360,14 @@ class StaffIntakePageTests:
         foreign = PainDrawing.objects.create(clinic=submitted.clinic_b, client=submitted.client_b, taken_at="2024-01-01T00:00Z", marks=[])
         assert c.get(reverse("drawing_list", args=[submitted.client_a.pk]), {"a": foreign.pk}).status_code == 404
 
+    def test_the_drawings_list_names_each_area_and_side_in_words(self, submitted, as_user):
+        c = as_user(submitted.alice)
+        ear = {"marks": [{"cell": "ear:right", "intensity": 5}]}
+        c.post(reverse("drawing_new", args=[submitted.client_a.pk]), {"drawing": json.dumps(ear)})
+        body = c.get(reverse("drawing_list", args=[submitted.client_a.pk])).content.decode()
+        assert "right ear 5/10" in body and "right temple 7/10, aching; right " in body
+        assert "ear:right 5/10" not in body and "temple:right 7/10" not in body
+
     def test_the_drawings_page_costs_a_constant_number_of_queries(self, submitted, as_user, django_assert_max_num_queries):
         c = as_user(submitted.alice)
         for i in range(5):
@@ -351,6 +377,17 @@ class StaffIntakePageTests:
             )
         with django_assert_max_num_queries(25):
             c.get(reverse("drawing_list", args=[submitted.client_a.pk]))
+
+
+class StandardFormTests:
+    def test_address_and_occupation_read_plainly_with_real_limits(self):
+        about = {q.id: q for q in standard_form()[1][0].questions}
+        assert (about["address"].text, about["address"].max_length) == ("Home address", 250)
+        assert (about["occupation"].text, about["occupation"].max_length) == ("Occupation", 120)
+
+    def test_an_option_typed_inside_a_quoted_text_is_refused_when_the_form_loads(self):
+        with pytest.raises(ValueError, match="the text holds an option"):
+            _question({"id": "occupation", "kind": "text", "text": "Occupation, max_length: 120"}, "intake_form.yaml", frozenset())
 
 
 class IntakeQuestionTests:

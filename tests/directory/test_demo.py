@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from knotwork.accounts.demo import demo_seed
@@ -27,3 +29,10 @@ class DemoTests:
         assert Review.objects.count() == sum(p.review_count for p in profiles)
         found = search(SearchParams(near="Bristol", verified=True, nmt_certified=True))
         assert found.count == 2
+
+    def test_the_readme_says_where_the_demo_clinic_is_and_how_to_find_it(self):
+        demo_seed()
+        clinic = Clinic.objects.get(is_demo=True)
+        readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+        assert f"The demo clinic, {clinic.name}, is in {clinic.city}" in readme
+        assert f"/therapists/?near={clinic.city}" in readme
