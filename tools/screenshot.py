@@ -29,6 +29,7 @@ def main() -> None:
     p.add_argument("--width", type=int, default=1280)
     p.add_argument("--height", type=int, default=900)
     p.add_argument("--full", action="store_true", help="the whole page, not just the viewport")
+    p.add_argument("--overflow", action="store_true", help="also print pages wider than the viewport and their widest elements")
     a = p.parse_args()
     if len(a.pairs) % 2:
         p.error("give pairs of URL and output path")
@@ -56,7 +57,22 @@ def main() -> None:
             page.goto(url)
             page.wait_for_load_state("networkidle")
             page.screenshot(path=out, full_page=a.full)
+            if a.overflow:
+                report_overflow(page, url, a.width)
         browser.close()
+
+
+WIDEST = """(limit) => [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > limit + 1 && !(e.parentElement && e.parentElement.closest('.table-wrap, .table-scroll, pre')))
+    .map(e => [Math.round(e.getBoundingClientRect().right), e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')])
+    .sort((x, y) => y[0] - x[0]).slice(0, 4)"""
+
+
+def report_overflow(page, url: str, width: int) -> None:
+    """A page wider than the viewport scrolls sideways: name it and the elements that stick out."""
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    if scroll > width:
+        print(f"OVERFLOW {url}: {scroll} px wide at {width}: {page.evaluate(WIDEST, width)}")
 
 
 if __name__ == "__main__":
