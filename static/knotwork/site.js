@@ -24,3 +24,24 @@ document.addEventListener("click", (event) => {
     event.preventDefault();
   }
 });
+
+// On a phone the top bar's menu folds behind a "Menu" button (CSS decides the width; without
+// this script the menu simply stays open). Escape closes it and gives focus back to the button.
+(() => {
+  const bar = document.querySelector(".topbar");
+  const toggle = bar && bar.querySelector(".menu-toggle");
+  if (!toggle) return;
+  bar.classList.add("collapsible");
+  toggle.hidden = false;
+  const setOpen = (open) => {
+    bar.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+  };
+  toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
+  bar.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && bar.classList.contains("open")) {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+})();
