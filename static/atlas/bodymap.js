@@ -40,7 +40,8 @@
  * Interaction (input mode): click/tap a cell to paint it with the current intensity and quality,
  * or drag across cells to paint a stroke (pointer events; touch included). Clicking a cell that
  * already carries exactly the current intensity and quality clears it; in erase mode clicking or
- * dragging clears. Enter or Space on a focused cell does the same as a click.
+ * dragging clears. Enter or Space on a focused cell does the same as a click. The map is one
+ * tab stop: arrow keys move between neighbouring cells, Home/End to the first/last (roving tabindex).
  * Display mode: hovering or focusing a cell shows its name (and value) in a tooltip.
  *
  * EVENT: after every change (once per drag stroke) the map element dispatches a bubbling
@@ -133,8 +134,73 @@ class BodyMap {
     if (this.mode === "input") {
       this.loadInitial();
       this.bindInput();
+      this.bindArrows();
       this.sync();
     }
+  }
+
+  // ---- keyboard: the map is one tab stop; arrow keys move to the nearest area in that direction
+  // (roving tabindex), Home and End to the first and last area, head to toe. Each area is a
+  // button with its name and pressed state, so a screen reader announces where focus lands.
+  bindArrows() {
+    this.focusable = this.shapes.filter((el) => el.hasAttribute("tabindex"));
+    if (!this.focusable.length) return;
+    const hint = document.createElement("p");
+    hint.id = `${this.root.id || "bodymap"}-keys-${Math.random().toString(36).slice(2, 8)}`;
+    hint.className = "visually-hidden";
+    hint.textContent = "Arrow keys move between areas; Enter or Space marks or clears the area.";
+    this.root.appendChild(hint);
+    const first = this.focusable.find((el) => this.marks.has(el.dataset.cell)) || this.focusable[0];
+    for (const el of this.focusable) {
+      el.setAttribute("tabindex", el === first ? "0" : "-1");
+      el.setAttribute("aria-describedby", hint.id);
+    }
+    this.root.addEventListener("keydown", (e) => {
+      const from = e.target.closest && e.target.closest(".bm-cell[data-cell]");
+      if (!from || !this.focusable.includes(from)) return;
+      const to = this.neighbour(from, e.key);
+      if (!to) return;
+      e.preventDefault();
+      this.rove(to);
+    });
+    this.root.addEventListener("focusin", (e) => {
+      const el = e.target.closest && e.target.closest(".bm-cell[data-cell]");
+      if (el && this.focusable.includes(el)) this.rove(el, false);
+    });
+  }
+
+  rove(el, focus = true) {
+    for (const other of this.focusable) if (other !== el && other.getAttribute("tabindex") === "0") other.setAttribute("tabindex", "-1");
+    el.setAttribute("tabindex", "0");
+    if (focus) el.focus();
+  }
+
+  neighbour(from, key) {
+    if (key === "Home") return this.focusable[0];
+    if (key === "End") return this.focusable[this.focusable.length - 1];
+    const dirs = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] };
+    const d = dirs[key];
+    if (!d) return null;
+    const centre = (el) => {
+      const r = el.getBoundingClientRect();
+      return [r.left + r.width / 2, r.top + r.height / 2];
+    };
+    const [fx, fy] = centre(from);
+    let best = null;
+    let bestScore = Infinity;
+    for (const el of this.focusable) {
+      if (el === from || el.dataset.cell === from.dataset.cell) continue;
+      const [x, y] = centre(el);
+      const along = (x - fx) * d[0] + (y - fy) * d[1]; // distance in the key's direction
+      if (along <= 1) continue;
+      const across = Math.abs((x - fx) * d[1]) + Math.abs((y - fy) * d[0]);
+      const score = along + 2 * across; // prefer areas straight ahead over diagonal ones
+      if (score < bestScore) {
+        bestScore = score;
+        best = el;
+      }
+    }
+    return best;
   }
 
   control(name) {
