@@ -8,6 +8,7 @@ and is read-only afterwards, so it is safe to share between threads and needs no
 from __future__ import annotations
 
 import bisect
+import difflib
 import math
 import re
 import unicodedata
@@ -92,6 +93,26 @@ def suggest(text: str, limit: int = 8) -> list[Place]:
     return found[:limit]
 
 
+def close_to(text: str, limit: int = 3) -> list[Place]:
+    """Cities whose name is spelt nearly like ``text`` ("Bristl" -> Bristol), most populous first.
+    Only names sharing the first letter are compared, which keeps it to a few thousand at most."""
+    key = fold(text.split(",")[0])
+    if len(key) < 3:
+        return []
+    index = _index()
+    start = bisect.bisect_left(index.keys, key[0])
+    end = bisect.bisect_left(index.keys, chr(ord(key[0]) + 1))
+    names = sorted(set(index.keys[start:end]))
+    close = set(difflib.get_close_matches(key, names, n=8, cutoff=0.8))
+    found = [p for k, p in zip(index.keys[start:end], index.places[start:end], strict=True) if k in close]
+    found.sort(key=lambda p: -p.population)
+    labels: list[Place] = []
+    for p in found:  # one suggestion per name: its most populous place
+        if all(fold(q.name) != fold(p.name) for q in labels):
+            labels.append(p)
+    return labels[:limit]
+
+
 def _matches(place: Place, qualifier: str) -> bool:
     q = fold(qualifier)
     return q in (fold(place.country), place.country_code.casefold(), fold(place.region), fold(place.label))
@@ -114,7 +135,7 @@ def find_city(text: str) -> Place:
     for qualifier in parts[1:]:
         same = [p for p in same if _matches(p, qualifier)]
     if not same:
-        hint = ", ".join(p.label for p in suggest(parts[0], 3))
+        hint = " or ".join(p.label for p in (suggest(parts[0], 3) or close_to(parts[0])))
         raise PlaceNotFound(f"We could not find “{text[:60]}”." + (f" Did you mean {hint}?" if hint else " Check the spelling."))
     return max(same, key=lambda p: p.population)
 

@@ -12,6 +12,7 @@ PostgreSQL's earthdistance/cube was measured against this and did not help (docs
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -84,6 +85,27 @@ class SearchResult:
         return max(1, -(-self.count // self.page_size))
 
 
+_UK_POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$")
+
+
+def _postcode_district(text: str) -> Origin | None:
+    """A UK postcode no listed clinic uses, placed by its district ("BS1 9ZZ" -> a listed clinic in
+    BS1). A district covers a few streets to a few miles, close enough for a distance search."""
+    compact = text.replace(" ", "").upper()
+    if not _UK_POSTCODE.match(compact):
+        return None
+    district = compact[:-3]
+    clinic = (
+        Clinic.objects.annotate(compact_postcode=Upper(Replace("postcode", Value(" "), Value(""))))
+        .filter(compact_postcode__regex=rf"^{district}\d[A-Z]{{2}}$", latitude__isnull=False, directory_profiles__is_listed=True)
+        .order_by("pk")
+        .first()
+    )
+    if clinic is None:
+        return None
+    return Origin(float(clinic.latitude), float(clinic.longitude), f"{district} (postcode district)", "postcode")  # type: ignore[arg-type]
+
+
 def resolve_near(text: str) -> Origin | None:
     """A place from what the visitor typed: "lat,lon", a postcode a listed clinic uses, or a city."""
     text = (text or "").strip()[:100]
@@ -101,6 +123,15 @@ def resolve_near(text: str) -> Origin | None:
         )
         if clinic is not None:
             return Origin(float(clinic.latitude), float(clinic.longitude), clinic.postcode.upper(), "postcode")  # type: ignore[arg-type]
+        district = _postcode_district(text)
+        if district:
+            return district
+        if _UK_POSTCODE.match(compact) or not any(ch.isalpha() for ch in compact):
+            raise SearchError(
+                f"We do not know where “{text[:20]}” is: only postcodes of listed clinics are known. "
+                "Type the town or city instead, or use your location.",
+                "near",
+            )
     try:
         place: Place = find_city(text)
     except PlaceNotFound as exc:

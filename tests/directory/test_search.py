@@ -9,8 +9,8 @@ from django.utils import timezone
 from knotwork.accounts.models import Membership
 from knotwork.bookings.models import Service
 from knotwork.directory.models import Credential, TherapistProfile
-from knotwork.directory.places import bounding_box, find_city, haversine_km, parse_lat_lon, suggest
-from knotwork.directory.search import SearchError, SearchParams, search
+from knotwork.directory.places import PlaceNotFound, bounding_box, close_to, find_city, haversine_km, parse_lat_lon, suggest
+from knotwork.directory.search import SearchError, SearchParams, resolve_near, search
 from knotwork.directory.services import bayesian
 from tests.directory.conftest import BATH, BRISTOL, LONDON, make_credential, therapist_at
 
@@ -165,3 +165,23 @@ class BayesianTests:
         TherapistProfile.objects.filter(pk=one.pk).update(review_count=1, rating_sum=5, rating_score=bayesian(5, 1))
         TherapistProfile.objects.filter(pk=many.pk).update(review_count=40, rating_sum=192, rating_score=bayesian(192, 40))
         assert names(search(SearchParams(near="Bristol", sort="rating"))) == ["FortyFourEight", "OneFive"]
+
+
+class MisspeltPlacesAndPostcodesTests:
+    def test_a_misspelt_city_is_answered_with_the_city_it_nearly_names(self):
+        with pytest.raises(PlaceNotFound) as caught:
+            find_city("Bristl")
+        assert "Did you mean Bristol, England, United Kingdom" in str(caught.value)
+        assert close_to("Manchestr")[0].name == "Manchester"
+        assert close_to("zz") == [] and close_to("Qwxyzv") == []
+
+    def test_a_postcode_no_clinic_uses_is_placed_by_its_district(self):
+        therapist_at("Avery", BRISTOL)  # a listed clinic at BS1 4RN
+        origin = resolve_near("bs1 9zz")
+        assert origin is not None and origin.label == "BS1 (postcode district)"
+        assert abs(origin.latitude - 51.4545) < 0.001
+
+    def test_an_unknown_postcode_says_to_type_the_town(self):
+        with pytest.raises(SearchError) as caught:
+            resolve_near("SW1A 1AA")
+        assert "Type the town or city instead" in str(caught.value)
