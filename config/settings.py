@@ -184,9 +184,8 @@ SECURE = env_bool("KNOTWORK_SECURE", not DEBUG and SITE_URL.startswith("https://
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SECURE_SSL_REDIRECT = SECURE and env_bool("SECURE_SSL_REDIRECT", True)
-# A load balancer probes health over plain HTTP inside the network: answer it, don't redirect it
-# (knotwork.lib.middleware.EdgeMiddleware answers /healthz and /readyz before this applies).
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Health probes (/healthz, /readyz) are answered over plain HTTP by knotwork.lib.middleware.EdgeMiddleware,
+# before the HTTPS redirect and host checks; no redirect exemption is needed.
 # The largest request body accepted at all (413 before reading): three 10 MB attachments and the form.
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024 * 1024)
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0

@@ -220,8 +220,9 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(RequestDataTooBig)
     def _too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
-        return respond(request, 413, f"The request body is larger than the API accepts ({limit / 1048576:.1f} MB).", code="too_large")
+        from knotwork.lib.middleware import too_large  # the one 413 shape for pages, forms and the API
+
+        return too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
 
     @api.exception_handler(Exception)
     def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -16,7 +16,7 @@ from knotwork.lib import context
 log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-TOO_LARGE = "The request is larger than this server accepts ({limit:.0f} MB)."
+TOO_LARGE = "The request is larger than this server accepts ({limit} MB)."
 
 
 class EdgeMiddleware:
@@ -50,7 +50,7 @@ class EdgeMiddleware:
 
 def too_large(request: HttpRequest, limit: int) -> HttpResponse:
     """413 in the shape the caller reads: the API's error body, or a plain sentence for a page."""
-    message = TOO_LARGE.format(limit=limit / 1048576)
+    message = TOO_LARGE.format(limit=f"{limit / 1048576:.1f}".removesuffix(".0"))
     if request.path_info.startswith("/api/"):
         from knotwork.lib.api import error_body
 

@@ -29,7 +29,7 @@ def test_an_oversized_json_body_with_a_session_is_413(world, as_user, path, capl
     response = as_user(world.olivia).post(path, oversized(), content_type="application/json")
     assert response.status_code == 413
     error = response.json()["error"]
-    assert error["code"] == "too_large" and "larger than" in error["message"]
+    assert error["code"] == "too_large" and error["message"] == "The request is larger than this server accepts (2.5 MB)."
     assert "Internal Server Error" not in caplog.text and "Traceback" not in caplog.text
 
 
