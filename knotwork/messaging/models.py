@@ -35,6 +35,14 @@ def thread_capability(kind: str, *, write: bool = False) -> str:
     return edit if write else read
 
 
+KIND_CHANGE_REFUSED = "Only a therapist or the clinic owner can change who may read a conversation."
+
+
+def may_change_kind(membership: Membership | None) -> bool:
+    """Only clinicians (therapists, owner) decide whether a thread is clinical."""
+    return membership is not None and membership.can(Capability.EDIT_CLINICAL)
+
+
 def kinds_for(membership: Membership, *, write: bool = False) -> list[str]:
     """The kinds of thread this membership may read (or start and write in), admin first."""
     return [kind for kind in ThreadKind.values if membership.can(thread_capability(kind, write=write))]

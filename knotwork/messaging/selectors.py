@@ -11,7 +11,7 @@ from django.http import Http404
 
 from knotwork.accounts.models import Capability, Membership
 from knotwork.accounts.permissions import membership_for, require
-from knotwork.messaging.models import Attachment, ReadMarker, Thread, thread_capability
+from knotwork.messaging.models import KIND_CHANGE_REFUSED, Attachment, ReadMarker, Thread, may_change_kind, thread_capability
 
 
 def get_thread_for_user(user: Any, thread_id: int, *, write: bool = False) -> tuple[Thread, Membership | None]:
@@ -34,16 +34,11 @@ def get_thread_for_user(user: Any, thread_id: int, *, write: bool = False) -> tu
     return thread, membership
 
 
-def may_change_kind(membership: Membership | None) -> bool:
-    """Only clinicians (therapists, owner) decide whether a thread is clinical."""
-    return membership is not None and membership.can(Capability.EDIT_CLINICAL)
-
-
 def get_thread_for_kind_change(user: Any, thread_id: int) -> tuple[Thread, Membership]:
     """The thread if ``user`` may change its kind: 404 outside their reach, 403 for anyone but a clinician."""
     thread, membership = get_thread_for_user(user, thread_id, write=True)
     if membership is None or not may_change_kind(membership):
-        raise PermissionDenied("Only a therapist or the clinic owner can change who may read a conversation.")
+        raise PermissionDenied(KIND_CHANGE_REFUSED)
     return thread, membership
 
 

@@ -12,13 +12,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from knotwork.accounts.models import Capability, Membership
+from knotwork.accounts.models import Membership
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients.models import Client
 from knotwork.lib.uploads import UploadRejected
 from knotwork.messaging.attachments import MAX_FILES, CleanFile, clean_attachment
-from knotwork.messaging.models import Attachment, Message, ReadMarker, Thread, thread_capability
+from knotwork.messaging.models import KIND_CHANGE_REFUSED, Attachment, Message, ReadMarker, Thread, may_change_kind, thread_capability
 
 MAX_BODY = 5000
 
@@ -115,8 +115,8 @@ def thread_start(
 def thread_set_kind(*, thread: Thread, kind: str, user: Any, membership: Membership | None) -> bool:
     """Make a thread admin or clinical. Only clinicians may (403 otherwise). Audited with the old and
     new kind, never any message text. Returns False when the thread already had that kind."""
-    if membership is None or not membership.can(Capability.EDIT_CLINICAL):
-        raise PermissionDenied("Only a therapist or the clinic owner can change who may read a conversation.")
+    if not may_change_kind(membership):
+        raise PermissionDenied(KIND_CHANGE_REFUSED)
     _check_kind(kind)
     old = Thread.objects.select_for_update().values_list("kind", flat=True).get(pk=thread.pk)
     if old == kind:

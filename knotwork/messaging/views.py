@@ -23,14 +23,8 @@ from knotwork.lib.views import paginate
 from knotwork.messaging import services
 from knotwork.messaging.attachments import MAX_BYTES, MAX_FILES
 from knotwork.messaging.forms import NewThreadForm, ReplyForm, ThreadKindForm
-from knotwork.messaging.models import Thread, kinds_for
-from knotwork.messaging.selectors import (
-    get_attachment_for_user,
-    get_thread_for_kind_change,
-    get_thread_for_user,
-    may_change_kind,
-    threads_for,
-)
+from knotwork.messaging.models import Thread, kinds_for, may_change_kind
+from knotwork.messaging.selectors import get_attachment_for_user, get_thread_for_kind_change, get_thread_for_user, threads_for
 
 UPLOAD_CAP = MAX_BYTES * MAX_FILES + 64 * 1024
 TOO_LARGE = f"The files are too large: at most {MAX_FILES} files of {MAX_BYTES // (1024 * 1024)} MB each."
