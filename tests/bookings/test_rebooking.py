@@ -76,3 +76,10 @@ class BookAgainTests:
     def test_the_home_shows_nobody_elses_visits(self, as_user, ada):
         past_visit(ada, make_client(ada.clinic_a, first_name="Other", last_name="Person"), service=ada.session60)
         assert "No visits yet." in _home(as_user, ada)
+
+
+def test_the_intake_reminder_does_not_speak_of_a_first_visit_to_a_returning_client(as_user, ada):
+    assert "before your first visit" in _home(as_user, ada)
+    past_visit(ada, ada.client_a, service=ada.session60, days_ago=10)
+    page = _home(as_user, ada)
+    assert "before your first visit" not in page and "Please complete your intake form" in page
