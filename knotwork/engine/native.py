@@ -28,9 +28,10 @@ COMPILED = ("vocabulary", "scoring", "wording", "conditions", "drawing", "red_fl
 log = logging.getLogger(__name__)
 
 
-def status() -> str:
-    """``compiled``, or why the Python source runs: ``forced``, ``not built`` or ``out of date``."""
-    if os.environ.get("KNOTWORK_ENGINE", "").lower() == "python":
+def status(*, honour_env: bool = True) -> str:
+    """``compiled``, or why the Python source runs: ``forced``, ``not built`` or ``out of date``.
+    ``honour_env=False`` asks only whether the build matches the source (the build script does)."""
+    if honour_env and os.environ.get("KNOTWORK_ENGINE", "").lower() == "python":
         return "forced"
     try:
         manifest = json.loads((NATIVE_DIR / MANIFEST).read_text(encoding="utf-8"))
