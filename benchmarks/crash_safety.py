@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/crash_safety.py [--rounds 20] [--database sqlite|postgres]
 
-Each round starts gunicorn (2 workers) on loopback, runs 4 writer threads with an API token,
+Each round starts the production server (granian, 2 workers) on loopback, runs 4 writer threads with an API token,
 kills the whole server with SIGKILL at a random moment, and starts it again. Two threads create
 clients through POST /api/clients; two book appointments through POST /api/bookings with an
 Idempotency-Key, each at a time of its own. A booking whose answer never arrived (the server died
@@ -35,6 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(ROOT))
+
+from knotwork.lib.server import server_command  # noqa: E402
 
 
 def free_port() -> int:
@@ -169,7 +172,7 @@ def main() -> None:
     def serve() -> tuple[subprocess.Popen[bytes], int]:
         port = free_port()
         server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "error"],
+            [*server_command(f"127.0.0.1:{port}", 2), "--log-level", "error"],
             cwd=ROOT,
             env=env,
             start_new_session=True,

@@ -6,7 +6,7 @@
 DATABASE_URL only names the PostgreSQL server: a separate throwaway database
 (``knotwork_load_<pid>``) is created next to it, migrated, seeded with the demo clinic plus
 bookable therapists and one API token per simulated user, and dropped at the end. The server is
-``knotwork run --no-worker --workers 3`` (gunicorn) bound to 127.0.0.1. The scenario lives in
+``knotwork run --no-worker --workers 3`` (granian) bound to 127.0.0.1. The scenario lives in
 benchmarks/locustfile.py. Afterwards it prints the request total, server errors (5xx), p95 of
 reads and of the booking calls from locust's CSV, and the number of overlapping active
 appointments in the database. It prints figures; it never fails on speed.
@@ -198,7 +198,7 @@ def main() -> None:
         result = {
             "users": opts.users,
             "duration": opts.duration,
-            "gunicorn_workers": opts.workers,
+            "server_workers": opts.workers,
             "requests": int(total["Request Count"]),
             "failures": int(total["Failure Count"]),
             "server_errors_5xx": server_errors,

@@ -3,4 +3,14 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+# Oversized bodies are refused before Django reads them (knotwork/lib/asgi.py).
+from knotwork.lib.asgi import BodyLimit  # noqa: E402
+
+application = BodyLimit(django_application)
+
+# Parse the shipped reference data now, so no visitor's request pays for it.
+from knotwork.lib.warmup import warm_reference_data  # noqa: E402
+
+warm_reference_data()

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
-
-from gunicorn.glogging import Logger as GunicornLogger
 
 from knotwork.lib import context
 
@@ -52,14 +49,3 @@ class NoTracebackFilter(logging.Filter):
         record.exc_info = None
         record.exc_text = None
         return True
-
-
-class RedactingGunicornLogger(GunicornLogger):
-    """gunicorn's access log, with the same redaction (`knotwork run` uses it)."""
-
-    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
-        atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "q", "f"):
-            if isinstance(atoms.get(key), str):
-                atoms[key] = redact(atoms[key])
-        return atoms

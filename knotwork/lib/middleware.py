@@ -48,14 +48,20 @@ class EdgeMiddleware:
         return self.get_response(request)
 
 
-def too_large(request: HttpRequest, limit: int) -> HttpResponse:
-    """413 in the shape the caller reads: the API's error body, or a plain sentence for a page."""
+def too_large_answer(path: str, limit: int) -> tuple[str, bytes]:
+    """The 413's content type and body for a request to ``path``: the API's error body, or a sentence."""
     message = TOO_LARGE.format(limit=f"{limit / 1048576:.1f}".removesuffix(".0"))
-    if request.path_info.startswith("/api/"):
+    if path.startswith("/api/"):
         from knotwork.lib.api import error_body
 
-        return JsonResponse(error_body(413, message, code="too_large"), status=413)
-    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return "application/json", json.dumps(error_body(413, message, code="too_large")).encode()
+    return "text/plain; charset=utf-8", message.encode()
+
+
+def too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    """413 in the shape the caller reads (see :func:`too_large_answer`)."""
+    content_type, body = too_large_answer(request.path_info, limit)
+    return HttpResponse(body, status=413, content_type=content_type)
 
 
 def _ready() -> HttpResponse:

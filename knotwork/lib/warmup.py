@@ -1,7 +1,7 @@
 """Load the shipped reference data (atlas, engine, libraries, forms) before a server process takes requests.
 
 Each of these is parsed from YAML once per process and cached. Without a warm-up the first request
-in every new gunicorn worker pays for all of them (about two seconds); config/wsgi.py calls
+in every new server worker pays for all of them (about two seconds); config/asgi.py (and wsgi.py) call
 ``warm_reference_data()`` when a worker loads the application. Nothing here touches the database.
 """
 

@@ -15,17 +15,18 @@ from knotwork.accounts.demo import demo_seed
 from knotwork.accounts.management.commands.demo import demo_logins_text
 from knotwork.accounts.models import User
 from knotwork.audit.services import audit_checkpoint
+from knotwork.lib.server import server_command
 from knotwork.lib.setuplock import setup_lock
 
 
 class Command(BaseCommand):
-    help = "Migrate, load reference data, seed the demo on an empty database, and serve with gunicorn and a worker."
+    help = "Migrate, load reference data, seed the demo on an empty database, and serve with granian and a worker."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--dev", action="store_true", help="Django's autoreloading development server")
-        parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+        parser.add_argument("--workers", type=int, default=2, help="server worker processes")
         parser.add_argument("--no-worker", action="store_true", help="do not start the background task worker")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -63,27 +64,7 @@ class Command(BaseCommand):
             procs.append(subprocess.Popen([sys.executable, "-m", "knotwork.cli", "worker"], env=env))  # noqa: S603
         bind = f"{options['host']}:{options['port']}"
         self.stdout.write(f"Knotwork is serving at http://{bind}/ (Ctrl-C to stop)")
-        procs.append(
-            subprocess.Popen(  # noqa: S603  (our own interpreter and fixed arguments)
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "config.wsgi:application",
-                    "--bind",
-                    bind,
-                    "--workers",
-                    str(options["workers"]),
-                    "--access-logfile",
-                    "-",
-                    "--graceful-timeout",
-                    "10",
-                    "--logger-class",
-                    "knotwork.lib.logging.RedactingGunicornLogger",
-                ],
-                env=env,
-            )
-        )
+        procs.append(subprocess.Popen(server_command(bind, options["workers"]), env=env))  # noqa: S603  (fixed arguments)
 
         def stop(*_: Any) -> None:
             for p in procs:
