@@ -229,6 +229,21 @@ EMAIL_BACKEND = env_choice(
         "memory": "django.core.mail.backends.locmem.EmailBackend",
     },
 )
+# Online card payments (docs/money.md, "Online payments (Stripe)"): only the page that takes a
+# card widens this policy, with exactly what Stripe.js needs (knotwork/billing/views.py).
+STRIPE_CSP = {
+    "script-src": ["https://js.stripe.com"],
+    "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+    "connect-src": ["https://api.stripe.com"],
+}
+
+# --- Online card payments (Stripe): on when all three keys are set -----------------------------
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Where the Stripe API is reached; the tests point it at localstripe on loopback.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)

@@ -21,7 +21,7 @@ from knotwork.accounts.models import ApiToken, Capability
 from knotwork.accounts.permissions import require
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
-from knotwork.billing import money, selectors, services
+from knotwork.billing import money, online, selectors, services
 from knotwork.billing.models import Invoice, Payment, TaxRate
 from knotwork.billing.receipts import receipt_pdf
 from knotwork.billing.services import BillingError, InvalidAmount
@@ -356,7 +356,7 @@ def refund_payment(request: HttpRequest, payment_id: int, payload: RefundIn):  #
     membership = api_membership(request, WRITE)
     payment, _ = selectors.get_payment_for_user(membership.user, payment_id, write=True, clinic_id=membership.clinic_id)
     try:
-        services.payment_refund(
+        online.refund_payment(
             payment=payment, actor=membership.user, amount=_amount(payload.amount, payment.currency, "amount"), reason=payload.reason
         )
     except BillingError as exc:

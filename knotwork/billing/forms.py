@@ -113,7 +113,10 @@ class LineForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.CARD_TERMINAL)
+    # Online card payments are recorded by the provider's confirmation, never entered at the desk.
+    method = forms.ChoiceField(
+        choices=[c for c in PaymentMethod.choices if c[0] != PaymentMethod.CARD_ONLINE], initial=PaymentMethod.CARD_TERMINAL
+    )
     amount = AmountField()
     reference = forms.CharField(max_length=100, required=False, help_text="Terminal receipt, cheque or transfer reference.")
 

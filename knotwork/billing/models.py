@@ -304,6 +304,7 @@ class PaymentMethod(models.TextChoices):
     BANK_TRANSFER = "bank_transfer", "Bank transfer"
     CHEQUE = "cheque", "Cheque"
     STORE_CREDIT = "store_credit", "Store credit"
+    CARD_ONLINE = "card_online", "Card (online)"
     OTHER = "other", "Other"
 
 
@@ -319,12 +320,20 @@ class Payment(models.Model):
     reference = models.CharField(max_length=100, blank=True, help_text="Terminal receipt, cheque or transfer reference.")
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     at = models.DateTimeField(default=timezone.now)
+    # An online card payment: the provider's PaymentIntent id. One intent is one payment, however
+    # often (or however concurrently) its confirmation is delivered.
+    intent_id = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="billing_payment_positive"),
             models.CheckConstraint(condition=CURRENCY_OK, name="billing_payment_currency_iso"),
+            models.UniqueConstraint(fields=["intent_id"], condition=~Q(intent_id=""), name="billing_payment_one_per_intent"),
+            models.CheckConstraint(
+                condition=(Q(method="card_online") & ~Q(intent_id="")) | (~Q(method="card_online") & Q(intent_id="")),
+                name="billing_payment_online_names_intent",
+            ),
         ]
         indexes = [models.Index(fields=["clinic", "-at"], name="billing_payment_clinic_idx")]
 
@@ -392,3 +401,64 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise AppendOnlyError("ledger entries cannot be deleted")
+
+
+class CardIntentStatus(models.TextChoices):
+    OPEN = "open", "Waiting for the card"
+    SUCCEEDED = "succeeded", "Paid"
+    CANCELED = "canceled", "Cancelled"
+
+
+class CardIntent(models.Model):
+    """A payment intent the portal opened at the provider for what an invoice still owed.
+
+    Kept so that reloading the pay page (or opening it twice) reuses the same intent instead of
+    opening a second one the client could also pay, and so that the provider's confirmation can be
+    matched to its invoice. The client secret is not stored: it is fetched again when needed.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="card_intents")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="card_intents")
+    provider = models.CharField(max_length=20, default="stripe")
+    intent_id = models.CharField(max_length=255, unique=True)
+    # Sent with the create request, so a retried or concurrent request gets the same intent back.
+    idempotency_key = models.CharField(max_length=200)
+    amount = money_field()
+    currency = models.CharField(max_length=3, validators=[currency_code])
+    status = models.CharField(max_length=10, choices=CardIntentStatus.choices, default=CardIntentStatus.OPEN)
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="card_intent")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "idempotency_key"], name="billing_card_intent_once_per_key"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="billing_card_intent_positive"),
+            models.CheckConstraint(condition=CURRENCY_OK, name="billing_card_intent_currency_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.intent_id} ({self.currency} {self.amount}, {self.status})"
+
+
+class ProviderEvent(models.Model):
+    """A webhook event from the payment provider that has been acted on, kept by its id.
+
+    The unique id is what makes delivery idempotent: a repeated delivery (providers retry until
+    they get a 2xx, and may deliver twice) finds its id here and changes nothing.
+    """
+
+    provider = models.CharField(max_length=20, default="stripe")
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    outcome = models.CharField(max_length=300, blank=True)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="billing_provider_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.type} {self.event_id}"

@@ -95,8 +95,11 @@ def _locked(invoice: Invoice) -> Invoice:
     return Invoice.objects.select_for_update(of=("self",)).select_related("clinic", "client").get(pk=invoice.pk)
 
 
-def _role(actor: User, clinic: Clinic | int) -> str:
+def _role(actor: User | None, clinic: Clinic | int) -> str:
     from knotwork.accounts.permissions import membership_for
+
+    if actor is None:
+        return "system"  # the payment provider's confirmation (a webhook), not a person
 
     membership = membership_for(actor, clinic if isinstance(clinic, int) else clinic.pk)
     return membership.role if membership else ""
@@ -385,7 +388,7 @@ def credit_note_create(*, invoice: Invoice, actor: User, line_ids: Sequence[int]
 # --- Payments and refunds ---------------------------------------------------------------------
 
 
-def _entry(payment: Payment, kind: str, amount: Decimal, *, invoice: Invoice | None, actor: User, note: str = "") -> LedgerEntry:
+def _entry(payment: Payment, kind: str, amount: Decimal, *, invoice: Invoice | None, actor: User | None, note: str = "") -> LedgerEntry:
     return LedgerEntry.objects.create(
         clinic_id=payment.clinic_id,
         client_id=payment.client_id,
@@ -404,20 +407,27 @@ def payment_record(
     *,
     clinic: Clinic,
     client: Client,
-    actor: User,
+    actor: User | None,
     method: str,
     amount: object,
     currency: str,
     invoices: Sequence[Invoice] = (),
     reference: str = "",
     at: datetime | None = None,
+    intent_id: str = "",
 ) -> Payment:
     """Money received: applied to ``invoices`` in order, each up to what it still owes; whatever is
-    left becomes the client's store credit. Paying with store credit spends that credit instead."""
+    left becomes the client's store credit. Paying with store credit spends that credit instead.
+
+    An online card payment names its provider's ``intent_id`` (and has no ``actor``: the provider's
+    confirmation records it); nobody records one by hand.
+    """
     if client.clinic_id != clinic.pk:
         raise BillingError("That client is not in this clinic.", field="client")
     if method not in PaymentMethod.values:
         raise BillingError("Choose how the client paid.", field="method")
+    if (method == PaymentMethod.CARD_ONLINE) != bool(intent_id):
+        raise BillingError("Online card payments are recorded by the card provider's confirmation, not by hand.", field="method")
     try:
         money.check_currency(currency)
     except money.MoneyError as exc:
@@ -441,7 +451,7 @@ def payment_record(
         )
     payment = Payment.objects.create(
         clinic=clinic, client=client, method=method, amount=value, currency=currency, reference=reference.strip()[:100],
-        received_by=actor, at=at or timezone.now(),
+        received_by=actor, at=at or timezone.now(), intent_id=intent_id,
     )  # fmt: skip
     left = value
     for invoice in targets:
@@ -461,19 +471,25 @@ def payment_record(
         obj=payment,
         actor=actor,
         role=_role(actor, clinic),
-        detail={"invoices": [i.pk for i in targets], "store_credit": str(left)},
+        detail={"invoices": [i.pk for i in targets], "store_credit": str(left), **({"intent": intent_id} if intent_id else {})},
     )
     return payment
 
 
 @transaction.atomic
-def payment_refund(*, payment: Payment, actor: User, amount: object, reason: str = "") -> Decimal:
+def payment_refund(*, payment: Payment, actor: User | None, amount: object, reason: str = "", provider_refund: str = "") -> Decimal:
     """Give back part or all of a payment; never more than is still there to give back.
 
     Store credit the payment created is refunded first, then what it paid on invoices, newest
     first (each of those invoices owes that much again unless it was credited). A store-credit
     payment is refunded to store credit. Returns the amount refunded.
+
+    An online card payment is refunded through its provider first (``online.refund_payment``),
+    which passes the provider's refund id here; without one it is refused, so the ledger never
+    says money went back to a card when it did not.
     """
+    if payment.method == PaymentMethod.CARD_ONLINE and not provider_refund:
+        raise BillingError("An online card payment is refunded through the card provider; use the refund page.")
     value = _amount(amount, payment.currency)
     _lock_clinic(payment.clinic_id)
     pockets = payment_pockets(payment)
@@ -502,7 +518,7 @@ def payment_refund(*, payment: Payment, actor: User, amount: object, reason: str
         obj=payment,
         actor=actor,
         role=_role(actor, payment.clinic_id),
-        detail={"event": "refund", "amount": str(value)},
+        detail={"event": "refund", "amount": str(value), **({"provider_refund": provider_refund} if provider_refund else {})},
     )
     return value
 

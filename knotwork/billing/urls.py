@@ -23,4 +23,8 @@ urlpatterns = [
     # The client's own invoices and receipts.
     path("portal/<int:client_id>/invoices/", views.portal_invoices, name="portal_invoices"),
     path("portal/invoices/<int:invoice_id>.pdf", views.portal_invoice_pdf, name="portal_invoice_pdf"),
+    # Online card payment of the client's own invoice, and the card provider's webhook.
+    path("portal/invoices/<int:invoice_id>/pay/", views.portal_invoice_pay, name="portal_invoice_pay"),
+    path("portal/invoices/<int:invoice_id>/pay/done/", views.portal_invoice_pay_return, name="portal_invoice_pay_return"),
+    path("billing/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
 ]

@@ -6,7 +6,9 @@
 - every issued or void document has exactly its ledger entries (charge; void; credit), drafts none;
 - every payment's entries add up to its amount, nothing is refunded twice, no pocket or store
   credit is below zero, and every entry agrees with its invoice and payment on clinic, client
-  and currency.
+  and currency;
+- every card intent marked paid names the online payment recorded for that intent, and every
+  online payment came from an intent Knotwork opened.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from decimal import Decimal
 
 from knotwork.billing import money
 from knotwork.billing.models import (
+    CardIntent,
+    CardIntentStatus,
     DocumentKind,
     Invoice,
     InvoiceCounter,
@@ -173,11 +177,22 @@ def _ledger(report: Report, add: list[Finding]) -> None:
                                f"client {client_id} has negative store credit ({currency} {amount})"))  # fmt: skip
 
 
+def _online(add: list[Finding]) -> None:
+    intents = {c.intent_id: c for c in CardIntent.objects.select_related("payment")}
+    for card in intents.values():
+        if card.status == CardIntentStatus.SUCCEEDED and (card.payment is None or card.payment.intent_id != card.intent_id):
+            add.append(Finding(card.clinic_id, f"card intent {card.intent_id} is marked paid without its payment"))
+    for p in Payment.objects.filter(method=PaymentMethod.CARD_ONLINE).only("pk", "clinic_id", "intent_id"):
+        if p.intent_id not in intents or intents[p.intent_id].clinic_id != p.clinic_id:
+            add.append(Finding(p.clinic_id, f"online payment {p.pk} names intent {p.intent_id or '-'}, never opened by this clinic"))
+
+
 def verify_money() -> Report:
     report = Report()
     findings: list[Finding] = []
     _lines(report, findings)
     _numbering(findings)
     _ledger(report, findings)
+    _online(findings)
     report.findings = findings
     return report

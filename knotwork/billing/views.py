@@ -1,5 +1,6 @@
 """Money pages: billing settings (owner), the invoice list, one invoice with its actions, check-out
-from an appointment, a client's account, refunds, and the client's own invoices on the portal.
+from an appointment, a client's account, refunds, the client's own invoices on the portal with
+online card payment, and the card provider's webhook.
 
 Every object comes through get_invoice_for_user / get_payment_for_user / get_client_for_user; a
 refused money request (BillingError) comes back as a message or a form error, never a 500.
@@ -7,19 +8,25 @@ refused money request (BillingError) comes back as a message or a form error, ne
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
+from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
 
 from knotwork.accounts.models import Capability, Membership, User
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
-from knotwork.billing import selectors, services
+from knotwork.billing import online, selectors, services
 from knotwork.billing.forms import (
     BillingSettingsForm,
     CheckoutPayForm,
@@ -30,13 +37,16 @@ from knotwork.billing.forms import (
     TaxRateForm,
     VoidForm,
 )
-from knotwork.billing.models import Invoice, InvoiceStatus, TaxRate
+from knotwork.billing.models import Invoice, InvoiceStatus, PaymentMethod, TaxRate
+from knotwork.billing.providers import BadSignature, ProviderError, get_provider, online_payments_configured
 from knotwork.billing.receipts import payment_receipt_pdf, pdf_response, receipt_response
 from knotwork.billing.services import BillingError
 from knotwork.bookings.selectors import get_appointment_for_user
 from knotwork.clients.intake_selectors import get_own_client
 from knotwork.clients.selectors import get_client_for_user
 from knotwork.lib.views import paginate, staff_view
+
+log = logging.getLogger(__name__)
 
 
 def _user(request: HttpRequest) -> User:
@@ -293,14 +303,17 @@ def payment_refund(request: HttpRequest, pk: int) -> HttpResponse:
     form = RefundForm(request.POST or None, currency=payment.currency, initial={"amount": refundable})
     if request.method == "POST" and form.is_valid():
         try:
-            services.payment_refund(
+            online.refund_payment(
                 payment=payment, actor=_user(request), amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"]
             )
             messages.success(request, "Refund recorded.")
             return redirect("client_account", payment.client_id)
         except BillingError as exc:
             _apply_error(form, exc)
-    context = {"payment": payment, "form": form, "refundable": refundable, "refunded": selectors.payment_refunded(payment)}
+    context = {
+        "payment": payment, "form": form, "refundable": refundable, "refunded": selectors.payment_refunded(payment),
+        "online": payment.method == PaymentMethod.CARD_ONLINE,
+    }  # fmt: skip
     return render(request, "billing/refund.html", context, status=400 if form.errors else 200)
 
 
@@ -319,7 +332,10 @@ def portal_invoices(request: HttpRequest, client_id: int) -> HttpResponse:
     client = get_own_client(_user(request), client_id)
     invoices = list(selectors.client_invoices(client, issued_only=True))
     audit_many(action=Action.LIST, objects=invoices, clinic=client.clinic, role="client")
-    context = {"client": client, "invoices": invoices, "accounts": selectors.client_accounts(client)}
+    context = {
+        "client": client, "invoices": invoices, "accounts": selectors.client_accounts(client),
+        "online_payments": online_payments_configured(),
+    }  # fmt: skip
     return render(request, "billing/portal_invoices.html", context)
 
 
@@ -330,3 +346,68 @@ def portal_invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
         raise Http404("No such invoice")  # the portal is the client's own; staff use invoice_pdf
     audit_record(action=Action.EXPORT, obj=invoice, role="client", detail={"format": "pdf", "portal": True})
     return receipt_response(invoice)
+
+
+def _portal_invoice(request: HttpRequest, invoice_id: int) -> Invoice:
+    """The signed-in client's own issued invoice; staff and anyone else get a 404 here."""
+    invoice, membership = selectors.get_invoice_for_user(_user(request), invoice_id)
+    if membership is not None:
+        raise Http404("No such invoice")
+    return invoice
+
+
+@login_required
+@require_safe
+@never_cache  # the page carries the intent's client secret
+@csp_update(settings.STRIPE_CSP)  # type: ignore[arg-type]  # django-csp types views as taking the request only
+def portal_invoice_pay(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """Pay what an invoice still owes by card: Stripe's own form, loaded from js.stripe.com, takes
+    the card; Knotwork only opens (or reuses) the payment intent for the balance."""
+    invoice = _portal_invoice(request, invoice_id)
+    provider = get_provider()
+    context: dict[str, Any] = {"invoice": invoice, "configured": provider is not None, "checkout": None}
+    if provider is not None:
+        try:
+            context["checkout"] = online.checkout_open(invoice=invoice, provider=provider)
+        except ProviderError as exc:
+            log.warning("card checkout for invoice %s unavailable: %s", invoice.pk, exc)
+        context["publishable_key"] = provider.publishable_key
+        context["return_url"] = request.build_absolute_uri(reverse("portal_invoice_pay_return", args=[invoice.pk]))
+    unavailable = provider is not None and context["checkout"] is None
+    return render(request, "billing/portal_pay.html", context, status=503 if unavailable else 200)
+
+
+@login_required
+@require_safe
+@never_cache
+def portal_invoice_pay_return(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """Where Stripe.js sends the client after confirming: the intent's status, read back from the
+    provider. Nothing is recorded here; the signed webhook records the payment."""
+    invoice = _portal_invoice(request, invoice_id)
+    provider = get_provider()
+    context: dict[str, Any] = {"invoice": invoice, "configured": provider is not None, "status": "", "payment": None}
+    if provider is not None:
+        try:
+            found = online.checkout_status(invoice=invoice, intent_id=request.GET.get("payment_intent", "")[:255], provider=provider)
+        except ProviderError as exc:
+            log.warning("card payment status for invoice %s unavailable: %s", invoice.pk, exc)
+            found = ("unknown", None)
+        if found is None:
+            raise Http404("No such payment")
+        context["status"], context["payment"] = found
+    return render(request, "billing/portal_pay_return.html", context)
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature authenticates the request instead
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe's events: verified with the webhook secret (400 and nothing recorded when the
+    signature does not verify), then acted on once (see online.webhook_process)."""
+    provider = get_provider()
+    if provider is None:
+        return HttpResponse("Online payments are not set up.", status=503, content_type="text/plain")
+    try:
+        event = provider.parse_webhook(request.body, request.headers.get("Stripe-Signature", ""))
+    except BadSignature:
+        return HttpResponse("The signature does not verify.", status=400, content_type="text/plain")
+    return JsonResponse({"received": True, "outcome": online.webhook_process(event=event, provider=provider)})

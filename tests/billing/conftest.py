@@ -50,3 +50,26 @@ def issued_invoice(world, *, price: str = "60.00", actor=None):
     invoice = services.invoice_create(clinic=world.clinic_a, client=world.client_a, actor=actor)
     services.invoice_line_add(invoice=invoice, actor=actor, description="Treatment", unit_price=price, tax_rate=world.vat)
     return services.invoice_issue(invoice=invoice, actor=actor)
+
+
+@pytest.fixture(scope="session")
+def stripe_peer():
+    """localstripe on a free loopback port for the whole session (tests/billing/stripe_peer.py)."""
+    from tests.billing.stripe_peer import start_peer
+
+    peer = start_peer()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def stripe_on(settings, stripe_peer):
+    """Online payments configured, with the Stripe library pointed at the loopback peer (emptied first)."""
+    from tests.billing.stripe_peer import SECRET_KEY
+
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_knotwork"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_knotwork_tests"
+    settings.STRIPE_API_BASE = stripe_peer.url
+    stripe_peer.flush()
+    return stripe_peer

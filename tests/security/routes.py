@@ -202,6 +202,9 @@ ROUTES: dict[str, Route] = {
     "portal_invoice_pdf": Route("client", ids={"invoice_id": "invoice"}),
     # --- directory -------------------------------------------------------------------------
     "directory_search": Route("public", "therapist directory"),
+    "portal_invoice_pay": Route("client", "pay their own issued invoice by card", ids={"invoice_id": "invoice"}),
+    "portal_invoice_pay_return": Route("client", "the page Stripe.js returns to", ids={"invoice_id": "invoice"}),
+    "stripe_webhook": Route("public", "Stripe's webhook: POST only, authenticated by its signature (400 without)"),
     "directory_places": Route("public", "place names for the directory search box"),
     "directory_sitemap": Route("public", "published profiles for search engines"),
     "directory_profile": Route("public", "published therapist profile"),
