@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -170,7 +171,10 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "5/m/ip,3/m/key",
     "confirm_email": "1/3m/key",
 }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# allauth's e-mails name Knotwork and link to SITE_URL (no Sites framework; knotwork/lib/mail.py).
+ACCOUNT_ADAPTER = "knotwork.lib.mail.AccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Knotwork] "
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = "Knotwork"
 
 # Sessions: staff sessions end after 30 idle minutes (StaffSessionMiddleware); every session ends
@@ -259,6 +263,26 @@ TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.Databa
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# --- Text messages (knotwork/bookings/sms.py) -------------------------------------------------
+# Which gateway sends reminder texts: log (default: writes a masked line, sends nothing), twilio,
+# http (a generic JSON gateway) or the dotted path of a class of your own.
+KNOTWORK_SMS_SENDER = env_str("KNOTWORK_SMS_SENDER", "log")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")  # also the key that signs Twilio's callbacks
+TWILIO_FROM = env_str("TWILIO_FROM")  # an E.164 number or a messaging service's sender
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/")
+SMS_HTTP_URL = env_str("SMS_HTTP_URL")
+SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN")
+SMS_CONNECT_TIMEOUT = env_int("SMS_CONNECT_TIMEOUT", 5, minimum=1, maximum=60)  # seconds
+SMS_READ_TIMEOUT = env_int("SMS_READ_TIMEOUT", 15, minimum=1, maximum=120)  # seconds
+SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 3, minimum=1, maximum=6)
+SMS_RETRY_BACKOFF = env_int("SMS_RETRY_BACKOFF_MS", 500, minimum=0, maximum=30_000) / 1000  # seconds, doubled per retry
+# No reminder texts in these clinic-local hours ("21:00-08:00"; empty: any time); a text that
+# falls due inside them waits for the end of the quiet period. E-mail is not held back.
+SMS_QUIET_HOURS = env_str("SMS_QUIET_HOURS", "21:00-08:00")
+if SMS_QUIET_HOURS and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", SMS_QUIET_HOURS):
+    raise ImproperlyConfigured(f"SMS_QUIET_HOURS must look like 21:00-08:00 (or be empty), not {SMS_QUIET_HOURS!r}")
+
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 STORAGES = {

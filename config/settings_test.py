@@ -12,6 +12,8 @@ os.environ.setdefault("STATICFILES_STORAGE", "django.contrib.staticfiles.storage
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-django-checks")
 os.environ.setdefault("KNOTWORK_VAR_DIR", tempfile.mkdtemp(prefix="knotwork-test-"))
 os.environ.setdefault("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+# Reminder tests must not depend on the hour they run at; tests of quiet hours set their own.
+os.environ.setdefault("SMS_QUIET_HOURS", "")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import PASSWORD_HASHERS  # noqa: E402

@@ -5,9 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +13,8 @@ from django.utils import timezone
 from knotwork.accounts.models import ApiToken, Clinic, Invitation, Membership, Role, User
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
+from knotwork.lib.mail import send_email
+from knotwork.lib.urls import absolute_url
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def invitation_create(*, clinic: Clinic, email: str, invited_by: User, role: str
         invited_by=invited_by,
         expires_at=timezone.now() + Invitation.VALID_FOR,
     )
-    url = settings.SITE_URL + reverse("invitation_accept", args=[raw])
+    url = absolute_url(reverse("invitation_accept", args=[raw]))
     audit_record(action=Action.INVITE, obj=invitation, clinic=clinic, detail={"kind": invitation.kind, "role": role})
     subject = f"You are invited to {clinic.name} on Knotwork"
     body = (
@@ -54,7 +54,7 @@ def invitation_create(*, clinic: Clinic, email: str, invited_by: User, role: str
         f"Open this link within 7 days to accept:\n{url}\n\n"
         "If you did not expect this, you can ignore this email."
     )
-    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+    transaction.on_commit(lambda: send_email(to=email, subject=subject, text=body, clinic=clinic))
     return IssuedInvitation(invitation=invitation, url=url)
 
 

@@ -339,8 +339,36 @@ class IdempotencyRecord(models.Model):
         return f"{self.key} ({self.status_code})"
 
 
+class SmsStatus(models.TextChoices):
+    """Where a reminder's text message is. Only ever moves forward (see ``ReminderLog.SMS_PROGRESS``)."""
+
+    NONE = "", "No text"
+    DEFERRED = "deferred", "Waiting for quiet hours to end"
+    SENDING = "sending", "Handed to the sender"
+    SENT = "sent", "Accepted by the gateway"
+    DELIVERED = "delivered", "Delivered"
+    UNDELIVERED = "undelivered", "Not delivered"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent"
+
+
 class ReminderLog(models.Model):
-    """One row per reminder sent (or skipped as superseded): the unique constraint makes a second send impossible."""
+    """One row per reminder sent (or skipped as superseded): the unique constraint makes a second send impossible.
+
+    The row is also the text message's idempotency key: it is committed (``sms_status`` sending or
+    deferred) before the gateway is called, so a rerun of the sweep finds it and never texts again.
+    """
+
+    SMS_PROGRESS = {
+        SmsStatus.NONE: 0,
+        SmsStatus.DEFERRED: 1,
+        SmsStatus.SENDING: 2,
+        SmsStatus.SENT: 3,
+        SmsStatus.DELIVERED: 4,
+        SmsStatus.UNDELIVERED: 4,
+        SmsStatus.FAILED: 4,
+        SmsStatus.SKIPPED: 4,
+    }
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
     offset_hours = models.PositiveSmallIntegerField()
@@ -349,14 +377,28 @@ class ReminderLog(models.Model):
     email_sent = models.BooleanField(default=False)
     sms_sent = models.BooleanField(default=False)
     skipped = models.BooleanField(default=False, help_text="A later reminder was already due when this one was considered.")
+    sms_status = models.CharField(max_length=12, choices=SmsStatus.choices, blank=True, default=SmsStatus.NONE)
+    sms_due_at = models.DateTimeField(null=True, blank=True, help_text="A text held back by quiet hours goes at this time.")
+    sms_message_id = models.CharField(max_length=64, blank=True, help_text="The gateway's id for the text (Twilio's message SID).")
+    sms_error = models.CharField(max_length=64, blank=True, help_text="Why the text was not sent or delivered: a short code.")
+    sms_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["appointment", "offset_hours", "starts_at"], name="reminder_once_per_offset"),
         ]
+        indexes = [
+            # Delivery callbacks look rows up by the gateway's id; the sweep looks for held-back texts.
+            models.Index(fields=["sms_message_id"], condition=~Q(sms_message_id=""), name="reminder_sms_message_id"),
+            models.Index(fields=["sms_due_at"], condition=Q(sms_status="deferred"), name="reminder_sms_deferred"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.offset_hours} h reminder for appointment {self.appointment_id}"
+
+    def advance_sms(self, status: str) -> bool:
+        """Whether ``status`` is progress for this row's text (callbacks can arrive out of order)."""
+        return self.SMS_PROGRESS.get(SmsStatus(status), 0) > self.SMS_PROGRESS.get(SmsStatus(self.sms_status), 0)
 
 
 class CalendarFeedQuerySet(models.QuerySet["CalendarFeed"]):

@@ -4,6 +4,13 @@ The worker (`knotwork worker`) runs these. Reminders are swept, not scheduled on
 `knotwork send_reminders` (cron, every few minutes) enqueues :func:`send_due_reminders`, which
 sends every reminder whose time has come. A unique row per appointment, offset and start time
 makes a second send impossible even when two sweeps overlap.
+
+Text messages are at most once: the reminder's row is committed, marked ``sending`` (or
+``deferred`` by quiet hours), before the gateway is called, and the outcome is written to it
+afterwards. A worker that dies mid-send leaves the row at ``sending`` and the text is not tried
+again: a missed text is a nuisance, two texts for one appointment erode trust in all of them.
+E-mail keeps its old rule: it goes inside the claiming transaction, so a mail server that is down
+rolls the claim back and the next sweep tries again.
 """
 
 from __future__ import annotations
@@ -11,8 +18,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -20,8 +25,10 @@ from django.utils import timezone
 from django_tasks import task
 
 from knotwork.bookings.ics import calendar_bytes
-from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, ReminderLog
-from knotwork.bookings.sms import sms_sender
+from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, ReminderLog, SmsStatus
+from knotwork.bookings.sms import SmsError, mask_number, next_text_time, sms_sender
+from knotwork.lib.mail import send_email
+from knotwork.lib.urls import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +43,23 @@ def _context(appointment: Appointment) -> dict[str, object]:
         "local_start": appointment.local_start,
         "local_end": appointment.local_end,
         "zone": appointment.clinic.time_zone,
-        "link": settings.SITE_URL + reverse("appointment_detail", args=[appointment.pk]),
+        "link": absolute_url(reverse("appointment_detail", args=[appointment.pk])),
     }
+
+
+def _render(template: str, context: dict[str, object]) -> tuple[str, str]:
+    """The plain-text and HTML parts of ``bookings/email/<template>``."""
+    return render_to_string(f"bookings/email/{template}.txt", context), render_to_string(f"bookings/email/{template}.html", context)
 
 
 def _mail(*, to: str, subject: str, template: str, appointment: Appointment, audience: str, ics_method: str = "REQUEST") -> None:
     if not to:
         return
-    body = render_to_string(template, {**_context(appointment), "audience": audience})
-    message = EmailMessage(subject=subject, body=body, to=[to])
-    message.attach("appointment.ics", calendar_bytes([appointment], audience=audience, method=ics_method), "text/calendar")
-    message.send()
+    text, html = _render(template, {**_context(appointment), "audience": audience, "subject": subject})
+    ics = calendar_bytes([appointment], audience=audience, method=ics_method)
+    send_email(
+        to=to, subject=subject, text=text, html=html, clinic=appointment.clinic, attachments=[("appointment.ics", ics, "text/calendar")]
+    )
 
 
 def _client_email(appointment: Appointment) -> str:
@@ -66,14 +79,14 @@ def send_booking_confirmation(appointment_id: int) -> None:
     _mail(
         to=_client_email(appointment),
         subject=f"{'Booking request received' if requested else 'Booking confirmed'}: {when}",
-        template="bookings/email/confirmation.txt",
+        template="confirmation",
         appointment=appointment,
         audience="client",
     )
     _mail(
         to=appointment.therapist.email,
         subject=f"{'New booking request' if requested else 'New booking'}: {when}",
-        template="bookings/email/confirmation_staff.txt",
+        template="confirmation_staff",
         appointment=appointment,
         audience="therapist",
     )
@@ -90,35 +103,102 @@ def send_booking_change(appointment_id: int, change: str) -> None:
         _mail(
             to=to,
             subject=f"Appointment {'cancelled' if change == 'cancelled' else 'moved'}: {when}",
-            template="bookings/email/change.txt",
+            template="change",
             appointment=appointment,
             audience=audience,
             ics_method=method,
         )
 
 
-def _send_reminder(appointment: Appointment, offset: int, policy: BookingPolicy) -> ReminderLog:
-    context = _context(appointment)
-    # Time, place and a link: never the service's clinical purpose or any notes.
-    text = render_to_string("bookings/email/reminder.txt", context)
-    entry = ReminderLog(appointment=appointment, offset_hours=offset, starts_at=appointment.starts_at)
+def _wants_text(appointment: Appointment, policy: BookingPolicy) -> bool:
+    # Texts are opt-in twice over: the clinic sends them (BookingPolicy.sms_reminders) and the client
+    # chose them (Client.reminders_by_sms, turned off by a STOP reply).
     client = appointment.client
-    # Each channel only as the client chose (Client.reminders_by_email / reminders_by_sms; texts are opt-in).
+    return bool(policy.sms_reminders and client is not None and client.reminders_by_sms and client.phone)
+
+
+def _email_reminder(appointment: Appointment) -> bool:
+    client = appointment.client
     email = _client_email(appointment) if client is not None and client.reminders_by_email else ""
-    if email:
-        EmailMessage(subject=f"Reminder: your appointment on {appointment.local_start:%a %-d %b at %H:%M}", body=text, to=[email]).send()
-        entry.email_sent = True
-    if policy.sms_reminders and client is not None and client.reminders_by_sms and client.phone:
-        sms_sender().send(
-            to=client.phone,
-            text=f"Reminder: {appointment.clinic.name}, {appointment.local_start:%a %-d %b %H:%M}. Details: {context['link']}",
+    if not email:
+        return False
+    subject = f"Reminder: your appointment on {appointment.local_start:%a %-d %b at %H:%M}"
+    # Time, place and a link: never the service's clinical purpose or any notes.
+    text, html = _render("reminder", {**_context(appointment), "subject": subject})
+    send_email(to=email, subject=subject, text=text, html=html, clinic=appointment.clinic)
+    return True
+
+
+def _plan_text(appointment: Appointment, policy: BookingPolicy, now: datetime) -> tuple[str, datetime | None]:
+    """The text's first status and, when quiet hours hold it back, when it may go."""
+    if not _wants_text(appointment, policy):
+        return SmsStatus.NONE, None
+    at = next_text_time(now, appointment.clinic.tz)
+    if at <= now:
+        return SmsStatus.SENDING, None
+    if at >= appointment.starts_at:
+        return SmsStatus.SKIPPED, None  # quiet until the appointment itself: the e-mail has to do
+    return SmsStatus.DEFERRED, at
+
+
+def _text_reminder(entry: ReminderLog, appointment: Appointment) -> None:
+    """Send the text of a row already committed as ``sending`` and record what happened."""
+    client = appointment.client
+    assert client is not None  # _wants_text
+    link = absolute_url(reverse("appointment_detail", args=[appointment.pk]))
+    text = f"Reminder: {appointment.clinic.name}, {appointment.local_start:%a %-d %b %H:%M}. Details: {link}"
+    try:
+        message_id = sms_sender().send(to=client.phone, text=text) or ""
+    except SmsError as exc:
+        error = exc.reason
+    except Exception:
+        # A sender's bug must not leave the row at "sending" with no word why; it is never retried either way.
+        log.exception("reminder %s: the text sender raised", entry.pk)
+        error = "sender-error"
+    else:
+        ReminderLog.objects.filter(pk=entry.pk, sms_status=SmsStatus.SENDING).update(
+            sms_status=SmsStatus.SENT, sms_sent=True, sms_message_id=str(message_id)[:64], sms_updated_at=timezone.now()
         )
-        entry.sms_sent = True
-    return entry
+        return
+    log.warning("reminder %s: text to %s not sent (%s)", entry.pk, mask_number(client.phone), error)
+    ReminderLog.objects.filter(pk=entry.pk, sms_status=SmsStatus.SENDING).update(
+        sms_status=SmsStatus.FAILED, sms_error=error, sms_updated_at=timezone.now()
+    )
+
+
+def _send_held_texts(*, now: datetime, policies: dict[int, BookingPolicy]) -> int:
+    """Texts that quiet hours held back and whose time has come; each claimed by a conditional update."""
+    sent = 0
+    held = ReminderLog.objects.filter(sms_status=SmsStatus.DEFERRED, sms_due_at__lte=now).select_related(
+        "appointment__clinic", "appointment__client", "appointment__service"
+    )
+    for entry in held.iterator(chunk_size=200):
+        appointment = entry.appointment
+        policy = policies.setdefault(appointment.clinic_id, BookingPolicy.for_clinic(appointment.clinic))
+        still_wanted = (
+            appointment.status == AppointmentStatus.CONFIRMED
+            and appointment.starts_at == entry.starts_at
+            and appointment.starts_at > now
+            and _wants_text(appointment, policy)
+        )
+        later = next_text_time(now, appointment.clinic.tz)
+        if still_wanted and later > now:  # the sweep ran late, into the next quiet period
+            ReminderLog.objects.filter(pk=entry.pk, sms_status=SmsStatus.DEFERRED).update(sms_due_at=later)
+            continue
+        claimed = ReminderLog.objects.filter(pk=entry.pk, sms_status=SmsStatus.DEFERRED).update(
+            sms_status=SmsStatus.SENDING if still_wanted else SmsStatus.SKIPPED,
+            sms_error="" if still_wanted else "no-longer-wanted",
+            sms_updated_at=now,
+        )
+        if claimed and still_wanted:
+            _text_reminder(entry, appointment)
+            sent += 1
+    return sent
 
 
 def due_reminders(*, now: datetime) -> int:
-    """Send every reminder that is due and not sent yet. Returns how many went out."""
+    """Send every reminder that is due and not sent yet, then any text quiet hours held back.
+    Returns how many reminders went out (a held-back text is counted when its reminder was)."""
     sent = 0
     horizon = now + timedelta(days=15)
     candidates = Appointment.objects.filter(status=AppointmentStatus.CONFIRMED, starts_at__gt=now, starts_at__lte=horizon).select_related(
@@ -147,13 +227,30 @@ def due_reminders(*, now: datetime) -> int:
                 if send is None:
                     continue
                 # Claim the row before sending: a concurrent sweep fails on the unique constraint
-                # and sends nothing; a failed send rolls the claim back for the next sweep.
-                entry = ReminderLog.objects.create(appointment=appointment, offset_hours=send, starts_at=appointment.starts_at)
-                done = _send_reminder(appointment, send, policy)
-                ReminderLog.objects.filter(pk=entry.pk).update(email_sent=done.email_sent, sms_sent=done.sms_sent)
+                # and sends nothing; a failed e-mail rolls the claim back for the next sweep.
+                sms_status, sms_due_at = _plan_text(appointment, policy, now)
+                entry = ReminderLog.objects.create(
+                    appointment=appointment,
+                    offset_hours=send,
+                    starts_at=appointment.starts_at,
+                    sms_status=sms_status,
+                    sms_due_at=sms_due_at,
+                    sms_error="quiet-hours" if sms_status == SmsStatus.SKIPPED else "",
+                )
+                if sms_status:
+                    # This reminder's text replaces an earlier one still waiting for quiet hours to end.
+                    ReminderLog.objects.filter(
+                        appointment=appointment, starts_at=appointment.starts_at, sms_status=SmsStatus.DEFERRED
+                    ).exclude(pk=entry.pk).update(sms_status=SmsStatus.SKIPPED, sms_error="superseded", sms_updated_at=now)
+                if _email_reminder(appointment):
+                    ReminderLog.objects.filter(pk=entry.pk).update(email_sent=True)
         except IntegrityError:
             continue
+        # Committed: from here on no sweep will send this reminder again, whatever happens below.
+        if entry.sms_status == SmsStatus.SENDING:
+            _text_reminder(entry, appointment)
         sent += 1
+    _send_held_texts(now=now, policies=policies)
     return sent
 
 

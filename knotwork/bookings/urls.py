@@ -1,6 +1,7 @@
 from django.urls import path
 
-from knotwork.bookings import desk_views, setup_views, views
+from knotwork.bookings import calendar_views, desk_views, setup_views, views
+from knotwork.bookings.sms_views import sms_inbound, sms_status
 
 urlpatterns = [
     # Public: a clinic's booking page, free times, holding a time, and the confirm step.
@@ -32,3 +33,6 @@ urlpatterns = [
     path("schedule/hours/block/<int:pk>/remove/", setup_views.availability_remove, name="availability_remove"),
     path("schedule/hours/exception/<int:pk>/remove/", setup_views.availability_exception_remove, name="availability_exception_remove"),
 ]
+    # Public, signed by Twilio: delivery reports of reminder texts, and replies (STOP / START).
+    path("sms/status/", sms_status, name="sms_status"),
+    path("sms/inbound/", sms_inbound, name="sms_inbound"),

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,6 +19,8 @@ from django_tasks import task
 
 from knotwork.care.models import CheckIn, Visit, new_token
 from knotwork.clients.models import Client
+from knotwork.lib.mail import send_email
+from knotwork.lib.urls import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,9 @@ def send_aftercare_email(visit_id: int) -> None:
     visit = Visit.objects.select_related("clinic", "client", "client__portal_user").filter(pk=visit_id).first()
     if visit is None or visit.client.portal_user is None:
         return
-    link = settings.SITE_URL + reverse("portal_aftercare", args=[visit.pk])
+    link = absolute_url(reverse("portal_aftercare", args=[visit.pk]))
     body = render_to_string("care/email/aftercare.txt", {"clinic": visit.clinic, "client": visit.client, "link": link})
-    EmailMessage(subject=f"Your aftercare from {visit.clinic.name}", body=body, to=[visit.client.portal_user.email]).send()
+    send_email(to=visit.client.portal_user.email, subject=f"Your aftercare from {visit.clinic.name}", text=body, clinic=visit.clinic)
 
 
 def due_checkins(*, now: datetime) -> int:
@@ -52,9 +52,9 @@ def due_checkins(*, now: datetime) -> int:
             to = _email_of(checkin.visit.client)
             if not to:
                 continue
-            link = settings.SITE_URL + reverse("checkin_answer", args=[raw])
+            link = absolute_url(reverse("checkin_answer", args=[raw]))
             body = render_to_string("care/email/checkin.txt", {"clinic": checkin.clinic, "client": checkin.visit.client, "link": link})
-            EmailMessage(subject=f"How are you feeling? A quick question from {checkin.clinic.name}", body=body, to=[to]).send()
+            send_email(to=to, subject=f"How are you feeling? A quick question from {checkin.clinic.name}", text=body, clinic=checkin.clinic)
         sent += 1
     return sent
 

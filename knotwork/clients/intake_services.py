@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -37,6 +35,8 @@ from knotwork.clients.models import (
 from knotwork.clients.screening import FlagSpec, screen
 from knotwork.engine import parse_drawing, red_flag_questions, red_flag_rules_version
 from knotwork.lib import context
+from knotwork.lib.mail import send_email
+from knotwork.lib.urls import absolute_url
 
 # Answers copied onto the client record at submission: the client confirms their own contact details.
 DEMOGRAPHIC_ANSWERS = ("date_of_birth", "phone", "address", "emergency_contact_name", "emergency_contact_phone")
@@ -290,7 +290,7 @@ def intake_request_info(*, intake: IntakeSubmission, membership: Membership, not
     entry = IntakeNote.objects.create(intake=intake, kind=IntakeNote.Kind.MORE_INFO, text=note.strip(), author=membership.user)
     audit_record(action=Action.UPDATE, obj=intake, role=membership.role, detail={"requested_info": entry.pk})
     email = client.portal_user.email if client.portal_user else client.email
-    url = settings.SITE_URL + reverse("portal_intake", args=[client.pk])
+    url = absolute_url(reverse("portal_intake", args=[client.pk]))
     subject = f"{client.clinic.name}: a question about your intake"
     # The email says only that there is a question, never what it is: email is not a secure channel.
     body = (
@@ -299,7 +299,7 @@ def intake_request_info(*, intake: IntakeSubmission, membership: Membership, not
         f"Please sign in to read it:\n{url}\n\n"
         f"If you did not expect this, please contact {client.clinic.name}."
     )
-    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+    transaction.on_commit(lambda: send_email(to=email, subject=subject, text=body, clinic=client.clinic))
     return entry
 
 

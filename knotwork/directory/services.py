@@ -8,7 +8,6 @@ from typing import IO, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Sum, Value, When
 from django.template.loader import render_to_string
@@ -31,7 +30,9 @@ from knotwork.directory.models import (
     ReviewStatus,
     TherapistProfile,
 )
+from knotwork.lib.mail import send_email
 from knotwork.lib.uploads import clean_image, delete_stored, random_name, store_image
+from knotwork.lib.urls import absolute_url
 from knotwork.messaging.attachments import clean_attachment
 
 AVAILABILITY_DAYS = 30
@@ -320,13 +321,13 @@ def credential_decide(*, credential: Credential, decision: str, reason: str, act
 
 
 @transaction.atomic
-def referral_send(*, profile: TherapistProfile, sender: User, to: str, base_url: str) -> Referral:
+def referral_send(*, profile: TherapistProfile, sender: User, to: str) -> Referral:
     """E-mail a friend a link to the profile. The text is fixed (no free text: no spam relay) and
     the friend's address is not stored."""
     raw, token_hash = Referral.new_token()
     referral = Referral.objects.create(profile=profile, sender=sender, token_hash=token_hash)
-    link = f"{base_url}{reverse('directory_profile', args=[profile.pk, profile.slug])}?{urlencode({'ref': raw})}"
+    link = absolute_url(f"{reverse('directory_profile', args=[profile.pk, profile.slug])}?{urlencode({'ref': raw})}")
     first = (sender.full_name or "").split(" ")[0] or "A friend"
     body = render_to_string("directory/email/recommend.txt", {"profile": profile, "link": link, "first": first})
-    transaction.on_commit(lambda: send_mail(f"{first} recommends {profile.display_name}", body, None, [to]))
+    transaction.on_commit(lambda: send_email(to=to, subject=f"{first} recommends {profile.display_name}", text=body, clinic=profile.clinic))
     return referral

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,6 +21,8 @@ from django_tasks import task
 from knotwork.accounts.models import Membership, Role
 from knotwork.directory.models import Credential, CredentialReminder, CredentialStatus, TherapistProfile
 from knotwork.directory.services import refresh_listing, refresh_stale_availability
+from knotwork.lib.mail import send_email
+from knotwork.lib.urls import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +64,14 @@ def due_credential_reminders(*, today: date | None = None) -> int:
             {
                 "credential": credential,
                 "days": (credential.expires_on - today).days,
-                "link": settings.SITE_URL + reverse("directory_credentials"),
+                "link": absolute_url(reverse("directory_credentials")),
             },
         )
-        send_mail(
-            f"Your {credential.get_kind_display().lower()} expires on {credential.expires_on:%-d %B %Y}",
-            body,
-            None,
-            _recipients(credential),
+        send_email(
+            to=_recipients(credential),
+            subject=f"Your {credential.get_kind_display().lower()} expires on {credential.expires_on:%-d %B %Y}",
+            text=body,
+            clinic=credential.profile.clinic,
         )
         sent += 1
     return sent

@@ -7,13 +7,13 @@ the front desk; a clinical one to the client's therapists, or before any appoint
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
 from django_tasks import task
 
 from knotwork.accounts.models import Membership, Role
 from knotwork.bookings.models import Appointment
+from knotwork.lib.mail import send_email
+from knotwork.lib.urls import absolute_url
 from knotwork.messaging.models import Message, Thread, thread_capability
 
 
@@ -45,6 +45,8 @@ def notify_new_message(message_id: int) -> None:
     else:
         portal = thread.client.portal_user
         recipients = [portal.email] if portal else []
-    link = settings.SITE_URL + reverse("thread_detail", args=[thread.pk])
+    link = absolute_url(reverse("thread_detail", args=[thread.pk]))
+    clinic = thread.clinic.name
+    text = f"You have a new message in your {clinic} conversation.\n\nRead it here (sign-in needed): {link}\n\n{clinic}\n"
     for to in recipients:
-        send_mail("You have a new message", f"You have a new message in Knotwork.\n\nRead it here (sign-in needed): {link}\n", None, [to])
+        send_email(to=to, subject="You have a new message", text=text, clinic=thread.clinic)

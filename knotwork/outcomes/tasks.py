@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -19,6 +17,8 @@ from django.utils import timezone
 from django_tasks import task
 
 from knotwork.care.models import Episode, EpisodeStatus
+from knotwork.lib.mail import send_email
+from knotwork.lib.urls import absolute_url
 from knotwork.outcomes.models import OutcomeSchedule
 from knotwork.outcomes.selectors import portal_due
 
@@ -47,9 +47,11 @@ def outcome_reminders(*, now: datetime) -> int:
                 continue
             if client.portal_user is None:
                 continue
-            link = settings.SITE_URL + reverse("portal_measures", args=[client.pk])
+            link = absolute_url(reverse("portal_measures", args=[client.pk]))
             body = render_to_string("outcomes/email/reminder.txt", {"clinic": episode.clinic, "client": client, "link": link})
-            EmailMessage(subject=f"A short progress check from {episode.clinic.name}", body=body, to=[client.portal_user.email]).send()
+            send_email(
+                to=client.portal_user.email, subject=f"A short progress check from {episode.clinic.name}", text=body, clinic=episode.clinic
+            )
         sent += 1
     return sent
 

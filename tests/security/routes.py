@@ -172,6 +172,8 @@ ROUTES: dict[str, Route] = {
     "appointment_new": Route(ED),
     "booking_client_search": Route(VD, "the desk's client search: clients of the member's own clinic only"),
     "calendar_feed_manage": Route(VD),
+    "sms_status": Route("public", "the SMS gateway's delivery reports: POST only, authenticated by the X-Twilio-Signature (403 without)"),
+    "sms_inbound": Route("public", "replies to reminder texts (STOP/START): POST only, authenticated by the X-Twilio-Signature (403 without)"),
     "booking_settings": Route(MC),
     "service_new": Route(MC),
     "service_edit": Route(MC, ids={"pk": "service"}),

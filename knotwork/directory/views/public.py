@@ -129,6 +129,6 @@ def directory_recommend(request: HttpRequest, pk: int) -> HttpResponse:
     elif not form.is_valid():
         messages.error(request, "Enter your friend's e-mail address to send the recommendation.")
     else:
-        referral_send(profile=profile, sender=me(request), to=form.cleaned_data["email"], base_url=request.build_absolute_uri("/")[:-1])
+        referral_send(profile=profile, sender=me(request), to=form.cleaned_data["email"])
         messages.success(request, "Thank you. We sent your friend a link to this page; we do not keep their address.")
     return redirect(f"{selectors.profile_url(profile)}?{urlencode({'sent': 1})}#recommend")
