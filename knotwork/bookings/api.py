@@ -16,14 +16,18 @@ from ninja.errors import HttpError
 
 from knotwork.accounts.models import ApiToken, Capability, Clinic
 from knotwork.accounts.permissions import membership_for, require
+from knotwork.audit.models import Action
+from knotwork.audit.services import audit_many
 from knotwork.bookings import services
+from knotwork.bookings.calendar import MAX_DAYS as CALENDAR_MAX_DAYS
+from knotwork.bookings.calendar import calendar_window as calendar_rows
 from knotwork.bookings.idempotency import run_idempotent
-from knotwork.bookings.models import Appointment, Service
+from knotwork.bookings.models import Appointment, Room, Service
 from knotwork.bookings.selectors import free_slots, get_appointment_for_user, portal_client_at, therapist_in_clinic
-from knotwork.bookings.services import Actor, BookingError, SlotTaken
+from knotwork.bookings.services import MAX_YEAR, MIN_YEAR, Actor, BookingError, SlotTaken
 from knotwork.bookings.slots import Slot
 from knotwork.clients.models import Client
-from knotwork.lib.api import error_body
+from knotwork.lib.api import api_membership, error_body
 
 router = Router(tags=["bookings"])
 
@@ -354,3 +358,112 @@ def reschedule_booking(
             run=run,
         )
     )
+
+
+# --- The calendar: appointments and blocked time in a window ---------------------------------------
+
+
+class CalendarQuery(Schema):
+    start: date = Field(..., description="First local date (the clinic's time zone)")
+    end: date = Field(..., description=f"Last local date, inclusive; at most {CALENDAR_MAX_DAYS} days from start")
+    therapist: int | None = Field(None, ge=1, description="Only this therapist of the clinic")
+    room: int | None = Field(None, ge=1, description="Only appointments in this room of the clinic")
+
+
+class CalendarAppointmentOut(Schema):
+    id: int
+    status: str
+    status_label: str = Field(..., description="The status in words")
+    therapist: int
+    therapist_name: str
+    room: int | None
+    room_name: str | None
+    client: int | None
+    client_name: str | None = Field(..., description="Empty while a visitor is still booking online")
+    service: int
+    service_name: str
+    start: datetime
+    end: datetime
+    local_start: str
+    local_end: str
+
+
+class BlockedOut(Schema):
+    therapist: int
+    therapist_name: str
+    kind: str = Field(..., description="day_off, time_off, break or outside_hours")
+    label: str = Field(..., description="The kind in words")
+    start: datetime
+    end: datetime
+
+
+class CalendarOut(Schema):
+    time_zone: str
+    start: date
+    end: date
+    appointments: list[CalendarAppointmentOut]
+    blocked: list[BlockedOut]
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+@router.get(
+    "/calendar",
+    response={200: CalendarOut, 404: ErrorOut, 422: ErrorOut},
+    url_name="calendar_window",
+    summary="The clinic's appointments and therapists' blocked time between two dates",
+    description=f"Staff only (`{READ}`). A window longer than {CALENDAR_MAX_DAYS} days, or ending before it starts, is a 422; "
+    "a therapist or room of another clinic is a 404. Cancelled appointments and lapsed holds are left out.",
+)
+def calendar_window(request: HttpRequest, params: Query[CalendarQuery]):  # type: ignore[no-untyped-def]
+    membership = api_membership(request, READ)
+    require(membership, Capability.VIEW_DEMOGRAPHICS)
+    clinic = membership.clinic
+    if params.end < params.start or (params.end - params.start).days >= CALENDAR_MAX_DAYS:
+        raise HttpError(422, f"`end` must be on or after `start`, and the window at most {CALENDAR_MAX_DAYS} days.")
+    if not (MIN_YEAR <= params.start.year <= MAX_YEAR and MIN_YEAR <= params.end.year <= MAX_YEAR):
+        raise HttpError(422, f"Dates must fall between the years {MIN_YEAR} and {MAX_YEAR}.")
+    if params.therapist is not None:
+        therapist_in_clinic(clinic, params.therapist)
+    if params.room is not None and not Room.objects.filter(clinic=clinic, pk=params.room).exists():
+        raise Http404("Not found")
+    rows, blocked = calendar_rows(clinic=clinic, first=params.start, last=params.end, therapist_id=params.therapist, room_id=params.room)
+    audit_many(action=Action.LIST, objects=rows, clinic=clinic, role=membership.role)
+    return {
+        "time_zone": clinic.time_zone,
+        "start": params.start,
+        "end": params.end,
+        "appointments": [
+            {
+                "id": a.pk,
+                "status": a.status,
+                "status_label": a.get_status_display(),
+                "therapist": a.therapist_id,
+                "therapist_name": a.therapist.display_name,
+                "room": a.room_id,
+                "room_name": a.room.name if a.room else None,
+                "client": a.client_id,
+                "client_name": a.client.full_name if a.client else None,
+                "service": a.service_id,
+                "service_name": a.service.name,
+                "start": a.starts_at,
+                "end": a.ends_at,
+                "local_start": a.local_start.isoformat(),
+                "local_end": a.local_end.isoformat(),
+            }
+            for a in rows
+        ],
+        "blocked": [
+            {
+                "therapist": b.therapist.pk,
+                "therapist_name": b.therapist.display_name,
+                "kind": b.kind,
+                "label": b.label,
+                "start": b.start,
+                "end": b.end,
+            }
+            for b in blocked
+        ],
+    }

@@ -4,6 +4,7 @@ override and a reason, and the nearest free times offered as choices when a time
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
 from django.contrib import messages
@@ -34,6 +35,18 @@ def _with_picked_time(data: QueryDict, clinic: Clinic) -> QueryDict:
     data = data.copy()
     data["day"], data["at"] = local.date().isoformat(), local.strftime("%H:%M")
     return data
+
+
+def _prefill(request: HttpRequest) -> dict[str, Any]:
+    """Starting values from a link (the calendar's empty slots): ``therapist`` id and ``at`` as HH:MM."""
+    out: dict[str, Any] = {}
+    therapist = _id(request.GET.get("therapist", ""))
+    if therapist is not None:
+        out["therapist"] = therapist
+    raw = request.GET.get("at", "")
+    if len(raw) == 5 and raw[2] == ":" and raw.replace(":", "").isdigit() and int(raw[:2]) < 24 and int(raw[3:]) < 60:
+        out["at"] = time(int(raw[:2]), int(raw[3:]))
+    return out
 
 
 def _chosen_client(clinic: Clinic, raw: str) -> Client | None:
@@ -79,7 +92,7 @@ def _book_from_form(request: HttpRequest, form: StaffBookingForm, membership: Me
 def appointment_new(request: HttpRequest, *, membership: Membership) -> HttpResponse:
     clinic = membership.clinic
     params = request.POST if request.method == "POST" else request.GET
-    initial = {"day": _day_param(request, clinic)}
+    initial = {"day": _day_param(request, clinic), **_prefill(request)}
     form = StaffBookingForm(_with_picked_time(request.POST, clinic) if request.method == "POST" else None, clinic=clinic, initial=initial)
     nearest: list[Slot] = []
     if request.method == "POST" and form.is_valid():

@@ -31,7 +31,7 @@ from knotwork.bookings.models import (
     Room,
     Service,
 )
-from knotwork.bookings.selectors import is_returning_client, rules_for, working_hours
+from knotwork.bookings.selectors import THERAPIST_ROLES, is_returning_client, rules_for, working_hours
 from knotwork.clients.models import Client
 
 log = logging.getLogger(__name__)
@@ -472,9 +472,33 @@ def appointment_cancel(*, appointment: Appointment, actor: Actor, late: bool | N
     return appointment
 
 
+def _hours_refusal(*, clinic: Clinic, therapist: User, start: datetime, end: datetime) -> OutsideHours | None:
+    """The refusal for ``[start, end)`` when it does not fit one of the therapist's working windows."""
+    local_day = start.astimezone(clinic.tz).date()
+    weekly, exceptions = working_hours(clinic, therapist, local_day - timedelta(days=1), local_day + timedelta(days=1))
+    if slotlib.within_hours(start, end, tz=clinic.tz, weekly=weekly, exceptions=exceptions):
+        return None
+    name = getattr(therapist, "display_name", "the therapist")
+    return OutsideHours(f"That time is outside {name}'s working hours. Moving it there needs an override with a reason.")
+
+
 @transaction.atomic
-def appointment_reschedule(*, appointment: Appointment, start: datetime, actor: Actor) -> Appointment:
-    """Move an active appointment. The move is one guarded UPDATE: it lands on free time or not at all."""
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    start: datetime,
+    actor: Actor,
+    therapist: User | None = None,
+    duration_minutes: int | None = None,
+    outside_hours_reason: str | None = None,
+) -> Appointment:
+    """Move an active appointment. The move is one guarded UPDATE: it lands on free time or not at all.
+
+    Staff may also hand it to another ``therapist`` of the clinic or change its length
+    (``duration_minutes``, else it keeps its length; the service's buffers still apply). ``outside_hours_reason`` asks for the
+    working-hours rule of :func:`appointment_book`: given (even empty), a staff move outside the
+    therapist's hours is refused with :class:`OutsideHours` unless it carries a reason, which is
+    audited. Left out (the older move page and the API), staff may move to any free time."""
     now = timezone.now()
     start = _to_minute(start)
     if appointment.status not in ACTIVE_STATUSES:
@@ -482,9 +506,19 @@ def appointment_reschedule(*, appointment: Appointment, start: datetime, actor: 
     if not actor.is_staff and not client_may_change(appointment, now=now):
         policy = BookingPolicy.for_clinic(appointment.clinic)
         raise BookingError(f"Appointments can be moved online up to {policy.cancel_notice_hours} hours before. Please contact the clinic.")
+    target = therapist or appointment.therapist
+    current_minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+    minutes = current_minutes if duration_minutes is None else duration_minutes
+    if (target.pk != appointment.therapist_id or minutes != current_minutes) and not actor.is_staff:
+        raise BookingError("Only the clinic can change the therapist or the length of an appointment.")
+    if not 5 <= minutes <= Service.MAX_DURATION_MINUTES:
+        raise BookingError(f"An appointment lasts between 5 minutes and {_duration_words(Service.MAX_DURATION_MINUTES)}.")
+    members = Membership.objects.active().filter(clinic_id=appointment.clinic_id, user_id=target.pk, role__in=THERAPIST_ROLES)
+    if target.pk != appointment.therapist_id and not members.exists():
+        raise BookingError("That person is not a therapist at this clinic.")
     _check_bookable(
         clinic=appointment.clinic,
-        therapist=appointment.therapist,
+        therapist=target,
         service=appointment.service,
         start=start,
         actor=Actor(user=actor.user, membership=actor.membership),
@@ -492,16 +526,34 @@ def appointment_reschedule(*, appointment: Appointment, start: datetime, actor: 
         now=now,
         moving=True,
     )
-    therapist_lock(appointment.therapist_id)
-    holds_expire(now=now, therapist_id=appointment.therapist_id)
-    block = rules_for(appointment.service, BookingPolicy.for_clinic(appointment.clinic)).block(start)
+    end = start + timedelta(minutes=minutes)
+    reason = " ".join((outside_hours_reason or "").split())[:200]
+    override = False
+    if actor.is_staff and outside_hours_reason is not None:
+        refusal = _hours_refusal(clinic=appointment.clinic, therapist=target, start=start, end=end)
+        if refusal is not None and not reason:
+            raise refusal
+        override = refusal is not None
+    for therapist_id in sorted({appointment.therapist_id, target.pk}):
+        therapist_lock(therapist_id)
+    holds_expire(now=now, therapist_id=target.pk)
+    service = appointment.service
+    block_start = start - timedelta(minutes=service.buffer_before_minutes)
+    block_end = end + timedelta(minutes=service.buffer_after_minutes)
     try:
         moved = guarded_write(
-            lambda: Appointment.objects.filter(pk=appointment.pk, status=appointment.status, starts_at=appointment.starts_at).update(
+            lambda: Appointment.objects.filter(
+                pk=appointment.pk,
+                status=appointment.status,
+                starts_at=appointment.starts_at,
+                ends_at=appointment.ends_at,
+                therapist_id=appointment.therapist_id,
+            ).update(
+                therapist=target,
                 starts_at=start,
-                ends_at=start + appointment.service.duration,
-                block_start=block.start,
-                block_end=block.end,
+                ends_at=end,
+                block_start=block_start,
+                block_end=block_end,
                 reschedule_count=appointment.reschedule_count + 1,
                 confirmed_at=now,
             )
@@ -511,23 +563,26 @@ def appointment_reschedule(*, appointment: Appointment, start: datetime, actor: 
             raise
         raise SlotTaken(
             clinic=appointment.clinic,
-            therapist=appointment.therapist,
-            service=appointment.service,
+            therapist=target,
+            service=service,
             start=start,
             exclude_id=appointment.pk,
             staff=actor.is_staff,
         ) from None
     if not moved:
         raise BookingError("This appointment changed while you were moving it. Reload and try again.")
-    before = appointment.starts_at
+    before, before_therapist = appointment.starts_at, appointment.therapist_id
     appointment.refresh_from_db()
-    audit_record(
-        action=Action.UPDATE,
-        obj=appointment,
-        actor=actor.user,
-        role=actor.role,
-        detail={"fields": ["starts_at"], "from": before.isoformat(), "to": start.isoformat()},
-    )
+    detail: dict[str, Any] = {"fields": ["starts_at"], "from": before.isoformat(), "to": start.isoformat()}
+    if target.pk != before_therapist:
+        detail["fields"].append("therapist")
+        detail.update(from_therapist=before_therapist, to_therapist=target.pk)
+    if minutes != current_minutes:
+        detail["fields"].append("ends_at")
+        detail["minutes"] = minutes
+    if override:
+        detail.update(outside_hours=True, reason=reason)
+    audit_record(action=Action.UPDATE, obj=appointment, actor=actor.user, role=actor.role, detail=detail)
     from knotwork.bookings import tasks
 
     transaction.on_commit(lambda: tasks.send_booking_change.enqueue(appointment.pk, "moved"))

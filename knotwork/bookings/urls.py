@@ -19,6 +19,8 @@ urlpatterns = [
     path("appointments/<int:pk>/outcome/", views.appointment_outcome, name="appointment_outcome"),
     path("appointments/<int:pk>/calendar.ics", views.appointment_ics, name="appointment_ics"),
     path("schedule/", views.schedule, name="schedule"),
+    path("schedule/calendar/", calendar_views.calendar, name="calendar"),
+    path("schedule/calendar/<int:pk>/move/", calendar_views.calendar_move, name="calendar_move"),
     path("schedule/new/", desk_views.appointment_new, name="appointment_new"),
     path("schedule/new/clients/", desk_views.booking_client_search, name="booking_client_search"),
     path("schedule/calendar-feed/", views.calendar_feed_manage, name="calendar_feed_manage"),
@@ -32,7 +34,7 @@ urlpatterns = [
     path("schedule/hours/<int:pk>/", setup_views.availability_edit, name="availability_edit"),
     path("schedule/hours/block/<int:pk>/remove/", setup_views.availability_remove, name="availability_remove"),
     path("schedule/hours/exception/<int:pk>/remove/", setup_views.availability_exception_remove, name="availability_exception_remove"),
-]
     # Public, signed by Twilio: delivery reports of reminder texts, and replies (STOP / START).
     path("sms/status/", sms_status, name="sms_status"),
     path("sms/inbound/", sms_inbound, name="sms_inbound"),
+]
