@@ -176,6 +176,13 @@ ACCOUNT_ADAPTER = "knotwork.lib.mail.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Knotwork] "
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = "Knotwork"
+# Passkeys (docs/security.md, "Passkeys"): always a second factor; signing in with a passkey alone
+# is a per-installation choice, off unless KNOTWORK_PASSKEY_LOGIN is set.
+MFA_PASSKEY_LOGIN_ENABLED = env_bool("KNOTWORK_PASSKEY_LOGIN", False)
+# The browser's origin is always checked against the host. fido2 already accepts http://localhost
+# (a secure context for browsers), and browsers refuse WebAuthn on http://127.0.0.1 or any other
+# plain-http host whatever the server allows, so switching the check off would gain nothing.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
 
 # Sessions: staff sessions end after 30 idle minutes (StaffSessionMiddleware); every session ends
 # after 12 hours whatever its activity.
@@ -222,17 +229,6 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Email ------------------------------------------------------------------------------------
-EMAIL_BACKEND = env_choice(
-    "EMAIL_BACKEND",
-    "console",
-    {
-        "console": "django.core.mail.backends.console.EmailBackend",
-        "smtp": "django.core.mail.backends.smtp.EmailBackend",
-        "file": "django.core.mail.backends.filebased.EmailBackend",
-        "memory": "django.core.mail.backends.locmem.EmailBackend",
-    },
-)
 # Online card payments (docs/money.md, "Online payments (Stripe)"): only the page that takes a
 # card widens this policy, with exactly what Stripe.js needs (knotwork/billing/views.py).
 STRIPE_CSP = {
@@ -248,6 +244,17 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 # Where the Stripe API is reached; the tests point it at localstripe on loopback.
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
 
+# --- Email ------------------------------------------------------------------------------------
+EMAIL_BACKEND = env_choice(
+    "EMAIL_BACKEND",
+    "console",
+    {
+        "console": "django.core.mail.backends.console.EmailBackend",
+        "smtp": "django.core.mail.backends.smtp.EmailBackend",
+        "file": "django.core.mail.backends.filebased.EmailBackend",
+        "memory": "django.core.mail.backends.locmem.EmailBackend",
+    },
+)
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
@@ -256,13 +263,6 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Knotwork <no-reply@knotwork.invalid>")
 
-# --- Background tasks -------------------------------------------------------------------------
-TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
-
-# --- Static and media -------------------------------------------------------------------------
-STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 # --- Text messages (knotwork/bookings/sms.py) -------------------------------------------------
 # Which gateway sends reminder texts: log (default: writes a masked line, sends nothing), twilio,
 # http (a generic JSON gateway) or the dotted path of a class of your own.
@@ -283,6 +283,13 @@ SMS_QUIET_HOURS = env_str("SMS_QUIET_HOURS", "21:00-08:00")
 if SMS_QUIET_HOURS and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", SMS_QUIET_HOURS):
     raise ImproperlyConfigured(f"SMS_QUIET_HOURS must look like 21:00-08:00 (or be empty), not {SMS_QUIET_HOURS!r}")
 
+# --- Background tasks -------------------------------------------------------------------------
+TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# --- Static and media -------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 STORAGES = {

@@ -6,4 +6,7 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from knotwork.accounts import checks  # noqa: F401  (registers the deploy checks)
+        from knotwork.accounts import (
+            checks,  # noqa: F401  (registers the deploy checks)
+            signals,  # noqa: F401  (audits changes to sign-in factors)
+        )

@@ -93,7 +93,7 @@ class RequireStaffMfaMiddleware:
             and request.user.is_authenticated
             and not request.path.startswith(MFA_EXEMPT_PREFIXES)
             and getattr(request, "is_staff_member", False)
-            and not _has_mfa(request.user)
+            and not has_second_factor(request.user)
         ):
             if request.path.startswith("/api/"):
                 return JsonResponse(
@@ -105,7 +105,9 @@ class RequireStaffMfaMiddleware:
         return self.get_response(request)
 
 
-def _has_mfa(user: object) -> bool:
+def has_second_factor(user: object) -> bool:
+    """An authenticator app or a passkey: either is a second factor on its own. Recovery codes only
+    stand in for one when it is lost, so they never count."""
     from allauth.mfa.models import Authenticator
 
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    return Authenticator.objects.filter(user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]).exists()

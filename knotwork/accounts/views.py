@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from knotwork.accounts import services
 from knotwork.accounts.forms import ApiTokenForm, StaffInviteForm
-from knotwork.accounts.middleware import CLINIC_SESSION_KEY
+from knotwork.accounts.middleware import CLINIC_SESSION_KEY, has_second_factor
 from knotwork.accounts.models import ApiToken, Capability, Invitation, Membership
 from knotwork.audit.models import Action, AuditEvent
 from knotwork.audit.services import audit_record
@@ -132,11 +132,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 def account_settings(request: HttpRequest) -> HttpResponse:
-    from allauth.mfa.models import Authenticator
-
     tokens = ApiToken.objects.filter(user=request.user).select_related("clinic")  # type: ignore[misc]
-    has_totp = Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists()
-    return render(request, "accounts/settings.html", {"tokens": tokens, "has_totp": has_totp})
+    return render(request, "accounts/settings.html", {"tokens": tokens, "has_mfa": has_second_factor(request.user)})
 
 
 @staff_view(Capability.VIEW_DEMOGRAPHICS)

@@ -204,11 +204,11 @@ ROUTES: dict[str, Route] = {
     "client_account": Route(TP, ids={"client_id": "client"}),
     "portal_invoices": Route("client", ids={"client_id": "client"}),
     "portal_invoice_pdf": Route("client", ids={"invoice_id": "invoice"}),
-    # --- directory -------------------------------------------------------------------------
-    "directory_search": Route("public", "therapist directory"),
     "portal_invoice_pay": Route("client", "pay their own issued invoice by card", ids={"invoice_id": "invoice"}),
     "portal_invoice_pay_return": Route("client", "the page Stripe.js returns to", ids={"invoice_id": "invoice"}),
     "stripe_webhook": Route("public", "Stripe's webhook: POST only, authenticated by its signature (400 without)"),
+    # --- directory -------------------------------------------------------------------------
+    "directory_search": Route("public", "therapist directory"),
     "directory_places": Route("public", "place names for the directory search box"),
     "directory_sitemap": Route("public", "published profiles for search engines"),
     "directory_profile": Route("public", "published therapist profile"),
