@@ -175,7 +175,7 @@ ROUTES: dict[str, Route] = {
     "calendar": Route(VD),
     "calendar_move": Route(ED, ids={"pk": "appointment"}),
     "sms_status": Route("public", "the SMS gateway's delivery reports: POST only, authenticated by the X-Twilio-Signature (403 without)"),
-    "sms_inbound": Route("public", "replies to reminder texts (STOP/START): POST only, authenticated by the X-Twilio-Signature (403 without)"),
+    "sms_inbound": Route("public", "replies to reminder texts (STOP/START): POST only, signed like sms_status (403 without)"),
     "booking_settings": Route(MC),
     "service_new": Route(MC),
     "service_edit": Route(MC, ids={"pk": "service"}),
