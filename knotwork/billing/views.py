@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST, require_safe
 from knotwork.accounts.models import Capability, Membership, User
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
-from knotwork.billing import online, selectors, services
+from knotwork.billing import online, prepaid, prepaid_selectors, selectors, services
 from knotwork.billing.forms import (
     BillingSettingsForm,
     CheckoutPayForm,
@@ -37,7 +37,8 @@ from knotwork.billing.forms import (
     TaxRateForm,
     VoidForm,
 )
-from knotwork.billing.models import Invoice, InvoiceStatus, PaymentMethod, TaxRate
+from knotwork.billing.models import Invoice, InvoiceStatus, PaymentMethod, PrepaidStatus, TaxRate
+from knotwork.billing.prepaid_selectors import lookup_throttled
 from knotwork.billing.providers import BadSignature, ProviderError, get_provider, online_payments_configured
 from knotwork.billing.receipts import payment_receipt_pdf, pdf_response, receipt_response
 from knotwork.billing.services import BillingError
@@ -80,7 +81,9 @@ def billing_settings(request: HttpRequest, *, membership: Membership) -> HttpRes
         messages.success(request, f"Tax rate “{rate.name}” added.")
         return redirect("billing_settings")
     rates = TaxRate.objects.filter(clinic=membership.clinic)
-    return render(request, "billing/settings.html", {"form": form, "rate_form": rate_form, "rates": rates, "conf": conf})
+    liability = prepaid_selectors.prepaid_liability(membership.clinic)
+    context = {"form": form, "rate_form": rate_form, "rates": rates, "conf": conf, "liability": liability}
+    return render(request, "billing/settings.html", context)
 
 
 @staff_view(Capability.MANAGE_CLINIC)
@@ -119,6 +122,8 @@ def client_account(request: HttpRequest, client_id: int) -> HttpResponse:
         "accounts": selectors.client_accounts(client),
         "invoices": selectors.client_invoices(client),
         "payments": selectors.client_payments(client),
+        "packages": prepaid_selectors.client_packages(client),
+        "gift_cards": prepaid_selectors.client_gift_cards(client),
     }
     return render(request, "billing/account.html", context)
 
@@ -140,9 +145,11 @@ def _detail(request: HttpRequest, invoice: Invoice, membership: Membership | Non
     }
     if writer and invoice.is_draft:
         context["line_form"] = forms.get("line_form") or LineForm(clinic=invoice.clinic, currency=invoice.currency)
-        context["issue_form"] = forms.get("issue_form") or CheckoutPayForm(currency=invoice.currency)
+        context["issue_form"] = forms.get("issue_form") or CheckoutPayForm(currency=invoice.currency, client=invoice.client)
     if writer and invoice.status == InvoiceStatus.ISSUED and not invoice.is_credit_note and figures.balance > 0:
-        context["pay_form"] = forms.get("pay_form") or PaymentForm(currency=invoice.currency, initial={"amount": figures.balance})
+        context["pay_form"] = forms.get("pay_form") or PaymentForm(
+            currency=invoice.currency, client=invoice.client, initial={"amount": figures.balance}
+        )
     return render(request, "billing/invoice.html", context, status=400 if any(f.errors for f in forms.values()) else 200)
 
 
@@ -220,36 +227,41 @@ def invoice_line_remove(request: HttpRequest, pk: int, line_id: int) -> HttpResp
 def invoice_issue(request: HttpRequest, pk: int) -> HttpResponse:
     """Issue the draft, and take a payment for it in the same step when an amount is given."""
     invoice, membership = selectors.get_invoice_for_user(_user(request), pk, write=True)
-    form = CheckoutPayForm(request.POST, currency=invoice.currency)
-    if form.is_valid():
-        data = form.cleaned_data
+    form = CheckoutPayForm(request.POST, currency=invoice.currency, client=invoice.client)
+    if form.is_valid() and _gift_card_code_allowed(request, form):
         try:
-            issued, payment = services.checkout_issue_and_pay(
-                invoice=invoice,
-                actor=_user(request),
-                method=data["method"],
-                amount=data["amount"],
-                reference=data["reference"],
-            )
-            messages.success(request, f"{issued.number} issued" + (" and the payment recorded." if payment else "."))
+            issued, payments = prepaid.invoice_settle(invoice=invoice, actor=_user(request), issue=True, **_settle_args(form))
+            messages.success(request, f"{issued.number} issued" + (" and the payment recorded." if payments else "."))
             return redirect("invoice_detail", pk)
         except BillingError as exc:
             _apply_error(form, exc)
     return _detail(request, invoice, membership, issue_form=form)
 
 
+def _settle_args(form: Any) -> dict[str, Any]:
+    data = form.cleaned_data
+    return {
+        "package": data.get("package"), "gift_card_code": data.get("gift_card_code", ""), "gift_card_amount": data.get("gift_card_amount"),
+        "method": data["method"], "amount": data["amount"], "reference": data["reference"],
+    }  # fmt: skip
+
+
+def _gift_card_code_allowed(request: HttpRequest, form: Any) -> bool:
+    """Codes typed at check-out count against the same per-user limit as the desk's lookups."""
+    if form.cleaned_data.get("gift_card_code", "").strip() and lookup_throttled(f"user:{request.user.pk}"):
+        form.add_error("gift_card_code", "Too many gift card codes tried in a minute. Wait a moment and try again.")
+        return False
+    return True
+
+
 @login_required
 @require_POST
 def invoice_pay(request: HttpRequest, pk: int) -> HttpResponse:
     invoice, membership = selectors.get_invoice_for_user(_user(request), pk, write=True)
-    form = PaymentForm(request.POST, currency=invoice.currency)
-    if form.is_valid():
-        data = form.cleaned_data
+    form = PaymentForm(request.POST, currency=invoice.currency, client=invoice.client)
+    if form.is_valid() and _gift_card_code_allowed(request, form):
         try:
-            services.payment_record(
-                clinic=invoice.clinic, client=invoice.client, actor=_user(request), method=data["method"], amount=data["amount"],
-                currency=invoice.currency, invoices=[invoice], reference=data["reference"],
-            )  # fmt: skip
+            prepaid.invoice_settle(invoice=invoice, actor=_user(request), **_settle_args(form))
             messages.success(request, "Payment recorded.")
             return redirect("invoice_detail", pk)
         except BillingError as exc:
@@ -335,6 +347,7 @@ def portal_invoices(request: HttpRequest, client_id: int) -> HttpResponse:
     context = {
         "client": client, "invoices": invoices, "accounts": selectors.client_accounts(client),
         "online_payments": online_payments_configured(),
+        "packages": prepaid_selectors.client_packages(client).filter(status=PrepaidStatus.ACTIVE),
     }  # fmt: skip
     return render(request, "billing/portal_invoices.html", context)
 
@@ -404,8 +417,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Stripe's events: verified with the webhook secret (400 and nothing recorded when the
     signature does not verify), then acted on once (see online.webhook_process)."""
     provider = get_provider()
-    if provider is None:
-        return HttpResponse("Online payments are not set up.", status=503, content_type="text/plain")
+    if provider is None:  # nothing listens here until the keys are set: a plain 404, never a server error
+        return HttpResponse("Online payments are not set up.", status=404, content_type="text/plain")
     try:
         event = provider.parse_webhook(request.body, request.headers.get("Stripe-Signature", ""))
     except BadSignature:
