@@ -362,3 +362,7 @@ def refund_payment(request: HttpRequest, payment_id: int, payload: RefundIn):  #
     except BillingError as exc:
         return _refusal(exc)
     return Status(200, payment_out(payment))
+
+
+# Gift cards and packages add their operations to this router.
+from knotwork.billing import prepaid_api  # noqa: E402, F401

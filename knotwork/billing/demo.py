@@ -1,5 +1,6 @@
 """Demo money: the clinic's billing settings and VAT, and invoices for past visits — paid by card,
-paid in part, unpaid, overpaid into store credit, and one corrected by a credit note. Everything
+paid in part, unpaid, overpaid into store credit, and one corrected by a credit note — plus a
+package product with one package sold and a session used, and a gift card partly spent. Everything
 goes through the services, so `knotwork money verify` is clean on the demo."""
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from knotwork.accounts.models import Clinic, Membership, Role
-from knotwork.billing import services
-from knotwork.billing.models import BillingSettings, Invoice, LineKind, PaymentMethod, TaxRate
+from knotwork.billing import prepaid, services
+from knotwork.billing.models import BillingSettings, GiftCard, Invoice, LineKind, PackageProduct, PaymentMethod, TaxRate
 from knotwork.bookings.models import Appointment, AppointmentStatus
 from knotwork.clients.models import Client
 
@@ -79,6 +80,44 @@ def seed_demo(*, clinic: Clinic, rng: random.Random) -> None:
             clinic=clinic, client=invoice.client, actor=actor, method=method, amount=pay, currency=invoice.currency, invoices=[invoice]
         )
     _portal_client_invoice(clinic, actor, vat)
+    _prepaid(clinic, actor, visits)
+
+
+def _prepaid(clinic: Clinic, actor: Any, visits: list[Appointment]) -> None:
+    """A package product, one sold with a session used, and a gift card partly spent."""
+    if len(visits) < 3 or PackageProduct.objects.filter(clinic=clinic).exists():
+        return
+    service = visits[0].service
+    product = PackageProduct.objects.create(
+        clinic=clinic, name="Five NMT sessions", sessions=5, price=Decimal("250.00"), currency=visits[0].currency,
+        validity_days=365, shareable=False,
+    )  # fmt: skip
+    product.services.set([service])
+    buyer, giver = visits[0].client, visits[1].client
+    assert buyer is not None and giver is not None  # the visits were chosen for having a client
+    package = prepaid.package_sell(client=buyer, product=product, actor=actor)
+    sale = services.invoice_issue(invoice=package.invoice_line.invoice, actor=actor)
+    services.payment_record(
+        clinic=clinic, client=buyer, actor=actor, method=PaymentMethod.CARD_TERMINAL, amount=sale.total, currency=sale.currency,
+        invoices=[sale], reference="demo terminal 0107",
+    )  # fmt: skip
+    visit = services.invoice_create(clinic=clinic, client=buyer, actor=actor)
+    services.invoice_line_add(
+        invoice=visit, actor=actor, kind=LineKind.SERVICE, description=service.name, unit_price=visits[0].price, service=service,
+        therapist=visits[0].therapist, service_date=visits[0].local_start.date(),
+    )  # fmt: skip
+    prepaid.invoice_settle(invoice=visit, actor=actor, issue=True, package=package)
+    card, _ = prepaid.gift_card_sell(client=giver, actor=actor, amount="100.00", recipient_name="Sam Carter", message="Happy birthday!")
+    # Handed over in person at the desk, so no delivery e-mail goes out from the demo.
+    GiftCard.objects.filter(pk=card.pk).update(delivered_at=timezone.now())
+    sale = services.invoice_issue(invoice=card.invoice_line.invoice, actor=actor)
+    services.payment_record(
+        clinic=clinic, client=giver, actor=actor, method=PaymentMethod.CASH, amount=sale.total, currency=sale.currency, invoices=[sale]
+    )
+    spend = services.invoice_create(clinic=clinic, client=giver, actor=actor)
+    services.invoice_line_add(invoice=spend, actor=actor, kind=LineKind.PRODUCT, description="Massage oil, 250 ml", unit_price="18.00")
+    code = prepaid.decrypt(card.code_encrypted)
+    prepaid.invoice_settle(invoice=spend, actor=actor, issue=True, gift_card_code=code)
 
 
 def _portal_client_invoice(clinic: Clinic, actor: Any, vat: TaxRate) -> None:

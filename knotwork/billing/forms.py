@@ -10,8 +10,10 @@ from django import forms
 
 from knotwork.accounts.models import Clinic
 from knotwork.billing import money
-from knotwork.billing.models import BillingSettings, InvoiceLine, LineKind, PaymentMethod, TaxRate
+from knotwork.billing.models import BillingSettings, ClientPackage, InvoiceLine, LineKind, PackageProduct, PaymentMethod, TaxRate
+from knotwork.bookings.models import Service
 from knotwork.bookings.setup_forms import ISO_4217
+from knotwork.clients.models import Client
 
 
 class AmountField(forms.CharField):
@@ -48,11 +50,13 @@ class BillingSettingsForm(forms.ModelForm):
             "credit_note_prefix",
             "payment_terms_days",
             "footer",
+            "gift_card_validity_days",
         ]
         labels = {
             "prices_include_tax": "Prices include tax",
             "payment_terms_days": "Payment terms (days)",
             "default_tax_rate": "Tax rate for services at check-out",
+            "gift_card_validity_days": "Gift cards valid for (days)",
         }
         widgets = {"address": forms.Textarea(attrs={"rows": 3}), "footer": forms.Textarea(attrs={"rows": 3})}
         help_texts = {"currency": "Three-letter ISO 4217 code, e.g. GBP, EUR, USD. New invoices use it; issued ones keep theirs."}
@@ -112,26 +116,65 @@ class LineForm(forms.Form):
             self.fields[name].currency = currency  # type: ignore[attr-defined]
 
 
-class PaymentForm(forms.Form):
-    # Online card payments are recorded by the provider's confirmation, never entered at the desk.
-    method = forms.ChoiceField(
-        choices=[c for c in PaymentMethod.choices if c[0] != PaymentMethod.CARD_ONLINE], initial=PaymentMethod.CARD_TERMINAL
-    )
-    amount = AmountField()
-    reference = forms.CharField(max_length=100, required=False, help_text="Terminal receipt, cheque or transfer reference.")
+# Online card payments are recorded by the provider's confirmation, never entered at the desk; gift
+# cards and package sessions have fields of their own (a code, a package) on the pay forms.
+DESK_METHODS = [c for c in PaymentMethod.choices if c[0] not in (PaymentMethod.CARD_ONLINE, PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE)]
 
-    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+
+class PaymentForm(forms.Form):
+    """Pay at the desk: a package session and/or a gift card, then money for the rest. Every part
+    is optional but one; all of it is taken in one transaction or none of it."""
+
+    package = forms.ModelChoiceField(
+        queryset=ClientPackage.objects.none(), required=False, label="Use a package session", empty_label="No package",
+        help_text="Pays one session of a service the package covers.",
+    )  # fmt: skip
+    gift_card_code = forms.CharField(
+        max_length=40, required=False, label="Gift card code", help_text="The 16 characters on the card; spaces and dashes are ignored.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )  # fmt: skip
+    gift_card_amount = AmountField(
+        required=False, label="Amount from the gift card", help_text="Leave empty to use as much as the card holds, up to what is owed."
+    )
+    method = forms.ChoiceField(choices=DESK_METHODS, initial=PaymentMethod.CARD_TERMINAL, label="Pay the rest by")
+    amount = AmountField(required=False)
+    reference = forms.CharField(max_length=100, required=False, help_text="Terminal receipt, cheque or transfer reference.")
+    needs_something = True
+
+    def __init__(self, *args: Any, currency: str, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["amount"].currency = currency  # type: ignore[attr-defined]
+        for name in ("amount", "gift_card_amount"):
+            self.fields[name].currency = currency  # type: ignore[attr-defined]
         self.fields["amount"].label = f"Amount ({currency})"
+        self.fields["gift_card_amount"].label = f"Amount from the gift card ({currency})"
+        if client is not None:
+            from knotwork.billing.prepaid_selectors import usable_packages
+
+            field = self.fields["package"]
+            field.queryset = usable_packages(client)  # type: ignore[attr-defined]
+            field.label_from_instance = lambda p: (  # type: ignore[attr-defined]
+                f"{p.name} — {p.sessions_left} of {p.sessions_total} left" + (f", until {p.expires_on:%d %b %Y}" if p.expires_on else "")
+            )
+        if not self.fields["package"].queryset.exists():  # type: ignore[attr-defined]
+            del self.fields["package"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        code = (data.get("gift_card_code") or "").strip()
+        if data.get("gift_card_amount") is not None and not code:
+            self.add_error("gift_card_code", "Enter the gift card's code to take an amount from it.")
+        if self.needs_something and not (data.get("package") or code) and data.get("amount") is None and "amount" not in self.errors:
+            self.add_error("amount", "Enter the amount received, a gift card code or a package session.")
+        return data
 
 
 class CheckoutPayForm(PaymentForm):
     """Issue and take payment in one step; an empty amount issues without a payment."""
 
+    needs_something = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["amount"].required = False
         self.fields["amount"].help_text = "Leave empty to issue the invoice without taking a payment now."
 
 
@@ -158,3 +201,66 @@ class CreditNoteForm(forms.Form):
         field = self.fields["lines"]
         field.queryset = invoice.lines.filter(credited_by__isnull=True)  # type: ignore[attr-defined]
         field.label_from_instance = lambda line: f"{line.description} — {money.format_money(line.total, invoice.currency)}"  # type: ignore[attr-defined]
+
+
+class GiftCardSellForm(forms.Form):
+    amount = AmountField(label="Value")
+    recipient_name = forms.CharField(max_length=120, required=False, label="Recipient's name")
+    recipient_email = forms.EmailField(
+        required=False, label="Recipient's e-mail", help_text="The code is e-mailed here once the card is paid for (else to the buyer)."
+    )
+    message = forms.CharField(max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].currency = currency  # type: ignore[attr-defined]
+        self.fields["amount"].label = f"Value ({currency})"
+
+
+class GiftCardLookupForm(forms.Form):
+    code = forms.CharField(
+        max_length=40, label="Gift card code", widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+    )
+
+
+class PackageSellForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=PackageProduct.objects.none(), label="Package", empty_label=None)
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = PackageProduct.objects.filter(clinic=clinic, is_active=True)  # type: ignore[attr-defined]
+        field = self.fields["product"]
+        field.label_from_instance = lambda p: f"{p.name} — {p.sessions} sessions, {money.format_money(p.price, p.currency)}"  # type: ignore[attr-defined]
+
+
+class PackageProductForm(forms.ModelForm):
+    price = AmountField(label="Price")
+
+    class Meta:
+        model = PackageProduct
+        fields = ["name", "sessions", "price", "tax_rate", "services", "validity_days", "shareable"]
+        labels = {"sessions": "Number of sessions", "validity_days": "Valid for (days)", "shareable": "Shareable within the family"}
+        widgets = {"services": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, clinic: Clinic, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clinic, self.currency = clinic, currency
+        self.fields["price"].currency = currency  # type: ignore[attr-defined]
+        self.fields["price"].label = f"Price ({currency})"
+        self.fields["services"].queryset = Service.objects.filter(clinic=clinic, is_active=True)  # type: ignore[attr-defined]
+        self.fields["tax_rate"].queryset = TaxRate.objects.filter(clinic=clinic, is_active=True)  # type: ignore[attr-defined]
+        self.fields["tax_rate"].empty_label = "No tax"  # type: ignore[attr-defined]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if PackageProduct.objects.filter(clinic=self.clinic, name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("The clinic already sells a package with that name.")
+        return name
+
+    def save(self, commit: bool = True) -> PackageProduct:
+        product = super().save(commit=False)
+        product.clinic, product.currency = self.clinic, self.currency
+        if commit:
+            product.save()
+            self.save_m2m()
+        return product

@@ -23,23 +23,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from knotwork.accounts.models import Clinic
+
+# Shared with prepaid_models (gift cards, packages); kept in their own module so neither imports the other for them.
+from knotwork.billing.fields import CURRENCY_OK, HALF_CENT, currency_code, money_field, sum_is  # noqa: E402, F401
 from knotwork.lib.appendonly import AppendOnlyError, AppendOnlyQuerySet, refuse_change
-
-currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as GBP.")
-CURRENCY_OK = Q(currency__regex=r"^[A-Z]{3}$")
-
-
-HALF_CENT = Decimal("0.005")
-
-
-def sum_is(total: Any, parts: Any) -> Q:
-    """``total == parts`` for two-place amounts, robust to SQLite's binary floats (see the docstring)."""
-    return Q(**{f"{total.name}__gt": parts - HALF_CENT}) & Q(**{f"{total.name}__lt": parts + HALF_CENT})
-
-
-def money_field(**extra: Any) -> models.DecimalField:
-    # 12 digits: ten million times the largest single amount still fits a clinic's sums.
-    return models.DecimalField(max_digits=12, decimal_places=2, **extra)
 
 
 def default_currency() -> str:
@@ -66,6 +53,12 @@ class BillingSettings(models.Model):
     )
     payment_terms_days = models.PositiveSmallIntegerField(default=14, validators=[MaxValueValidator(365)])
     footer = models.TextField(max_length=1000, blank=True, help_text="Printed at the foot of every invoice, e.g. bank details.")
+    gift_card_validity_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="How long a gift card can be used after it is paid for. Empty: gift cards do not expire.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -306,6 +299,9 @@ class PaymentMethod(models.TextChoices):
     STORE_CREDIT = "store_credit", "Store credit"
     CARD_ONLINE = "card_online", "Card (online)"
     OTHER = "other", "Other"
+    # Value paid for earlier: not money received now (see docs/money.md, "Gift cards", "Packages").
+    GIFT_CARD = "gift_card", "Gift card"
+    PACKAGE = "package", "Package session"
 
 
 class Payment(models.Model):
@@ -462,3 +458,16 @@ class ProviderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.type} {self.event_id}"
+
+
+# Gift cards and packages live in their own module; importing them here registers them with the app.
+from knotwork.billing.prepaid_models import (  # noqa: E402, F401
+    ClientPackage,
+    GiftCard,
+    GiftCardEntry,
+    GiftCardEntryKind,
+    PackageEntry,
+    PackageEntryKind,
+    PackageProduct,
+    PrepaidStatus,
+)

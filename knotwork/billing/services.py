@@ -24,7 +24,9 @@ from knotwork.audit.services import audit_record
 from knotwork.billing import money
 from knotwork.billing.models import (
     BillingSettings,
+    ClientPackage,
     DocumentKind,
+    GiftCard,
     Invoice,
     InvoiceCounter,
     InvoiceLine,
@@ -241,6 +243,9 @@ def invoice_line_remove(*, line: InvoiceLine, actor: User) -> None:
     invoice = _locked(line.invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvoiceLocked("This invoice has been issued; its lines can no longer change.")
+    from knotwork.billing import prepaid
+
+    prepaid.forget_unsold(line)
     InvoiceLine.objects.filter(pk=line.pk).delete()
     _recompute(invoice)
     audit_record(action=Action.UPDATE, obj=invoice, actor=actor, role=_role(actor, invoice.clinic_id), detail={"line_removed": line.pk})
@@ -415,19 +420,31 @@ def payment_record(
     reference: str = "",
     at: datetime | None = None,
     intent_id: str = "",
+    gift_card: GiftCard | None = None,
+    package: ClientPackage | None = None,
 ) -> Payment:
     """Money received: applied to ``invoices`` in order, each up to what it still owes; whatever is
     left becomes the client's store credit. Paying with store credit spends that credit instead.
 
     An online card payment names its provider's ``intent_id`` (and has no ``actor``: the provider's
     confirmation records it); nobody records one by hand.
+
+    A gift-card payment names its ``gift_card`` and a package-session payment its ``package``
+    (one session, for one invoice); like store credit, neither can pay more than is owed. An
+    invoice paid in full here activates the gift cards and packages sold on it.
     """
+    from knotwork.billing import prepaid
+
     if client.clinic_id != clinic.pk:
         raise BillingError("That client is not in this clinic.", field="client")
     if method not in PaymentMethod.values:
         raise BillingError("Choose how the client paid.", field="method")
     if (method == PaymentMethod.CARD_ONLINE) != bool(intent_id):
         raise BillingError("Online card payments are recorded by the card provider's confirmation, not by hand.", field="method")
+    if (method == PaymentMethod.GIFT_CARD) != (gift_card is not None):
+        raise BillingError("A gift-card payment needs the gift card's code.", field="gift_card_code")
+    if (method == PaymentMethod.PACKAGE) != (package is not None):
+        raise BillingError("A package-session payment needs the package.", field="package")
     try:
         money.check_currency(currency)
     except money.MoneyError as exc:
@@ -449,6 +466,18 @@ def payment_record(
         raise BillingError(
             f"The client has only {money.format_money(store_credit(client, currency), currency)} of store credit.", field="amount"
         )
+    prepaid_method = method in (PaymentMethod.STORE_CREDIT, PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE)
+    if prepaid_method and not targets:
+        raise BillingError("Name the invoice this pays.", field="invoices")
+    if gift_card is not None:
+        gift_card = prepaid.gift_card_check(gift_card, clinic_id=clinic.pk, currency=currency, value=value)
+    package_line = None
+    if package is not None:
+        if len(targets) != 1:
+            raise BillingError("A package session pays one invoice.", field="invoices")
+        package, package_line = prepaid.package_check(package, invoice=targets[0], client=client)
+        if value != prepaid.package_amount(targets[0], package_line):
+            raise BillingError(f"A package session pays {prepaid.package_amount(targets[0], package_line)} here.", field="amount")
     payment = Payment.objects.create(
         clinic=clinic, client=client, method=method, amount=value, currency=currency, reference=reference.strip()[:100],
         received_by=actor, at=at or timezone.now(), intent_id=intent_id,
@@ -460,19 +489,32 @@ def payment_record(
         if applied > 0:
             _entry(payment, LedgerKind.PAYMENT, -applied, invoice=invoice, actor=actor)
             left -= applied
+    if prepaid_method and left > 0:
+        names: dict[str, str] = {PaymentMethod.STORE_CREDIT: "Store credit", PaymentMethod.GIFT_CARD: "A gift card"}
+        what = names.get(method, "A package session")
+        field = "gift_card_amount" if method == PaymentMethod.GIFT_CARD else "amount"
+        raise BillingError(f"{what} can pay only what the chosen invoices still owe.", field=field)
     if method == PaymentMethod.STORE_CREDIT:
-        if left > 0:
-            raise BillingError("Store credit can pay only what the chosen invoices still owe.", field="amount")
         _entry(payment, LedgerKind.REDEMPTION, value, invoice=None, actor=actor)
     elif left > 0:
         _entry(payment, LedgerKind.CREDIT, -left, invoice=None, actor=actor, note="overpayment kept as store credit")
+    if gift_card is not None:
+        prepaid.gift_card_spend(gift_card, payment, actor)
+    if package is not None and package_line is not None:
+        prepaid.package_spend(package, package_line, payment, actor)
     audit_record(
         action=Action.CREATE,
         obj=payment,
         actor=actor,
         role=_role(actor, clinic),
-        detail={"invoices": [i.pk for i in targets], "store_credit": str(left), **({"intent": intent_id} if intent_id else {})},
-    )
+        detail={
+            "invoices": [i.pk for i in targets], "store_credit": str(left), **({"intent": intent_id} if intent_id else {}),
+            **({"gift_card": gift_card.pk} if gift_card else {}), **({"package": package.pk} if package else {}),
+        },
+    )  # fmt: skip
+    for invoice in targets:
+        if invoice_money(invoice).balance <= 0:
+            prepaid.activate_paid(invoice, actor)
     return payment
 
 
@@ -492,6 +534,10 @@ def payment_refund(*, payment: Payment, actor: User | None, amount: object, reas
         raise BillingError("An online card payment is refunded through the card provider; use the refund page.")
     value = _amount(amount, payment.currency)
     _lock_clinic(payment.clinic_id)
+    from knotwork.billing import prepaid
+
+    if payment.method == PaymentMethod.PACKAGE and value != payment.amount:
+        prepaid.package_restore(payment, value, actor)  # refuses: a session is given back whole
     pockets = payment_pockets(payment)
     available = store_credit(payment.client, payment.currency)
     limit = sum((p.amount for p in pockets if p.invoice_id is not None), ZERO) + min(
@@ -513,6 +559,10 @@ def payment_refund(*, payment: Payment, actor: User | None, amount: object, reas
         if payment.method == PaymentMethod.STORE_CREDIT:
             _entry(payment, LedgerKind.CREDIT, -take, invoice=None, actor=actor, note="refunded to store credit")
         left -= take
+    if payment.method == PaymentMethod.GIFT_CARD:
+        prepaid.gift_card_restore(payment, value, actor)
+    elif payment.method == PaymentMethod.PACKAGE:
+        prepaid.package_restore(payment, value, actor)
     audit_record(
         action=Action.UPDATE,
         obj=payment,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knotwork.billing import views
+from knotwork.billing import prepaid_views, views
 
 urlpatterns = [
     # Staff: settings (owner), invoices, check-out, client accounts, refunds.
@@ -20,6 +20,14 @@ urlpatterns = [
     path("payments/<int:pk>/receipt.pdf", views.payment_receipt, name="payment_receipt"),
     path("appointments/<int:pk>/checkout/", views.appointment_checkout, name="appointment_checkout"),
     path("clients/<int:client_id>/account/", views.client_account, name="client_account"),
+    # Gift cards and packages (the desk; products by the owner).
+    path("gift-cards/", prepaid_views.gift_card_list, name="gift_card_list"),
+    path("gift-cards/<int:pk>/", prepaid_views.gift_card_detail, name="gift_card_detail"),
+    path("clients/<int:client_id>/gift-cards/new/", prepaid_views.gift_card_sell, name="gift_card_sell"),
+    path("packages/", prepaid_views.package_list, name="package_list"),
+    path("packages/<int:pk>/", prepaid_views.package_detail, name="package_detail"),
+    path("packages/products/<int:pk>/toggle/", prepaid_views.package_product_toggle, name="package_product_toggle"),
+    path("clients/<int:client_id>/packages/new/", prepaid_views.package_sell, name="package_sell"),
     # The client's own invoices and receipts.
     path("portal/<int:client_id>/invoices/", views.portal_invoices, name="portal_invoices"),
     path("portal/invoices/<int:invoice_id>.pdf", views.portal_invoice_pdf, name="portal_invoice_pdf"),

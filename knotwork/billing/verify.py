@@ -8,7 +8,10 @@
   credit is below zero, and every entry agrees with its invoice and payment on clinic, client
   and currency;
 - every card intent marked paid names the online payment recorded for that intent, and every
-  online payment came from an intent Knotwork opened.
+  online payment came from an intent Knotwork opened;
+- every gift card's balance and every package's remaining sessions, recomputed from their own
+  ledgers, agree with the figure cached on the row, stay within what was bought, and every
+  gift-card or package-session payment spent exactly its amount (or one session).
 """
 
 from __future__ import annotations
@@ -187,6 +190,62 @@ def _online(add: list[Finding]) -> None:
             add.append(Finding(p.clinic_id, f"online payment {p.pk} names intent {p.intent_id or '-'}, never opened by this clinic"))
 
 
+def _prepaid(add: list[Finding]) -> None:
+    from knotwork.billing.models import ClientPackage, GiftCard, GiftCardEntry, PackageEntry, PrepaidStatus
+
+    card_sums: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    loads: dict[int, list[Decimal]] = defaultdict(list)
+    spent: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for e in GiftCardEntry.objects.all().iterator(chunk_size=2000):
+        card_sums[e.gift_card_id] += e.amount
+        if e.kind == "load":
+            loads[e.gift_card_id].append(e.amount)
+        else:
+            spent[e.payment_id or 0] += -e.amount if e.kind == "redemption" else ZERO
+    for card in GiftCard.objects.all().iterator(chunk_size=2000):
+        derived = card_sums.get(card.pk, ZERO)
+        if derived != card.balance:
+            add.append(Finding(card.clinic_id, f"{card}: balance says {card.balance} but its ledger adds up to {derived}"))
+        if not ZERO <= derived <= card.initial_value:
+            add.append(Finding(card.clinic_id, f"{card}: ledger balance {derived} is outside 0..{card.initial_value}"))
+        expected_loads = [card.initial_value] if card.status == PrepaidStatus.ACTIVE else []
+        if loads.get(card.pk, []) != expected_loads:
+            add.append(
+                Finding(card.clinic_id, f"{card} ({card.status}) should be loaded with {expected_loads}, has {loads.get(card.pk, [])}")
+            )
+    for p in Payment.objects.filter(method=PaymentMethod.GIFT_CARD).only("pk", "clinic_id", "amount"):
+        if spent.get(p.pk, ZERO) != p.amount:
+            add.append(Finding(p.clinic_id, f"gift-card payment {p.pk} of {p.amount} took {spent.get(p.pk, ZERO)} off cards"))
+    session_sums: dict[int, int] = defaultdict(int)
+    grants: dict[int, list[int]] = defaultdict(list)
+    uses: dict[int, int] = defaultdict(int)
+    for pe in PackageEntry.objects.all().iterator(chunk_size=2000):
+        session_sums[pe.package_id] += pe.sessions
+        if pe.kind == "grant":
+            grants[pe.package_id].append(pe.sessions)
+        elif pe.kind == "use":
+            uses[pe.payment_id or 0] += 1
+    for package in ClientPackage.objects.all().iterator(chunk_size=2000):
+        derived_left = session_sums.get(package.pk, 0)
+        if derived_left != package.sessions_left:
+            add.append(
+                Finding(package.clinic_id, f"package {package.pk}: {package.sessions_left} sessions left, its ledger says {derived_left}")
+            )
+        if not 0 <= derived_left <= package.sessions_total:
+            add.append(Finding(package.clinic_id, f"package {package.pk}: {derived_left} sessions left of {package.sessions_total}"))
+        expected = [package.sessions_total] if package.status == PrepaidStatus.ACTIVE else []
+        if grants.get(package.pk, []) != expected:
+            add.append(
+                Finding(
+                    package.clinic_id,
+                    f"package {package.pk} ({package.status}) should be granted {expected}, has {grants.get(package.pk, [])}",
+                )
+            )
+    for p in Payment.objects.filter(method=PaymentMethod.PACKAGE).only("pk", "clinic_id"):
+        if uses.get(p.pk, 0) != 1:
+            add.append(Finding(p.clinic_id, f"package-session payment {p.pk} used {uses.get(p.pk, 0)} sessions, not one"))
+
+
 def verify_money() -> Report:
     report = Report()
     findings: list[Finding] = []
@@ -194,5 +253,6 @@ def verify_money() -> Report:
     _numbering(findings)
     _ledger(report, findings)
     _online(findings)
+    _prepaid(findings)
     report.findings = findings
     return report

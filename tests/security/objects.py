@@ -70,6 +70,9 @@ TYPES: dict[str, ObjectType] = {
     "invoice": ObjectType("billing.Invoice", "clinic", "client", {"client": "client_id"}),
     "invoice_line": ObjectType("billing.InvoiceLine", "invoice__clinic", "invoice__client", {"invoice": "invoice_id"}),
     "payment": ObjectType("billing.Payment", "clinic", "client", {"client": "client_id"}),
+    "gift_card": ObjectType("billing.GiftCard", "clinic"),
+    "package_product": ObjectType("billing.PackageProduct", "clinic"),
+    "client_package": ObjectType("billing.ClientPackage", "clinic", "client", {"client": "client_id"}),
     "outcome_response": ObjectType("outcomes.OutcomeResponse", "clinic", "client", {"client": "client_id", "episode": "episode_id"}),
 }
 
