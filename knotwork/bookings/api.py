@@ -8,16 +8,20 @@ nearest free slots next to the usual error object.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, JsonResponse
-from ninja import Field, Header, Query, Router, Schema
+from django.utils import timezone
+from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import model_validator
 
 from knotwork.accounts.models import ApiToken, Capability, Clinic
 from knotwork.accounts.permissions import membership_for, require
 from knotwork.audit.models import Action
-from knotwork.audit.services import audit_many
+from knotwork.audit.services import audit_many, audit_record
+from knotwork.bookings import reports as practice
+from knotwork.bookings import series as serieslib
 from knotwork.bookings import services
 from knotwork.bookings.calendar import MAX_DAYS as CALENDAR_MAX_DAYS
 from knotwork.bookings.calendar import calendar_window as calendar_rows
@@ -27,7 +31,7 @@ from knotwork.bookings.selectors import free_slots, get_appointment_for_user, po
 from knotwork.bookings.services import MAX_YEAR, MIN_YEAR, Actor, BookingError, SlotTaken
 from knotwork.bookings.slots import Slot
 from knotwork.clients.models import Client
-from knotwork.lib.api import api_membership, error_body
+from knotwork.lib.api import api_membership, clinic_time, error_body
 
 router = Router(tags=["bookings"])
 
@@ -291,7 +295,8 @@ def _appointment_for_write(request: HttpRequest, appointment_id: int) -> tuple[A
     return found, actor
 
 
-@router.get("/bookings/{appointment_id}", response=AppointmentOut, url_name="booking_detail", summary="One appointment")
+# `int:` keeps this pattern from swallowing /bookings/series (Django takes the first URL pattern that matches).
+@router.get("/bookings/{int:appointment_id}", response=AppointmentOut, url_name="booking_detail", summary="One appointment")
 def get_booking(request: HttpRequest, appointment_id: int):  # type: ignore[no-untyped-def]
     appointment = Appointment.objects.filter(pk=appointment_id).only("clinic_id").first()
     if appointment is None:
@@ -467,3 +472,318 @@ def calendar_window(request: HttpRequest, params: Query[CalendarQuery]):  # type
             for b in blocked
         ],
     }
+
+
+# --- Recurring appointments --------------------------------------------------------------------
+# See knotwork/bookings/series.py and docs/bookings.md.
+
+
+class SeriesChoiceIn(Schema):
+    model_config = {"extra": "forbid"}
+    index: int = Field(..., ge=1, le=serieslib.MAX_OCCURRENCES, description="The occurrence (1 = the first)")
+    action: Literal["skip", "alternative", "override"]
+    start: datetime | None = Field(None, description="`alternative`: the other start (with an offset, or the clinic's local time)")
+    reason: str | None = Field(None, max_length=200, description="`override`: why it is booked outside the working hours (audited)")
+
+
+class SeriesIn(Schema):
+    model_config = {"extra": "forbid"}
+    therapist: int = Field(..., ge=1)
+    service: int = Field(..., ge=1)
+    client: int = Field(..., ge=1)
+    start: datetime = Field(..., description="The first appointment; its wall-clock time in the clinic's zone is kept every week")
+    interval_weeks: int = Field(1, ge=1, le=serieslib.MAX_INTERVAL_WEEKS)
+    until: date | None = Field(None, description="Last local date an appointment may fall on (or give `count`)")
+    count: int | None = Field(None, ge=1, le=serieslib.MAX_OCCURRENCES, description="Number of appointments (or give `until`)")
+    dry_run: bool = Field(False, description="Only plan: check every occurrence and write nothing")
+    choices: list[SeriesChoiceIn] = Field(default_factory=list, max_length=serieslib.MAX_OCCURRENCES)
+
+    @model_validator(mode="after")
+    def _one_end(self) -> SeriesIn:
+        if (self.until is None) == (self.count is None):
+            raise ValueError("Give exactly one of `until` and `count`.")
+        if len({c.index for c in self.choices}) != len(self.choices):
+            raise ValueError("One choice per occurrence.")
+        return self
+
+
+class OccurrenceOut(Schema):
+    index: int
+    status: str = Field(..., description="ok or conflict")
+    start: datetime
+    end: datetime
+    local_start: str
+    problems: list[dict[str, str]] = Field(..., description="Each `{kind, message}`: taken, room_taken, outside_hours or past")
+    reason: str = Field(..., description="The problems in words")
+    can_override: bool = Field(..., description="Outside the working hours only: may be booked anyway with a reason")
+    alternatives: list[SlotOut] = Field(..., description="Nearest free starts that day (conflicts only)")
+
+
+class SeriesPlanOut(Schema):
+    time_zone: str
+    occurrences: list[OccurrenceOut]
+    conflicts: int
+
+
+class SeriesOut(Schema):
+    id: int
+    therapist: int
+    service: int
+    client: int
+    room: int | None
+    interval_weeks: int
+    start_day: date
+    start_time: str
+    until: date | None
+    count: int | None
+    time_zone: str
+    appointments: list[AppointmentOut]
+
+
+class SeriesConflictOut(Schema):
+    error: ErrorDetail
+    plan: SeriesPlanOut
+
+
+def plan_out(plan: serieslib.SeriesPlan | serieslib.MovePlan, clinic: Clinic) -> dict[str, Any]:
+    return {
+        "time_zone": clinic.time_zone,
+        "conflicts": len(plan.conflicts),
+        "occurrences": [
+            {
+                "index": o.index,
+                "status": o.status,
+                "start": o.start.isoformat(),
+                "end": o.end.isoformat(),
+                "local_start": o.start.astimezone(clinic.tz).isoformat(),
+                "problems": [{"kind": p.kind, "message": p.message} for p in o.problems],
+                "reason": o.reason,
+                "can_override": o.can_override,
+                "alternatives": [_slot_out(s, clinic) for s in o.alternatives],
+            }
+            for o in plan.occurrences
+        ],
+    }
+
+
+def series_out(series: Any, appointments: list[Appointment]) -> dict[str, Any]:
+    return {
+        "id": series.pk,
+        "therapist": series.therapist_id,
+        "service": series.service_id,
+        "client": series.client_id,
+        "room": series.room_id,
+        "interval_weeks": series.interval_weeks,
+        "start_day": series.start_day.isoformat(),
+        "start_time": series.start_time.strftime("%H:%M"),
+        "until": series.until.isoformat() if series.until else None,
+        "count": series.count,
+        "time_zone": series.clinic.time_zone,
+        "appointments": [appointment_out(a) for a in appointments],
+    }
+
+
+def _series_refusal(exc: BookingError, clinic: Clinic) -> tuple[int, dict[str, Any]]:
+    body = error_body(exc.status, exc.message, code=exc.code)
+    if isinstance(exc, serieslib.SeriesChanged):
+        body["plan"] = plan_out(exc.plan, clinic)
+    return exc.status, body
+
+
+@router.post(
+    "/bookings/series",
+    response={200: SeriesPlanOut, 201: SeriesOut, 409: SeriesConflictOut, 422: ErrorOut},
+    url_name="booking_series",
+    summary="Plan (dry_run) or book a recurring series; honours Idempotency-Key",
+    description=f"Staff only (`{WRITE}`). With `dry_run: true` every occurrence is checked and nothing is written: 200 with the "
+    "plan (each occurrence ok or conflict, the reason in words and the nearest free starts that day). Without it the series "
+    "is booked all or nothing: 201 with the appointments. Each conflicting occurrence needs a choice — `skip`, `alternative` "
+    "with a `start`, or `override` with a `reason` (outside working hours only; a taken time is never double-booked). "
+    "A conflict without a choice, or a time taken since the plan, is a 409 carrying the fresh `plan`; nothing is booked. "
+    "A choice that can never work (overriding a taken time, no reason) or a first start in the past is a 422. "
+    "Both or neither of `until`/`count` is a 400; another clinic's therapist, service or client is a 404.",
+)
+def create_series(request: HttpRequest, payload: SeriesIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):  # type: ignore[no-untyped-def]
+    membership = api_membership(request, WRITE)
+    require(membership, Capability.EDIT_DEMOGRAPHICS)
+    clinic = membership.clinic
+    therapist = therapist_in_clinic(clinic, payload.therapist)
+    service = Service.objects.active().for_therapist(therapist.pk).filter(clinic=clinic, pk=payload.service).first()
+    client = Client.objects.for_clinic(clinic).active().filter(pk=payload.client, restricted_at__isnull=True).first()
+    if service is None or client is None:
+        raise Http404("Not found")
+    first = clinic_time(payload.start, clinic).astimezone(clinic.tz)
+    if not MIN_YEAR <= first.year <= MAX_YEAR:
+        raise HttpError(422, "That date is out of range.")
+    spec = serieslib.SeriesSpec(
+        clinic=clinic,
+        therapist=therapist,
+        service=service,
+        client=client,
+        first_day=first.date(),
+        at=first.time().replace(second=0, microsecond=0),
+        interval_weeks=payload.interval_weeks,
+        until=payload.until,
+        count=payload.count,
+    )
+    choices = {
+        c.index: serieslib.Choice(action=c.action, start=clinic_time(c.start, clinic) if c.start else None, reason=c.reason or "")
+        for c in payload.choices
+    }
+    actor = Actor(user=request.user, membership=membership)  # type: ignore[arg-type]
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            plan = serieslib.series_plan(spec=spec)
+            if payload.dry_run:
+                return 200, plan_out(plan, clinic)
+            series, created = serieslib.series_create(plan=plan, choices=choices, actor=actor)
+        except BookingError as exc:
+            return _series_refusal(exc, clinic)
+        return 201, series_out(series, created)
+
+    if payload.dry_run:
+        return _respond(run())
+    return _respond(
+        run_idempotent(
+            user=request.user, clinic=clinic, key=idempotency_key, method="POST", path=request.path, payload=payload.dict(), run=run
+        )
+    )
+
+
+@router.get(
+    "/bookings/series/{series_id}",
+    response={200: SeriesOut, 404: ErrorOut},
+    url_name="booking_series_detail",
+    summary="One recurring series and its appointments",
+    description=f"Staff only (`{READ}`). Another clinic's series is a 404. Cancelled appointments are listed with their status.",
+)
+def get_series(request: HttpRequest, series_id: int):  # type: ignore[no-untyped-def]
+    membership = api_membership(request, READ)
+    if not serieslib.AppointmentSeries.objects.filter(pk=series_id, clinic=membership.clinic).exists():
+        raise Http404("Not found")  # the token's (or the session's current) clinic only
+    series, _ = serieslib.get_series_for_user(request.user, series_id)
+    return JsonResponse(series_out(series, list(serieslib.series_appointments(series))))
+
+
+# --- Practice reports (owner) --------------------------------------------------------------------
+
+
+class PracticeQuery(Schema):
+    model_config = {"populate_by_name": True}
+    first: date | None = Field(None, alias="from", description="First local date; default: 12 weeks before `to`")
+    last: date | None = Field(None, alias="to", description="Last local date, included; default: today. At most two years after `from`")
+    therapist: int | None = Field(None, ge=1, le=2**31 - 1, description="Only this therapist's figures")
+    rebook_weeks: int = Field(practice.REBOOK_WEEKS_DEFAULT, ge=practice.REBOOK_WEEKS_MIN, le=practice.REBOOK_WEEKS_MAX)
+    by: str | None = Field(
+        None, pattern="^(week|month)$", description="Group new and returning clients by week or month (default: by length)"
+    )
+
+
+class UtilisationOut(Schema):
+    id: int
+    name: str
+    booked_minutes: int
+    available_minutes: int
+    percent: float | None
+
+
+class AttendanceOut(Schema):
+    therapist: int | None = Field(..., description="Empty on the clinic's total")
+    name: str
+    expected: int = Field(..., description="Confirmed, completed, no-show and late-cancelled appointments")
+    no_shows: int
+    late_cancels: int
+    no_show_percent: float | None
+    late_cancel_percent: float | None
+
+
+class RebookingOut(Schema):
+    therapist: int | None
+    name: str
+    visits: int
+    rebooked: int
+    percent: float | None
+
+
+class ClientMixOut(Schema):
+    start: date = Field(..., description="First day of the week or month")
+    clients: int
+    new: int
+    returning: int
+
+
+class CohortOut(Schema):
+    month: date
+    clients: int
+    returned: list[int | None] = Field(..., description="Clients with a visit 1..6 months after their first; null: not yet")
+    percent: list[float | None]
+
+
+class PracticeOut(Schema):
+    time_zone: str
+    start: date
+    end: date
+    therapist: int | None
+    rebook_weeks: int
+    group_by: str
+    utilisation: dict[str, Any] = Field(..., description="`therapists`, `rooms`, `total` and `open_minutes` (the rooms' denominator)")
+    attendance: dict[str, Any] = Field(..., description="`therapists` and `total`")
+    rebooking: dict[str, Any] = Field(..., description="`therapists` and `total`")
+    clients: dict[str, Any] = Field(..., description="`seen`, `new`, `returning` and per-week/month `buckets`")
+    retention: dict[str, Any] = Field(..., description="`cohorts` and the weighted `average` per month")
+    referral_sources: list[dict[str, Any]] | None = Field(..., description="Null: client records carry no referral source")
+    notes: list[str]
+
+
+def _util(row: practice.UtilisationRow) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "booked_minutes": row.booked_minutes, "available_minutes": row.available_minutes,
+            "percent": row.percent}  # fmt: skip
+
+
+def _attendance(row: practice.AttendanceRow) -> dict[str, Any]:
+    return {"therapist": row.id, "name": row.name, "expected": row.expected, "no_shows": row.no_shows, "late_cancels": row.late_cancels,
+            "no_show_percent": row.no_show_percent, "late_cancel_percent": row.late_cancel_percent}  # fmt: skip
+
+
+def _rebook(row: practice.RebookingRow) -> dict[str, Any]:
+    return {"therapist": row.id, "name": row.name, "visits": row.visits, "rebooked": row.rebooked, "percent": row.percent}
+
+
+@router.get(
+    "/reports/practice",
+    response={200: PracticeOut, 404: ErrorOut, 422: ErrorOut},
+    url_name="practice_report",
+    summary="Practice report: utilisation, no-shows and late cancellations, rebooking, new and returning clients, retention",
+    description=f"Clinic owners only (`manage_clinic`; a token needs `{READ}`): a therapist or front-desk caller is a 403. "
+    "Dates are local to the clinic and both included; an impossible date is a 400, a period ending before it starts, "
+    "longer than two years or outside the years 1900–2999 a 422; a therapist of another clinic a 404. Percentages are 0–100, "
+    "rounded to one decimal, null when there is nothing to divide by. Definitions: docs/bookings.md, “Practice reports”.",
+)
+def practice_report(request: HttpRequest, params: Query[PracticeQuery]):  # type: ignore[no-untyped-def]
+    membership = require(api_membership(request, READ), Capability.MANAGE_CLINIC)
+    clinic = membership.clinic
+    try:
+        period = practice.report_period(params.first, params.last, today=timezone.localdate(timezone=clinic.tz))
+    except practice.ReportError as exc:
+        return Status(422, error_body(422, exc.message, {exc.field: exc.message} if exc.field else None))
+    therapist = therapist_in_clinic(clinic, params.therapist) if params.therapist else None
+    r = practice.practice_report(
+        clinic=clinic, period=period, therapist=therapist, rebook_weeks=params.rebook_weeks, group_by=params.by or ""
+    )
+    detail = {"from": period.first.isoformat(), "to": period.last.isoformat(), "therapist": params.therapist, "api": True}
+    audit_record(action=Action.VIEW, object_type="bookings.practice_report", clinic=clinic, role=membership.role, detail=detail)
+    return Status(200, {
+        "time_zone": clinic.time_zone, "start": period.first, "end": period.last, "therapist": params.therapist,
+        "rebook_weeks": r.rebook_weeks, "group_by": r.group_by,
+        "utilisation": {"therapists": [_util(t) for t in r.therapists], "rooms": [_util(x) for x in r.rooms],
+                        "total": _util(r.utilisation_total), "open_minutes": r.open_minutes},
+        "attendance": {"therapists": [_attendance(a) for a in r.attendance], "total": _attendance(r.attendance_total)},
+        "rebooking": {"therapists": [_rebook(b) for b in r.rebooking], "total": _rebook(r.rebooking_total)},
+        "clients": {"seen": r.clients_seen, "new": r.new_clients, "returning": r.returning_clients,
+                    "buckets": [{"start": m.start, "clients": m.clients, "new": m.new, "returning": m.returning} for m in r.client_mix]},
+        "retention": {"cohorts": [{"month": c.month, "clients": c.size, "returned": c.returned, "percent": c.shares} for c in r.cohorts],
+                      "average": r.retention_average},
+        "referral_sources": r.referral_sources,
+        "notes": [r.referral_note],
+    })  # fmt: skip

@@ -15,9 +15,10 @@ from knotwork.accounts.models import Capability, Clinic, Membership
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many
 from knotwork.bookings import services
-from knotwork.bookings.forms import StaffBookingForm
+from knotwork.bookings.forms import RepeatForm, StaffBookingForm
 from knotwork.bookings.models import Appointment
 from knotwork.bookings.selectors import nearest_free_slots
+from knotwork.bookings.series_views import start_plan
 from knotwork.bookings.services import BookingError, OutsideHours, SlotTaken
 from knotwork.bookings.slots import Slot
 from knotwork.bookings.views import _actor, _by_day, _day_param, _id, _moment
@@ -95,14 +96,22 @@ def appointment_new(request: HttpRequest, *, membership: Membership) -> HttpResp
     initial = {"day": _day_param(request, clinic), **_prefill(request)}
     form = StaffBookingForm(_with_picked_time(request.POST, clinic) if request.method == "POST" else None, clinic=clinic, initial=initial)
     nearest: list[Slot] = []
-    if request.method == "POST" and form.is_valid():
-        appointment, nearest = _book_from_form(request, form, membership)
-        if appointment is not None:
-            messages.success(request, "Booked.")
-            return redirect("appointment_detail", appointment.pk)
+    # "Repeat" shows the series plan instead of booking; "edit" comes back from that plan to change the details.
+    repeat = RepeatForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and "edit" not in request.POST and form.is_valid() and repeat.is_valid():
+        if repeat.cleaned_data.get("repeat"):
+            plan_page = start_plan(request, membership=membership, form=form, repeat=repeat)
+            if plan_page is not None:
+                return plan_page
+        else:
+            appointment, nearest = _book_from_form(request, form, membership)
+            if appointment is not None:
+                messages.success(request, "Booked.")
+                return redirect("appointment_detail", appointment.pk)
     chosen = _chosen_client(clinic, params.get("client", ""))
     context = {
         "form": form,
+        "repeat": repeat,
         "nearest_days": _by_day(nearest, clinic),
         **_client_results(membership, request.GET.get("client_q", ""), chosen),
     }

@@ -84,3 +84,44 @@ class StaffBookingForm(LocalTimeForm):
     def override_reason(self) -> str:
         """The reason, when the override is ticked: what lets the service book outside the hours."""
         return self.cleaned_data["outside_hours_reason"] if self.cleaned_data.get("outside_hours") else ""
+
+
+class RepeatForm(forms.Form):
+    """The desk's "Repeat" option: every N weeks, ending on a date or after a number of appointments."""
+
+    repeat = forms.BooleanField(label="Repeat this appointment", required=False)
+    interval_weeks = forms.IntegerField(
+        label="Every how many weeks",
+        min_value=1,
+        max_value=12,
+        initial=1,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    ends = forms.ChoiceField(
+        label="Ends",
+        choices=[("count", "After a number of appointments"), ("until", "On a date")],
+        initial="count",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    count = forms.IntegerField(label="Number of appointments", min_value=1, max_value=52, initial=6, required=False)
+    until = forms.DateField(label="Last date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("repeat"):
+            return data
+        if not data.get("interval_weeks"):
+            self.add_error("interval_weeks", "Say how many weeks apart (1 to 12).")
+        if data.get("ends") == "until":
+            if not data.get("until"):
+                self.add_error("until", "Give the last date, or end after a number of appointments.")
+            elif not MIN_YEAR <= data["until"].year <= MAX_YEAR:
+                self.add_error("until", f"Enter a date in a year between {MIN_YEAR} and {MAX_YEAR}.")
+            data["count"] = None
+        else:
+            if not data.get("count"):
+                self.add_error("count", "Give the number of appointments (1 to 52), or a last date.")
+            data["until"], data["ends"] = None, "count"
+        return data

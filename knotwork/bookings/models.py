@@ -243,6 +243,49 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
 LONGEST_BLOCK = timedelta(minutes=Service.MAX_DURATION_MINUTES + 2 * Service.MAX_BUFFER_MINUTES)
 
 
+class AppointmentSeries(models.Model):
+    """A recurring booking: every ``interval_weeks`` weeks at the same wall-clock time in the clinic's
+    zone, until a date or for a number of occurrences. Its appointments point back to it
+    (``Appointment.series``); an occurrence the desk skipped simply has no row. See bookings/series.py."""
+
+    MAX_INTERVAL_WEEKS = 12
+    MAX_OCCURRENCES = 52
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="appointment_series")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="appointment_series")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    room = models.ForeignKey(
+        Room,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The room it was booked in, if the service needs one.",
+    )
+    interval_weeks = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_INTERVAL_WEEKS)])
+    start_day = models.DateField(help_text="The first occurrence's local date.")
+    start_time = models.TimeField(help_text="Wall-clock time in the clinic's zone, kept across daylight-saving changes.")
+    until = models.DateField(null=True, blank=True, help_text="The last local date an occurrence may fall on.")
+    count = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(MAX_OCCURRENCES)])
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "appointment series"
+        constraints = [
+            models.CheckConstraint(condition=Q(interval_weeks__gte=1, interval_weeks__lte=12), name="series_interval_1_to_12_weeks"),
+            models.CheckConstraint(
+                condition=(Q(until__isnull=False) & Q(count__isnull=True)) | (Q(until__isnull=True) & Q(count__gte=1, count__lte=52)),
+                name="series_ends_by_date_or_count",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Every {self.interval_weeks} week(s) from {self.start_day} at {self.start_time:%H:%M}"
+
+
 class Appointment(models.Model):
     """A claim on a therapist's time: a short hold, a request, a booking, and what became of it."""
 
@@ -267,6 +310,11 @@ class Appointment(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     reschedule_count = models.PositiveSmallIntegerField(default=0)
+    # A recurring booking's occurrence and its number in the plan (1 = the first; skipped ones leave gaps).
+    # Deliberately no constraint tying the two: adding one would make SQLite rebuild the table and
+    # drop the overlap triggers of migration 0002.
+    series = models.ForeignKey(AppointmentSeries, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments")
+    series_index = models.PositiveSmallIntegerField(null=True, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knotwork.bookings import calendar_views, desk_views, setup_views, views
+from knotwork.bookings import calendar_views, desk_views, report_views, series_views, setup_views, views
 from knotwork.bookings.sms_views import sms_inbound, sms_status
 
 urlpatterns = [
@@ -37,4 +37,9 @@ urlpatterns = [
     # Public, signed by Twilio: delivery reports of reminder texts, and replies (STOP / START).
     path("sms/status/", sms_status, name="sms_status"),
     path("sms/inbound/", sms_inbound, name="sms_inbound"),
+    # Practice reports (owner): utilisation, attendance, rebooking, new and returning clients, retention.
+    path("schedule/reports/", report_views.practice_reports, name="practice_reports"),
+    # Recurring appointments: booking a planned series, moving "this and following".
+    path("schedule/new/series/", series_views.series_confirm, name="series_confirm"),
+    path("appointments/<int:pk>/move-following/", series_views.series_move, name="series_move"),
 ]

@@ -40,6 +40,7 @@ from knotwork.bookings.selectors import (
 from knotwork.bookings.selectors import (
     schedule as schedule_rows,
 )
+from knotwork.bookings.series import series_cancel_following, series_place
 from knotwork.bookings.services import MAX_YEAR, MIN_YEAR, Actor, BookingError, SlotTaken
 from knotwork.bookings.slots import Slot
 from knotwork.lib import context
@@ -249,6 +250,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "policy": policy,
         "client_may_change": appointment.is_active and services.client_may_change(appointment),
         "started": appointment.starts_at <= timezone.now(),
+        "series": series_place(appointment),
     }
     return render(request, "bookings/appointment.html", context)
 
@@ -259,6 +261,10 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     appointment, membership = get_appointment_for_user(request.user, pk, write=True)
     late = {"late": True, "on_time": False}.get(request.POST.get("kind", "")) if membership else None
     try:
+        if membership and request.POST.get("scope") == "following":
+            done = series_cancel_following(appointment=appointment, actor=_actor(request, membership), late=late)
+            messages.success(request, f"{len(done)} appointment{'s are' if len(done) != 1 else ' is'} cancelled.")
+            return redirect("appointment_detail", pk)
         services.appointment_cancel(appointment=appointment, actor=_actor(request, membership), late=late)
         messages.success(request, "The appointment is cancelled.")
     except BookingError as exc:

@@ -70,6 +70,7 @@ TYPES: dict[str, ObjectType] = {
     "invoice": ObjectType("billing.Invoice", "clinic", "client", {"client": "client_id"}),
     "invoice_line": ObjectType("billing.InvoiceLine", "invoice__clinic", "invoice__client", {"invoice": "invoice_id"}),
     "payment": ObjectType("billing.Payment", "clinic", "client", {"client": "client_id"}),
+    "appointment_series": ObjectType("bookings.AppointmentSeries", "clinic", "client", {"client": "client_id"}),
     "gift_card": ObjectType("billing.GiftCard", "clinic"),
     "package_product": ObjectType("billing.PackageProduct", "clinic"),
     "client_package": ObjectType("billing.ClientPackage", "clinic", "client", {"client": "client_id"}),
@@ -131,6 +132,15 @@ def _fill_gaps(s: Seeded) -> None:
             message=message, file=ContentFile(_png(), name="x.png"), display_name="x.png", content_type="image/png", size=len(_png())
         )
     assert Client.objects.filter(clinic=a, portal_user=s.portal_a).exists()
+    from knotwork.bookings.models import Appointment, AppointmentSeries
+
+    booked = Appointment.objects.filter(clinic=a, client__isnull=False, service__isnull=False).order_by("pk").first()
+    if booked is not None and not AppointmentSeries.objects.filter(clinic=a).exists():
+        local = booked.starts_at.astimezone(a.tz)
+        AppointmentSeries.objects.create(
+            clinic=a, client=booked.client, therapist=booked.therapist, service=booked.service,
+            start_day=local.date(), start_time=local.time(), count=1, created_by=s.front_desk_a,
+        )  # fmt: skip
     from knotwork.clients.intake_services import intake_start
 
     try:
