@@ -136,7 +136,10 @@ class PaymentForm(forms.Form):
     gift_card_amount = AmountField(
         required=False, label="Amount from the gift card", help_text="Leave empty to use as much as the card holds, up to what is owed."
     )
-    method = forms.ChoiceField(choices=DESK_METHODS, initial=PaymentMethod.CARD_TERMINAL, label="Pay the rest by")
+    method = forms.ChoiceField(
+        choices=DESK_METHODS, initial=PaymentMethod.CARD_TERMINAL, label="Payment method",
+        help_text="With a package session or gift card above, how the rest is paid.",
+    )  # fmt: skip
     amount = AmountField(required=False)
     reference = forms.CharField(max_length=100, required=False, help_text="Terminal receipt, cheque or transfer reference.")
     needs_something = True
