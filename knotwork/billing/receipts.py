@@ -4,8 +4,8 @@ Clinic legal name, address and tax number; each practitioner's name with the cre
 directory has verified (licence or registration number); the client; the date and duration of
 each treatment and its fee; what was paid, how, and the invoice number.
 
-Built with knotwork.lib.pdf (fpdf2's core font, so no font files): amounts carry the ISO code
-("GBP 60.00"), never a currency symbol the core font may lack.
+Built with knotwork.lib.pdf (fpdf2 with the embedded DejaVu Sans): amounts carry the ISO code
+("GBP 60.00"), as they do everywhere else in Knotwork.
 """
 
 from __future__ import annotations

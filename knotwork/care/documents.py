@@ -25,8 +25,8 @@ def _when(dt: object) -> str:
 
 def note_pdf(visit: Visit) -> HttpResponse:
     """``visit`` from ``visit_full``."""
-    doc = Document(title=f"Visit note - {visit.client.full_name}", subtitle=f"{visit.clinic.name} - {_when(visit.started_at)}",
-                   footer=f"Knotwork - visit {visit.pk} - {'signed' if visit.signed_at else 'DRAFT, not signed'}")  # fmt: skip
+    doc = Document(title=f"Visit note – {visit.client.full_name}", subtitle=f"{visit.clinic.name} – {_when(visit.started_at)}",
+                   footer=f"Knotwork – visit {visit.pk} – {'signed' if visit.signed_at else 'DRAFT, not signed'}")  # fmt: skip
     doc.facts([
         ("Client", visit.client.full_name), ("Episode", visit.episode.complaint), ("Therapist", str(visit.therapist)),
         ("Status", f"Signed by {visit.signed_by} on {_when(visit.signed_at)}" if visit.signed_at else "Draft (not signed)"),
@@ -34,35 +34,35 @@ def note_pdf(visit: Visit) -> HttpResponse:
     if visit.carried_fields:
         doc.paragraph(f"Carried forward from visit {visit.carried_from_id}: {', '.join(visit.carried_fields)}.", muted=True)
     doc.section("Subjective")
-    doc.paragraph(visit.subjective or "-")
+    doc.paragraph(visit.subjective or "–")
     doc.section("Objective")
-    doc.paragraph(visit.objective or "-")
+    doc.paragraph(visit.objective or "–")
     findings = list(visit.findings.all())
     if findings:
-        doc.table(["Trigger point", "Side", "Status", "Signs", "Tender", "PPT kg/cm2"], [[
-            f"{f.trigger_point.muscle.name} - {f.trigger_point.name}", f.side, f.status,
+        doc.table(["Trigger point", "Side", "Status", "Signs", "Tender", "PPT kg/cm²"], [[
+            f"{f.trigger_point.muscle.name} – {f.trigger_point.name}", f.side, f.status,
             ", ".join(n for n, v in (("taut band", f.taut_band), ("twitch", f.twitch_response), ("referral", f.referral_reproduced),
-                                     ("familiar pain", f.familiar_pain), ("released", f.released)) if v) or "-",
-            "-" if f.tenderness is None else f"{f.tenderness}/10", "-" if f.ppt_kg_cm2 is None else str(f.ppt_kg_cm2),
+                                     ("familiar pain", f.familiar_pain), ("released", f.released)) if v) or "–",
+            "–" if f.tenderness is None else f"{f.tenderness}/10", "–" if f.ppt_kg_cm2 is None else str(f.ppt_kg_cm2),
         ] for f in findings], widths=[52, 16, 18, 46, 16, 24])  # fmt: skip
     apps = list(visit.techniques.all())
     if apps:
         names = techniques()
         doc.section("Techniques")
-        doc.table(["Technique", "Target", "Hold x reps", "Pressure", "Pain before/after", "Response"], [[
+        doc.table(["Technique", "Target", "Hold × reps", "Pressure", "Pain before / after", "Response"], [[
             names[t.technique].name if t.technique in names else t.technique,
-            f"{t.muscle.name}{' - ' + t.trigger_point.name if t.trigger_point else ''} ({t.side})",
-            f"{t.hold_s} s x {t.reps}", f"{t.pressure}/10",
-            f"{'-' if t.pain_before is None else t.pain_before} / {'-' if t.pain_after is None else t.pain_after}",
+            f"{t.muscle.name}{' – ' + t.trigger_point.name if t.trigger_point else ''} ({t.side})",
+            f"{t.hold_s} s × {t.reps}", f"{t.pressure}/10",
+            f"{'–' if t.pain_before is None else t.pain_before} / {'–' if t.pain_after is None else t.pain_after}",
             t.get_response_display() + (f"; {t.response_note}" if t.response_note else "")
             + ("; precautions acknowledged" if t.acknowledged_flags else ""),
-        ] for t in apps], widths=[32, 44, 20, 18, 22, 38])  # fmt: skip
+        ] for t in apps], widths=[30, 42, 18, 20, 26, 38])  # fmt: skip
     doc.section("Assessment")
-    doc.paragraph(visit.assessment or "-")
+    doc.paragraph(visit.assessment or "–")
     doc.section("Plan")
-    doc.paragraph(visit.plan or "-")
+    doc.paragraph(visit.plan or "–")
     for step in visit.next_steps:
-        doc.paragraph(f"- {step}")
+        doc.paragraph(f"• {step}")
     addenda = list(visit.addenda.all())
     if addenda:
         doc.section("Addenda")

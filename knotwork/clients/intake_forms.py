@@ -71,8 +71,60 @@ def _stored(q: Question, value: Any) -> Any:
     return value
 
 
+class IntakeBoundField(forms.BoundField):
+    """An intake question as the step's template needs it: its follow-up gate and disclosure state.
+
+    A follow-up (``required_if``) is asked right after the question it depends on. Where it is a
+    grid of checkboxes (the "where on the body?" questions: 34 boxes each), the template folds it
+    into a <details> so the step stays short without JavaScript; it opens on its own when the
+    answer calls for it, so nothing already ticked or wrongly answered is ever hidden.
+    """
+
+    @property
+    def question(self) -> Question:
+        return self.field.question  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def followup_of(self) -> str:
+        return self.question.required_if[0] if self.question.required_if else ""
+
+    @property
+    def followup_when(self) -> str:
+        return self.question.required_if[1] if self.question.required_if else ""
+
+    @property
+    def disclosure(self) -> bool:
+        return bool(self.question.required_if) and self.question.kind in LIST_KINDS
+
+    @property
+    def chosen_count(self) -> int:
+        value = self.value()
+        return len([v for v in value if v]) if isinstance(value, (list, tuple)) else 0
+
+    @property
+    def empty_hint(self) -> str:
+        """What a closed, unticked grid's summary says beside the question."""
+        what = "body areas" if self.question.kind == "cells" else "options"
+        return f"Choose from {len(self.question.choices)} {what}"
+
+    @property
+    def gate_answer(self) -> Any:
+        """The current answer to the question this one follows (the posted one on a re-render)."""
+        parent = self.followup_of
+        if not parent:
+            return None
+        form = self.form
+        return form[parent].value() if parent in form.fields else getattr(form, "answers", {}).get(parent)
+
+    @property
+    def disclosure_open(self) -> bool:
+        return bool(self.errors) or self.chosen_count > 0 or self.gate_answer == self.followup_when
+
+
 class SectionForm(forms.Form):
     """One intake step. ``answers`` (plain values, all steps) fill it and decide follow-ups."""
+
+    bound_field_class = IntakeBoundField
 
     def __init__(self, *args: Any, section: Section, answers: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,8 +1,15 @@
-"""Knotwork's house-style PDF documents (signed consents, aftercare sheets, progress reports).
+"""Knotwork's house-style PDF documents (signed consents, visit notes, aftercare sheets, receipts,
+progress reports).
 
-Built on fpdf2 with its core Helvetica font, so no font files are needed anywhere. The core
-fonts only know Latin-1: :func:`pdf_safe` turns typographic punctuation into plain equivalents
-and anything else unknown into "?", so no client text can make a document fail to render.
+Built on fpdf2 with DejaVu Sans embedded (knotwork/lib/fonts/), so every character a client or
+therapist types prints as itself: accented names, "–", "’", "×", "°", "≥", Greek and Cyrillic.
+fpdf2's built-in Helvetica only knows Latin-1, which forced everything else into "?".
+
+Why the fonts are shipped in the repository: a PDF must come out the same on every install with no
+system package (DESIGN.md: the PDF stack needs none) and nothing fetched at run time (a clinic may
+be offline). No package on PyPI ships DejaVu on its own as a small, maintained dependency, and
+DejaVu's licence (fonts/LICENSE.txt) allows the files to travel with Knotwork. fpdf2 embeds only
+the glyphs a document uses, so a one-page PDF stays small (about 25 kB).
 
     doc = Document(title="Consent to neuromuscular therapy", subtitle="Harbour Street Clinic")
     doc.section("What it is")
@@ -15,10 +22,14 @@ and anything else unknown into "?", so no client text can make a document fail t
 from __future__ import annotations
 
 import io
+import logging
+import re
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.enums import WrapMode, XPos, YPos
+from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
 INK = (27, 36, 40)
 SOFT = (74, 90, 97)
@@ -26,29 +37,54 @@ BRAND = (15, 82, 87)
 LINE = (217, 222, 223)
 ZEBRA = (243, 247, 246)
 
-_REPLACEMENTS = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
-    "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2026": "...", "\u00a0": " ", "\u2022": "-",
-    "\u2192": "->", "\u2264": "<=", "\u2265": ">=", "\u00b7": "-", "\u200b": "",
-}  # fmt: skip
+FACT_LINE, FACT_GAP = 4.8, 0.6  # mm: a label/value row's line height and the space after it
+PARAGRAPH_GAP = 1.2  # mm after a paragraph
+
+FONT = "DejaVuSans"
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+
+# fontTools reports every table it prunes while fpdf2 subsets the font: a dozen INFO lines a PDF.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
+
+# Control characters and zero-width marks have no glyph: drop them rather than print a box.
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
+
+
+@cache
+def _printable() -> frozenset[int]:
+    """The code points both house fonts have a glyph for."""
+    from fontTools.ttLib import TTFont  # fpdf2's own dependency
+
+    maps = [TTFont(FONT_DIR / name, lazy=True)["cmap"].getBestCmap() for name in _FONT_FILES.values()]
+    return frozenset(maps[0]).intersection(*maps[1:])
 
 
 def pdf_safe(text: object) -> str:
-    """Text the core fonts can print: typographic punctuation simplified, other non-Latin-1 as '?'."""
-    s = str(text if text is not None else "")
-    s = "".join(_REPLACEMENTS.get(ch, ch) for ch in s)
-    s = "".join(ch if ch in "\n\t" or (ch.isprintable() and ord(ch) < 256) else "?" for ch in s)
-    return s.replace("\t", "    ")
+    """Text as the house font prints it: tabs as spaces, invisible control characters dropped.
+
+    Everything DejaVu Sans can draw is kept as typed. The rare character it lacks (Chinese,
+    Japanese, emoji) becomes "\ufffd", the replacement mark, where fpdf2 would silently leave it
+    out: a name must not lose a letter without a trace.
+    """
+    s = _INVISIBLE.sub("", str(text if text is not None else "").replace("\r\n", "\n").replace("\t", "    "))
+    printable = _printable()
+    return "".join(ch if ch == "\n" or ord(ch) in printable else "\ufffd" for ch in s)
 
 
 class _PDF(FPDF):
     footer_text = ""
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for style, name in _FONT_FILES.items():
+            self.add_font(FONT, style, FONT_DIR / name)
+
     def footer(self) -> None:
         self.set_y(-14)
         self.set_draw_color(*LINE)
         self.line(self.l_margin, self.get_y() - 2, self.w - self.r_margin, self.get_y() - 2)
-        self.set_font("Helvetica", "", 8)
+        self.set_font(FONT, "", 7.5)
         self.set_text_color(*SOFT)
         self.cell(0, 6, pdf_safe(self.footer_text), align="L")
         self.set_x(self.l_margin)
@@ -57,6 +93,8 @@ class _PDF(FPDF):
 
 class Document:
     """One A4 document in Knotwork's house style: title block, sections, facts, tables, footer."""
+
+    LINE_MM_PER_PT = 0.5  # line height for running text: 10 pt type on 5 mm lines
 
     def __init__(self, *, title: str, subtitle: str = "", footer: str = "Knotwork") -> None:
         self.pdf = _PDF(format="A4", unit="mm")
@@ -67,59 +105,89 @@ class Document:
         self.pdf.set_margins(18, 18, 18)
         self.pdf.add_page()
         self.pdf.set_text_color(*BRAND)
-        self.pdf.set_font("Helvetica", "B", 18)
+        self.pdf.set_font(FONT, "B", 17)
         self._write(title, 8)
         if subtitle:
             self.pdf.set_text_color(*SOFT)
-            self.pdf.set_font("Helvetica", "", 11)
+            self.pdf.set_font(FONT, "", 10.5)
             self._write(subtitle, 6)
         self.pdf.set_draw_color(*BRAND)
         self.pdf.set_line_width(0.6)
         y = self.pdf.get_y() + 2
         self.pdf.line(self.pdf.l_margin, y, self.pdf.w - self.pdf.r_margin, y)
         self.pdf.set_line_width(0.2)
-        self.pdf.ln(6)
+        self.pdf.ln(4)
 
     @property
     def width(self) -> float:
         return float(self.pdf.w - self.pdf.l_margin - self.pdf.r_margin)
 
     def _write(self, text: str, height: float) -> None:
-        # wrapmode CHAR as a fallback is what keeps a 300-character "word" (a URL, a hash) from
-        # running off the page.
-        self.pdf.multi_cell(self.width, height, pdf_safe(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=WrapMode.WORD)
+        # WORD wraps at spaces; only a "word" longer than the whole line (a URL, a hash) is split.
+        # Ragged right, not justified: justified lines open wide gaps that make text harder to read.
+        self.pdf.multi_cell(self.width, height, pdf_safe(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=WrapMode.WORD, align="L")
 
-    def section(self, heading: str) -> None:
-        if self.pdf.get_y() > self.pdf.h - 45:
+    def _height(self, text: str, width: float, line: float, *, style: str = "", size: float = 10) -> float:
+        """How tall ``text`` comes out at this width and type, without drawing it."""
+        self.pdf.set_font(FONT, style, size)
+        height = self.pdf.multi_cell(width, line, pdf_safe(text), dry_run=True, output=MethodReturnValue.HEIGHT, wrapmode=WrapMode.WORD)
+        return float(height)  # type: ignore[arg-type]
+
+    def keep_together(self, height: float) -> None:
+        """Start a new page unless the next ``height`` mm still fit on this one."""
+        if self.pdf.get_y() + height > self.pdf.page_break_trigger:
             self.pdf.add_page()
+
+    def section(self, heading: str, *, keep: float = 16) -> None:
+        """A heading, kept on one page with at least ``keep`` mm of what follows it."""
+        self.keep_together(2.5 + self._height(heading, self.width, 6, style="B", size=11.5) + keep)
         self.pdf.ln(2)
         self.pdf.set_text_color(*BRAND)
-        self.pdf.set_font("Helvetica", "B", 12.5)
-        self._write(heading, 7)
+        self.pdf.set_font(FONT, "B", 11.5)
+        self._write(heading, 6)
         self.pdf.ln(0.5)
 
-    def paragraph(self, text: str, *, muted: bool = False, size: float = 10.5) -> None:
+    def paragraph(self, text: str, *, muted: bool = False, size: float = 10) -> None:
         self.pdf.set_text_color(*(SOFT if muted else INK))
-        self.pdf.set_font("Helvetica", "", size)
-        self._write(text, size * 0.5)
-        self.pdf.ln(1.5)
+        self.pdf.set_font(FONT, "", size)
+        self._write(text, size * self.LINE_MM_PER_PT)
+        self.pdf.ln(PARAGRAPH_GAP)
 
-    def facts(self, rows: Sequence[tuple[str, str]]) -> None:
-        """Label/value pairs, labels in a narrow muted column."""
-        label_w = min(55.0, self.width * 0.35)
+    def paragraph_height(self, text: str, *, size: float = 10) -> float:
+        return self._height(text, self.width, size * self.LINE_MM_PER_PT, size=size) + PARAGRAPH_GAP
+
+    def _label_width(self) -> float:
+        return min(52.0, self.width * 0.35)
+
+    def _fact_height(self, label: str, value: str, size: float) -> float:
+        label_w = self._label_width()
+        return max(
+            self._height(label, label_w, FACT_LINE, style="B", size=9), self._height(value, self.width - label_w, FACT_LINE, size=size)
+        )
+
+    def facts(self, rows: Sequence[tuple[str, str]], *, size: float = 9.5) -> None:
+        """Label/value pairs, labels in a narrow muted column. A row never straddles two pages
+        (a row that did used to push each following row onto a page of its own)."""
+        label_w = self._label_width()
         for label, value in rows:
-            y = self.pdf.get_y()
-            self.pdf.set_font("Helvetica", "B", 9.5)
+            row_h = self._fact_height(label, value, size)
+            self.keep_together(row_h)
+            page, y = self.pdf.page, self.pdf.get_y()
+            self.pdf.set_font(FONT, "B", 9)
             self.pdf.set_text_color(*SOFT)
-            self.pdf.multi_cell(label_w, 5.2, pdf_safe(label), new_x=XPos.RIGHT, new_y=YPos.TOP)
-            self.pdf.set_font("Helvetica", "", 10)
+            self.pdf.multi_cell(label_w, FACT_LINE, pdf_safe(label), new_x=XPos.RIGHT, new_y=YPos.TOP, align="L")
+            self.pdf.set_font(FONT, "", size)
             self.pdf.set_text_color(*INK)
-            self.pdf.multi_cell(self.width - label_w, 5.2, pdf_safe(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            self.pdf.set_y(max(self.pdf.get_y(), y + 5.2) + 0.8)
+            self.pdf.multi_cell(self.width - label_w, FACT_LINE, pdf_safe(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
+            bottom = y + row_h if self.pdf.page == page else self.pdf.get_y()  # a row taller than a page flowed on
+            self.pdf.set_y(max(self.pdf.get_y(), bottom) + FACT_GAP)
+
+    def facts_height(self, rows: Sequence[tuple[str, str]], *, size: float = 9.5) -> float:
+        return sum(self._fact_height(label, value, size) + FACT_GAP for label, value in rows)
 
     def table(self, headings: Sequence[str], rows: Sequence[Sequence[object]], *, widths: Sequence[float] | None = None) -> None:
-        """A table with a header row repeated on each page and zebra rows; cells wrap."""
-        self.pdf.set_font("Helvetica", "", 9.5)
+        """A table with a header row repeated on each page and zebra rows; cells wrap at spaces."""
+        self.pdf.set_font(FONT, "", 9)
         self.pdf.set_text_color(*INK)
         self.pdf.set_draw_color(*LINE)
         with self.pdf.table(
@@ -128,9 +196,11 @@ class Document:
             headings_style=_heading_style(),
             cell_fill_color=ZEBRA,
             cell_fill_mode="ROWS",
-            line_height=5.5,
+            line_height=5,
             text_align="LEFT",
-            wrapmode="CHAR",
+            # WORD, not CHAR: CHAR cut ordinary words anywhere ("sacroili / ac"). A single word
+            # wider than its column is still split, so nothing runs past the cell.
+            wrapmode=WrapMode.WORD,
         ) as table:
             head = table.row()
             for h in headings:
@@ -141,10 +211,15 @@ class Document:
                     row.cell(pdf_safe(value))
         self.pdf.ln(3)
 
+    @staticmethod
+    def svg_height(svg: str, *, width: float = 70) -> float:
+        """The height an SVG with a viewBox takes at ``width`` mm (plus the gap after it)."""
+        box = re.search(r'viewBox="\s*[-\d.]+[\s,]+[-\d.]+[\s,]+([\d.]+)[\s,]+([\d.]+)', svg)
+        return (width * float(box.group(2)) / float(box.group(1)) if box and float(box.group(1)) else width) + 2
+
     def svg(self, svg: str, *, width: float = 70) -> None:
         """An SVG drawing (a signature, a small chart) at ``width`` mm, keeping its proportions."""
-        if self.pdf.get_y() > self.pdf.h - 50:
-            self.pdf.add_page()
+        self.keep_together(self.svg_height(svg, width=width))
         self.pdf.image(io.BytesIO(svg.encode("utf-8")), x=self.pdf.l_margin, w=width)
         self.pdf.ln(2)
 

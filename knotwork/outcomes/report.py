@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from knotwork.care.models import Stage, TreatmentPlan
-from knotwork.lib.pdf import BRAND, INK, LINE, SOFT, Document, pdf_safe
+from knotwork.lib.pdf import BRAND, FONT, INK, LINE, SOFT, Document, pdf_safe
 from knotwork.outcomes import charts, scoring
 from knotwork.outcomes.selectors import Progress, Series
 
@@ -36,7 +36,7 @@ def draw_plot(doc: Document, p: charts.Plot) -> None:
         return ox + x * k, oy + y * k
 
     x0, x1 = p.left, p.width - p.right
-    pdf.set_font("Helvetica", "", 7)
+    pdf.set_font(FONT, "", 7)
     if p.band:
         top, bottom = p.band
         pdf.set_fill_color(*BAND)
