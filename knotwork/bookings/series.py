@@ -58,6 +58,7 @@ from knotwork.bookings.services import (
     _is_overlap,
     _new_appointment,
     _to_minute,
+    claim,
     client_may_change,
     guarded_write,
     holds_expire,
@@ -370,32 +371,6 @@ def _clean_reason(text: str) -> str:
 # --- Booking a series --------------------------------------------------------------------------
 
 
-def _claim(appointment: Appointment, *, service: Service, actor: Actor, prefer: Room | None) -> Appointment:
-    """Insert one occurrence (the database refuses an overlap), keeping the series in one room when it can."""
-    rooms: list[Room | None] = [None]
-    if service.needs_room:
-        found: list[Room | None] = list(Room.objects.filter(clinic_id=appointment.clinic_id, is_active=True).order_by("name"))
-        if prefer in found:
-            found.remove(prefer)
-            found.insert(0, prefer)
-        rooms = found or [None]
-    for room in rooms:
-        appointment.room = room
-        appointment.pk = None
-        try:
-            guarded_write(lambda: appointment.save(force_insert=True))
-            return appointment
-        except IntegrityError as exc:
-            if not _is_overlap(exc):
-                raise
-            appointment.pk = None
-            if "therapist" in str(exc):
-                break
-    raise SlotTaken(
-        clinic=appointment.clinic, therapist=appointment.therapist, service=service, start=appointment.starts_at, staff=actor.is_staff
-    )
-
-
 def _resolve(fresh: SeriesPlan, before: SeriesPlan, choices: Mapping[int, Choice], now: datetime) -> list[tuple[int, datetime, str]]:
     """(index, start, override reason) for each occurrence to book, from the fresh plan and the desk's choices."""
     spec, clinic = fresh.spec, fresh.spec.clinic
@@ -484,7 +459,7 @@ def _series_write(*, plan: SeriesPlan, choices: Mapping[int, Choice], actor: Act
             series=series,
             series_index=index,
         )
-        appointment = _claim(appointment, service=spec.service, actor=actor, prefer=room)
+        appointment = claim(appointment, service=spec.service, actor=actor, prefer=room)
         room = room or appointment.room
         detail: dict[str, Any] = {"status": appointment.status, "service": spec.service.pk, "series": series.pk, "series_index": index}
         if start != planned[index]:

@@ -245,11 +245,16 @@ def guarded_write(write: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _claim(appointment: Appointment, *, service: Service, actor: Actor) -> Appointment:
-    """Insert the appointment; the database refuses an overlap. Picks a free room when the service needs one."""
+def claim(appointment: Appointment, *, service: Service, actor: Actor, prefer: Room | None = None) -> Appointment:
+    """Insert the appointment; the database refuses an overlap. Picks a free room when the service
+    needs one, trying ``prefer`` first (a series keeps to one room when it can)."""
     rooms: list[Room | None] = [None]
     if service.needs_room:
-        rooms = list(Room.objects.filter(clinic_id=appointment.clinic_id, is_active=True).order_by("name")) or [None]
+        found: list[Room | None] = list(Room.objects.filter(clinic_id=appointment.clinic_id, is_active=True).order_by("name"))
+        if prefer in found:
+            found.remove(prefer)
+            found.insert(0, prefer)
+        rooms = found or [None]
     for room in rooms:
         appointment.room = room
         try:
@@ -312,7 +317,7 @@ def hold_create(
         hold_token_hash=hashed,
         created_by=actor.user,
     )
-    return _claim(hold, service=service, actor=actor), raw
+    return claim(hold, service=service, actor=actor), raw
 
 
 def _after_booking(appointment: Appointment, *, first_for_client: bool) -> None:
@@ -393,7 +398,7 @@ def appointment_book(
         created_by=actor.user,
         confirmed_at=now if status == AppointmentStatus.CONFIRMED else None,
     )
-    appointment = _claim(appointment, service=service, actor=actor)
+    appointment = claim(appointment, service=service, actor=actor)
     detail: dict[str, Any] = {"status": status, "service": service.pk}
     if override:
         detail.update(outside_hours=True, reason=reason)
@@ -424,7 +429,7 @@ def hold_confirm(*, hold: Appointment, token: str, client: Client, actor: Actor)
     else:
         holds_expire(now=now, therapist_id=hold.therapist_id)
         Appointment.objects.filter(pk=hold.pk).update(hold_token_hash="")
-        appointment = _claim(
+        appointment = claim(
             _new_appointment(
                 clinic=hold.clinic,
                 therapist=hold.therapist,
