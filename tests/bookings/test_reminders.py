@@ -12,25 +12,14 @@ from django.utils import timezone
 
 from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, ReminderLog
 from knotwork.bookings.tasks import due_reminders
+from tests.bookings.helpers import confirmed_appointment
 
 pytestmark = pytest.mark.django_db
 
 
 def _appointment(world, starts_in: timedelta, booked_ago: timedelta = timedelta(days=7)):
     now = timezone.now().replace(microsecond=0)
-    start = now + starts_in
-    return Appointment.objects.create(
-        clinic=world.clinic_a,
-        therapist=world.alice,
-        client=world.client_a,
-        service=world.session60,
-        starts_at=start,
-        ends_at=start + timedelta(hours=1),
-        block_start=start,
-        block_end=start + timedelta(hours=1),
-        status=AppointmentStatus.CONFIRMED,
-        confirmed_at=now - booked_ago,
-    )
+    return confirmed_appointment(world, now + starts_in, confirmed_at=now - booked_ago)
 
 
 class ReminderTests:

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, ReminderLog, SmsStatus
+from knotwork.bookings.models import Appointment, BookingPolicy, ReminderLog, SmsStatus
 from knotwork.bookings.sms import HttpPolicy, HttpSmsSender, SmsError, TwilioSmsSender, next_text_time
 from knotwork.bookings.tasks import due_reminders
+from tests.bookings.helpers import confirmed_appointment
 
 pytestmark = pytest.mark.django_db
 
@@ -118,18 +119,7 @@ def texting(booking):
 
 
 def _appointment(world, start: datetime, booked: datetime | None = None) -> Appointment:
-    return Appointment.objects.create(
-        clinic=world.clinic_a,
-        therapist=world.alice,
-        client=world.client_a,
-        service=world.session60,
-        starts_at=start,
-        ends_at=start + timedelta(hours=1),
-        block_start=start,
-        block_end=start + timedelta(hours=1),
-        status=AppointmentStatus.CONFIRMED,
-        confirmed_at=booked or start - timedelta(days=7),
-    )
+    return confirmed_appointment(world, start, confirmed_at=booked or start - timedelta(days=7))
 
 
 def _sign(url: str, params: dict[str, str], token: str = TOKEN) -> str:

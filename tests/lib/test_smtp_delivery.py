@@ -16,10 +16,11 @@ from aiosmtpd.controller import Controller
 from django.urls import reverse
 from django.utils import timezone
 
-from knotwork.bookings.models import Appointment, AppointmentStatus, Service
+from knotwork.bookings.models import Appointment, Service
 from knotwork.bookings.tasks import send_booking_confirmation
 from knotwork.lib.testing import make_user
 from knotwork.messaging import services as messaging
+from tests.bookings.helpers import confirmed_appointment
 
 pytestmark = pytest.mark.django_db
 
@@ -67,18 +68,7 @@ def booking(world):
 
 def _appointment(world) -> Appointment:
     start = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
-    return Appointment.objects.create(
-        clinic=world.clinic_a,
-        therapist=world.alice,
-        client=world.client_a,
-        service=world.session60,
-        starts_at=start,
-        ends_at=start + timedelta(hours=1),
-        block_start=start,
-        block_end=start + timedelta(hours=1),
-        status=AppointmentStatus.CONFIRMED,
-        confirmed_at=timezone.now(),
-    )
+    return confirmed_appointment(world, start, confirmed_at=timezone.now())
 
 
 def _text_of(message: EmailMessage) -> str:
