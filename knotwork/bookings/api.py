@@ -7,7 +7,7 @@ nearest free slots next to the usual error object.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, JsonResponse
@@ -23,15 +23,16 @@ from knotwork.audit.services import audit_many, audit_record
 from knotwork.bookings import reports as practice
 from knotwork.bookings import series as serieslib
 from knotwork.bookings import services
+from knotwork.bookings import waitlist as wl
 from knotwork.bookings.calendar import MAX_DAYS as CALENDAR_MAX_DAYS
 from knotwork.bookings.calendar import calendar_window as calendar_rows
 from knotwork.bookings.idempotency import run_idempotent
-from knotwork.bookings.models import Appointment, Room, Service
+from knotwork.bookings.models import Appointment, Room, Service, WaitlistEntry, WaitlistStatus
 from knotwork.bookings.selectors import free_slots, get_appointment_for_user, portal_client_at, therapist_in_clinic
 from knotwork.bookings.services import MAX_YEAR, MIN_YEAR, Actor, BookingError, SlotTaken
 from knotwork.bookings.slots import Slot
 from knotwork.clients.models import Client
-from knotwork.lib.api import api_membership, clinic_time, error_body
+from knotwork.lib.api import PageParams, api_membership, clinic_time, error_body, page_of
 
 router = Router(tags=["bookings"])
 
@@ -787,3 +788,179 @@ def practice_report(request: HttpRequest, params: Query[PracticeQuery]):  # type
         "referral_sources": r.referral_sources,
         "notes": [r.referral_note],
     })  # fmt: skip
+
+
+# --- Waitlist ----------------------------------------------------------------------------------------
+# See knotwork/bookings/waitlist.py and docs/bookings.md, "Waitlist".
+
+
+class WaitlistIn(Schema):
+    model_config = {"extra": "forbid"}
+    service: int = Field(..., ge=1, le=2**31 - 1)
+    therapist: int | None = Field(None, ge=1, le=2**31 - 1, description="Empty: any therapist who offers the service")
+    client: int | None = Field(None, ge=1, le=2**31 - 1, description="Staff: the client who waits (required). Clients leave it out")
+    earliest_date: date = Field(..., description="First local date the client could come (today or later)")
+    latest_date: date = Field(..., description="Last local date, within the clinic's booking horizon")
+    weekdays: list[int] = Field(default_factory=list, max_length=7, description="0 = Monday … 6 = Sunday; empty: any day")
+    day_start: time = Field(..., description="Earliest start, wall-clock time in the clinic's zone")
+    day_end: time = Field(..., description="The appointment must end by this wall-clock time")
+
+
+class WaitlistOut(Schema):
+    id: int
+    clinic: int
+    client: int
+    service: int
+    therapist: int | None
+    earliest_date: date
+    latest_date: date
+    weekdays: list[int]
+    day_start: str
+    day_end: str
+    time_zone: str
+    status: str = Field(..., description="active, offered, booked, withdrawn or expired")
+    created_at: datetime
+
+
+class WaitlistPageOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[WaitlistOut]
+
+
+class WaitlistQuery(PageParams):
+    status: WaitlistStatus | None = Field(None, description="Staff: only this status (default: active and offered)")
+    service: int | None = Field(None, ge=1, le=2**31 - 1)
+    therapist: int | None = Field(None, ge=1, le=2**31 - 1)
+
+
+def waitlist_out(e: WaitlistEntry) -> dict[str, Any]:
+    return {
+        "id": e.pk, "clinic": e.clinic_id, "client": e.client_id, "service": e.service_id, "therapist": e.therapist_id,
+        "earliest_date": e.earliest_date.isoformat(), "latest_date": e.latest_date.isoformat(),
+        "weekdays": e.weekdays if isinstance(e.weekdays, list) else [], "day_start": e.day_start.strftime("%H:%M"),
+        "day_end": e.day_end.strftime("%H:%M"), "time_zone": e.clinic.time_zone, "status": e.status, "created_at": e.created_at.isoformat(),
+    }  # fmt: skip
+
+
+def _waitlist_refusal(exc: BookingError) -> tuple[int, dict[str, Any]]:
+    field = getattr(exc, "field", "")
+    return exc.status, error_body(exc.status, exc.message, {field: exc.message} if field else None, code=exc.code)
+
+
+def _staff_membership(request: HttpRequest, scope: str) -> Any:
+    """The membership a staff caller acts through, or None for a client (a token always acts for staff)."""
+    if getattr(request, "api_token", None) is not None or getattr(request, "membership", None) is not None:
+        return api_membership(request, scope)
+    return None
+
+
+@router.get(
+    "/waitlist",
+    response={200: WaitlistPageOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    url_name="waitlist_list",
+    summary="The waitlist: the clinic's (staff) or your own (client)",
+    description=f"Staff (`{READ}`) see their clinic's entries, first come first, filtered by `status`, `service` and `therapist`; "
+    "a client sees their own entries at every clinic, newest first. A bad filter is a 400; a token without the scope a 403.",
+)
+def waitlist_list(request: HttpRequest, params: Query[WaitlistQuery]):  # type: ignore[no-untyped-def]
+    membership = _staff_membership(request, READ)
+    if membership is not None:
+        require(membership, Capability.VIEW_DEMOGRAPHICS)
+        qs = wl.clinic_waitlist(membership.clinic, status=params.status or "", service_id=params.service, therapist_id=params.therapist)
+    else:
+        qs = wl.own_waitlist(request.user)
+        qs = qs.filter(status=params.status) if params.status else qs
+    rows, counts = page_of(qs, params)
+    if rows:
+        audit_many(action=Action.LIST, objects=rows, clinic=rows[0].clinic, role=membership.role if membership else "client")
+    return JsonResponse({**counts, "items": [waitlist_out(e) for e in rows]})
+
+
+@router.post(
+    "/waitlist",
+    response={201: WaitlistOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    url_name="waitlist_join",
+    summary="Join the waitlist; honours Idempotency-Key",
+    description=f"A client joins for themselves (their record at the service's clinic); staff (`{WRITE}`) add a `client` of their "
+    "clinic. 400: a missing or malformed value (staff without `client`). 403: a client naming a `client`, or a token "
+    "without the scope. 404: a service, therapist or client the caller cannot see (another clinic's). 409: the client is "
+    "already waiting for that service and therapist. 422: a rule refuses it (dates past or beyond the booking horizon, a "
+    "window shorter than the service, a service booked only by the clinic, too many open entries, no record at the clinic).",
+)
+def waitlist_join(request: HttpRequest, payload: WaitlistIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):  # type: ignore[no-untyped-def]
+    service = Service.objects.select_related("clinic").filter(pk=payload.service).first()
+    if service is None:
+        raise Http404("Not found")
+    clinic = service.clinic
+    membership = _staff_membership(request, WRITE)
+    if membership is not None and membership.clinic_id != clinic.pk:
+        raise Http404("Not found")  # staff act for their (token's or session's) clinic only
+    actor = _actor(request, clinic.pk, WRITE)
+    if actor.is_staff:
+        if payload.client is None:
+            raise HttpError(400, "Name the client who waits (`client`).")
+        client = Client.objects.for_clinic(clinic).active().filter(pk=payload.client, restricted_at__isnull=True).first()
+        if client is None:
+            raise Http404("Not found")
+    else:
+        if payload.client is not None:
+            raise HttpError(403, "Only clinic staff may add someone else to the waitlist.")
+        own = portal_client_at(clinic, request.user)
+        if own is None:
+            return _respond((422, error_body(422, "Book your first visit through the clinic's booking page, which creates your record.")))
+        client = own
+    therapist = therapist_in_clinic(clinic, payload.therapist) if payload.therapist else None
+    window = wl.Window(payload.earliest_date, payload.latest_date, tuple(payload.weekdays), payload.day_start, payload.day_end)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            entry = wl.waitlist_join(clinic=clinic, client=client, service=service, therapist=therapist, window=window, actor=actor)
+        except BookingError as exc:
+            return _waitlist_refusal(exc)
+        return 201, waitlist_out(entry)
+
+    return _respond(
+        run_idempotent(
+            user=request.user, clinic=clinic, key=idempotency_key, method="POST", path=request.path, payload=payload.dict(), run=run
+        )
+    )
+
+
+def _entry_for(request: HttpRequest, entry_id: int, *, write: bool) -> tuple[WaitlistEntry, Any]:
+    token: ApiToken | None = getattr(request, "api_token", None)
+    if token is not None and (WRITE if write else READ) not in token.scopes:
+        raise HttpError(403, f"This token lacks the “{WRITE if write else READ}” scope.")
+    if not 1 <= entry_id <= 2**63 - 1:
+        raise Http404("Not found")  # no such row, and no database integer overflows
+    return wl.get_waitlist_entry_for_user(request.user, entry_id, write=write, clinic_id=token.clinic_id if token else None)
+
+
+@router.get(
+    "/waitlist/{entry_id}",
+    response={200: WaitlistOut, 403: ErrorOut, 404: ErrorOut},
+    url_name="waitlist_detail",
+    summary="One waitlist entry",
+    description=f"Staff of its clinic (`{READ}`) or its own client. Another clinic's entry, or someone else's, is a 404.",
+)
+def waitlist_detail(request: HttpRequest, entry_id: int):  # type: ignore[no-untyped-def]
+    entry, _ = _entry_for(request, entry_id, write=False)
+    return JsonResponse(waitlist_out(entry))
+
+
+@router.delete(
+    "/waitlist/{entry_id}",
+    response={200: WaitlistOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    url_name="waitlist_withdraw",
+    summary="Withdraw from the waitlist",
+    description=f"Staff of its clinic (`{WRITE}`) or its own client. The entry stays, marked withdrawn, and an offer it holds "
+    "stops working. 409: it was already booked, withdrawn or expired. Another clinic's entry is a 404.",
+)
+def waitlist_withdraw(request: HttpRequest, entry_id: int):  # type: ignore[no-untyped-def]
+    entry, membership = _entry_for(request, entry_id, write=True)
+    try:
+        entry = wl.waitlist_withdraw(entry=entry, actor=Actor(user=request.user, membership=membership))  # type: ignore[arg-type]
+    except BookingError as exc:
+        return _respond(_waitlist_refusal(exc))
+    return JsonResponse(waitlist_out(entry))

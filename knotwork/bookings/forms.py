@@ -4,11 +4,13 @@ from datetime import date, datetime
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from knotwork.accounts.models import Clinic
 from knotwork.bookings.models import Service
 from knotwork.bookings.selectors import clinic_therapists
 from knotwork.bookings.services import MAX_YEAR, MIN_YEAR
+from knotwork.clients.forms import clean_phone
 from knotwork.clients.models import Client
 
 
@@ -84,6 +86,37 @@ class StaffBookingForm(LocalTimeForm):
     def override_reason(self) -> str:
         """The reason, when the override is ticked: what lets the service book outside the hours."""
         return self.cleaned_data["outside_hours_reason"] if self.cleaned_data.get("outside_hours") else ""
+
+
+class DeskClientForm(forms.Form):
+    """The desk's "new client" form beside the booking form: a name, a way to reach the person
+    (e-mail, phone or both) and, if known, the date of birth. Rendered with the prefix ``new``."""
+
+    first_name = forms.CharField(label="First name", max_length=80, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    last_name = forms.CharField(label="Last name", max_length=80, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(label="E-mail", required=False, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    phone = forms.CharField(
+        label="Phone", max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"})
+    )
+    date_of_birth = forms.DateField(label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_phone(self) -> str:
+        return clean_phone(self.cleaned_data.get("phone", ""))
+
+    def clean_date_of_birth(self) -> date | None:
+        born: date | None = self.cleaned_data.get("date_of_birth")
+        if born is not None and (born.year < MIN_YEAR or born > timezone.localdate()):
+            raise forms.ValidationError("Enter a date of birth in the past, after %(min)s.", params={"min": MIN_YEAR})
+        return born
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("first_name", "last_name"):
+            if name in data:
+                data[name] = " ".join(data[name].split())
+        if not data.get("email") and not data.get("phone") and "email" not in self.errors and "phone" not in self.errors:
+            self.add_error("email", "Give an e-mail address or a phone number (or both), so the clinic can reach the client.")
+        return data
 
 
 class RepeatForm(forms.Form):

@@ -484,3 +484,119 @@ class CalendarFeed(models.Model):
     @staticmethod
     def hash_token(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- Waitlist --------------------------------------------------------------------------------
+# See knotwork/bookings/waitlist.py and docs/bookings.md, "Waitlist".
+
+
+class WaitlistStatus(models.TextChoices):
+    ACTIVE = "active", "Waiting"
+    OFFERED = "offered", "Offer sent"
+    BOOKED = "booked", "Booked"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    EXPIRED = "expired", "Expired"
+
+
+class WaitlistEntry(models.Model):
+    """A client waiting for a time: one service, one therapist or any, and when they could come.
+
+    The windows are deliberately one simple shape: a range of local dates, the weekdays inside it
+    (empty: any day) and a wall-clock range that the whole appointment must fit in — enough for
+    "weekday mornings in the next two weeks". First come, first served: ``created_at`` then id.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="waitlist_entries")
+    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="waitlist_entries")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+", help_text="Empty: any therapist."
+    )
+    earliest_date = models.DateField(help_text="First local date the client could come.")
+    latest_date = models.DateField(help_text="Last local date the client could come.")
+    weekdays = models.JSONField(default=list, blank=True, help_text="Monday = 0 … Sunday = 6; empty: any day.")
+    day_start = models.TimeField(help_text="The appointment may start at this wall-clock time or later.")
+    day_end = models.TimeField(help_text="The appointment must end by this wall-clock time.")
+    status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.ACTIVE)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.CheckConstraint(condition=Q(latest_date__gte=models.F("earliest_date")), name="waitlist_dates_in_order"),
+            models.CheckConstraint(condition=Q(day_end__gt=models.F("day_start")), name="waitlist_day_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["clinic", "status", "created_at"], name="waitlist_clinic_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Waitlist entry {self.pk} ({self.get_status_display()})"
+
+    @property
+    def weekday_names(self) -> list[str]:
+        days = self.weekdays if isinstance(self.weekdays, list) else []
+        return [Weekday(d).label for d in sorted(days) if isinstance(d, int) and 0 <= d <= 6]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (WaitlistStatus.ACTIVE, WaitlistStatus.OFFERED)
+
+
+class WaitlistOfferStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    CLAIMED = "claimed", "Claimed"
+    GONE = "gone", "Taken by someone else"
+    EXPIRED = "expired", "Expired"
+
+
+class WaitlistOffer(models.Model):
+    """A freed time offered to one waiting client, claimable once through a short-lived link.
+
+    Only the token's hash is stored. The unique constraint makes a second offer of one start to
+    one entry impossible, so a rerun of the offering task sends nothing twice."""
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    freed_from = models.ForeignKey(Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=WaitlistOfferStatus.choices, default=WaitlistOfferStatus.SENT)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    sms_status = models.CharField(max_length=12, choices=SmsStatus.choices, blank=True, default=SmsStatus.NONE)
+    gone_notified_at = models.DateTimeField(null=True, blank=True, help_text="When the client was told the time had gone.")
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "therapist", "starts_at"], name="waitlist_offer_once_per_entry_and_start"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="waitlist_offer_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["therapist", "status", "starts_at"], name="waitlist_offer_slot_idx")]
+
+    def __str__(self) -> str:
+        return f"Waitlist offer {self.pk} ({self.get_status_display()})"
+
+    @staticmethod
+    def new_token() -> tuple[str, str]:
+        raw = secrets.token_urlsafe(32)
+        return raw, WaitlistOffer.hash_token(raw)
+
+    @staticmethod
+    def hash_token(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @property
+    def local_start(self) -> datetime:
+        return timezone.localtime(self.starts_at, self.clinic.tz)
+
+    @property
+    def local_end(self) -> datetime:
+        return timezone.localtime(self.ends_at, self.clinic.tz)

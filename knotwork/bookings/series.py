@@ -39,6 +39,7 @@ from knotwork.accounts.permissions import membership_for, require
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.bookings import slots as slotlib
+from knotwork.bookings import tasks
 from knotwork.bookings.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -622,6 +623,8 @@ def series_cancel_following(*, appointment: Appointment, actor: Actor, late: boo
         detail={"cancelled": ids, "from": appointment.pk},
     )
     transaction.on_commit(lambda: send_series_notice.enqueue(series_id, "cancelled", ids))
+    for pk in ids:  # each freed time goes to the waitlist, as a single cancellation's does
+        transaction.on_commit(lambda pk=pk: tasks.offer_freed_time.enqueue(pk))
     return done
 
 

@@ -474,6 +474,7 @@ def appointment_cancel(*, appointment: Appointment, actor: Actor, late: bool | N
     from knotwork.bookings import tasks
 
     transaction.on_commit(lambda: tasks.send_booking_change.enqueue(appointment.pk, "cancelled"))
+    transaction.on_commit(lambda: tasks.offer_freed_time.enqueue(appointment.pk))  # the waitlist (bookings/waitlist.py)
     return appointment
 
 

@@ -257,3 +257,19 @@ def due_reminders(*, now: datetime) -> int:
 @task()
 def send_due_reminders() -> int:
     return due_reminders(now=timezone.now())
+
+
+@task()
+def offer_freed_time(appointment_id: int) -> int:
+    """A cancelled appointment's time, offered to the waitlist (knotwork/bookings/waitlist.py)."""
+    from knotwork.bookings.waitlist import offers_for_freed_time
+
+    return len(offers_for_freed_time(appointment_id=appointment_id))
+
+
+@task()
+def send_waitlist_gone(offer_ids: list[int]) -> int:
+    """Tell the clients whose waitlist offer someone else claimed, once each."""
+    from knotwork.bookings.waitlist import tell_gone
+
+    return tell_gone(offer_ids)

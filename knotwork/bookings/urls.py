@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knotwork.bookings import calendar_views, desk_views, report_views, series_views, setup_views, views
+from knotwork.bookings import calendar_views, desk_views, report_views, series_views, setup_views, views, waitlist_views
 from knotwork.bookings.sms_views import sms_inbound, sms_status
 
 urlpatterns = [
@@ -42,4 +42,15 @@ urlpatterns = [
     # Recurring appointments: booking a planned series, moving "this and following".
     path("schedule/new/series/", series_views.series_confirm, name="series_confirm"),
     path("appointments/<int:pk>/move-following/", series_views.series_move, name="series_move"),
+    # The waitlist: the claim link (public, by token), a client's own entries, the desk's list.
+    path("waitlist/claim/<str:token>/", waitlist_views.waitlist_claim, name="waitlist_claim"),
+    path("waitlist/", waitlist_views.my_waitlist, name="my_waitlist"),
+    path("waitlist/<int:pk>/withdraw/", waitlist_views.waitlist_withdraw, name="waitlist_withdraw"),
+    path("book/<slug:slug>/waitlist/", waitlist_views.waitlist_join, name="waitlist_join"),
+    path("schedule/waitlist/", waitlist_views.clinic_waitlist, name="clinic_waitlist"),
+    path("schedule/waitlist/new/", waitlist_views.waitlist_new, name="waitlist_new"),
+    # The desk's booking page: its free-times, new-client and client-at-a-glance panels (htmx).
+    path("schedule/new/free-times/", desk_views.desk_slots, name="desk_slots"),
+    path("schedule/new/new-client/", desk_views.desk_client_new, name="desk_client_new"),
+    path("schedule/new/client-glance/", desk_views.desk_client_glance, name="desk_client_glance"),
 ]

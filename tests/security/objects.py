@@ -71,6 +71,7 @@ TYPES: dict[str, ObjectType] = {
     "invoice_line": ObjectType("billing.InvoiceLine", "invoice__clinic", "invoice__client", {"invoice": "invoice_id"}),
     "payment": ObjectType("billing.Payment", "clinic", "client", {"client": "client_id"}),
     "appointment_series": ObjectType("bookings.AppointmentSeries", "clinic", "client", {"client": "client_id"}),
+    "waitlist_entry": ObjectType("bookings.WaitlistEntry", "clinic", "client", {"client": "client_id"}),
     "gift_card": ObjectType("billing.GiftCard", "clinic"),
     "package_product": ObjectType("billing.PackageProduct", "clinic"),
     "client_package": ObjectType("billing.ClientPackage", "clinic", "client", {"client": "client_id"}),
@@ -140,6 +141,18 @@ def _fill_gaps(s: Seeded) -> None:
         AppointmentSeries.objects.create(
             clinic=a, client=booked.client, therapist=booked.therapist, service=booked.service,
             start_day=local.date(), start_time=local.time(), count=1, created_by=s.front_desk_a,
+        )  # fmt: skip
+    from knotwork.bookings.models import WaitlistEntry
+
+    if booked is not None and not WaitlistEntry.objects.filter(clinic=a).exists():
+        from datetime import time, timedelta
+
+        from django.utils import timezone
+
+        today = timezone.localdate(timezone=a.tz)
+        WaitlistEntry.objects.create(
+            clinic=a, client=booked.client, service=booked.service, earliest_date=today, latest_date=today + timedelta(days=14),
+            weekdays=[0, 1, 2, 3, 4], day_start=time(9), day_end=time(12), created_by=s.front_desk_a,
         )  # fmt: skip
     from knotwork.clients.intake_services import intake_start
 

@@ -1,0 +1,53 @@
+// The desk's booking page (templates/bookings/new.html). Without this script every panel button
+// submits the booking form and the page comes back with that step done; with it:
+// - a free time fills the date and start time in place (nothing is booked until "Book");
+// - Enter in the new-client fields adds the client instead of booking;
+// - focus follows the panels htmx replaces, so keyboard users are not dropped at the top.
+
+const status = document.getElementById("desk-slots-status");
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button.slot-time[data-day][data-at]");
+  if (!button) return;
+  const day = document.getElementById("id_day");
+  const at = document.getElementById("id_at");
+  if (!day || !at) return;
+  event.preventDefault();
+  day.value = button.dataset.day;
+  at.value = button.dataset.at;
+  document.querySelectorAll("button.slot-time[aria-pressed]").forEach((other) => {
+    other.setAttribute("aria-pressed", String(other === button));
+  });
+  if (status) status.textContent = `${button.getAttribute("aria-label")} chosen. Press Book to book it.`;
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.target instanceof HTMLInputElement)) return;
+  const panel = event.target.closest("[data-client-new]");
+  const add = panel && panel.querySelector("[data-client-add]");
+  if (add) {
+    event.preventDefault();
+    add.click();
+  }
+});
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  const target = event.detail.target;
+  if (!(target instanceof HTMLElement)) return;
+  if (target.id === "client-new") {
+    if (target.querySelector("[data-client-created]")) {
+      const chosen = document.querySelector("#client-results input[name=client]:checked");
+      if (chosen) chosen.focus();
+    } else if (!target.querySelector("[data-client-new]")) {
+      const open = target.querySelector("[data-client-open]");
+      if (open) open.focus();
+    }
+  } else if (target.id === "desk-slots-panel") {
+    const from = event.detail.requestConfig && event.detail.requestConfig.elt;
+    const nav = from instanceof HTMLElement ? from.dataset.nav : null;
+    if (nav) {
+      const again = target.querySelector(`[data-nav="${nav}"]`) || target.querySelector("[data-nav]");
+      if (again) again.focus();
+    }
+  }
+});
