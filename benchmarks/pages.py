@@ -1,4 +1,4 @@
-"""Pages at scale: the client chart, the pre-visit summary and the therapist day view in a large clinic.
+"""Pages at scale: the client chart, the pre-visit summary, the day view and the calendar in a large clinic.
 
     .venv/bin/python benchmarks/pages.py [--requests 30]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/knotwork .venv/bin/python benchmarks/pages.py
@@ -9,7 +9,9 @@ database on the PostgreSQL server DATABASE_URL names) gets one clinic with 50 th
 visits and their appointments spread over five years) plus one measured client whose history
 runs weekly-ish: 30 visits at 1×, 300 visits over five years at 10×, with findings, pain drawings
 and appointments growing in step, and the whole clinic's history growing tenfold too. The measured
-therapist has a full day of appointments today.
+therapist has a full day of appointments today; every therapist works Monday to Friday with a
+lunch break, and the first 10 have a full week of appointments on the calendar (the calendar is
+measured for one therapist, and for all 50 as columns: a day and a week).
 
 Each page is requested through Django's test client (signed in with force_login, no network),
 so the time is the server's: middleware, views, queries and templates. Printed per page: p50/p95
@@ -58,6 +60,7 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 THERAPISTS = 50
+CALENDAR_THERAPISTS = 10  # therapists with a full week on the calendar
 CLIENTS = 20_000
 WITH_HISTORY = 2_000  # clients given an episode and visits; the rest are on the books without history
 BACKGROUND_VISITS = 5  # per client with history, at 1×
@@ -200,6 +203,34 @@ class World:
                                     block_end=start + timedelta(minutes=50), status="confirmed", price=Decimal("65")))  # fmt: skip
         Appointment.objects.bulk_create(rows)
 
+    def fill_week(self) -> None:
+        """Weekly hours for every therapist (Monday to Friday, 09:00-13:00 and 14:00-18:00, so each
+        day has a break) and a full week of appointments for the first CALENDAR_THERAPISTS."""
+        from knotwork.bookings.models import Appointment, Availability
+
+        Availability.objects.bulk_create(
+            [
+                Availability(clinic=self.clinic, therapist=t, weekday=wd, start_time=time(a), end_time=time(b))
+                for t in self.therapists
+                for wd in range(5)
+                for a, b in ((9, 13), (14, 18))
+            ]
+        )
+        monday = self.day(0) - timedelta(days=self.day(0).weekday())
+        rows = []
+        for n, therapist in enumerate(self.therapists[:CALENDAR_THERAPISTS]):
+            for d in range(5):
+                for hour in (9, 10, 11, 12, 14, 15, 16, 17):
+                    day = monday + timedelta(days=d)
+                    if therapist == self.therapists[0] and day == self.day(0):
+                        continue  # fill_today's
+                    start = datetime.combine(day, time(hour), tzinfo=self.tz)
+                    client = self.history_clients[(n * 40 + d * 8 + hour) % len(self.history_clients)]
+                    rows.append(Appointment(clinic=self.clinic, therapist=therapist, client_id=client, service=self.service,
+                                            starts_at=start, ends_at=start + timedelta(minutes=50), block_start=start,
+                                            block_end=start + timedelta(minutes=50), status="confirmed", price=Decimal("65")))  # fmt: skip
+        Appointment.objects.bulk_create(rows, batch_size=BATCH)
+
 
 def count_queries(request: Callable[[], object]) -> int:
     """Queries one request runs, on any connection or thread (middleware may hop threads)."""
@@ -273,6 +304,7 @@ def main() -> None:
             world.grow_background(BACKGROUND_VISITS)
             world.grow_measured(MEASURED_VISITS)
             world.fill_today()
+            world.fill_week()
         print(f"{connection.vendor}: generated 1× in {clock.monotonic() - started:.0f} s: {Visit.objects.count():,} visits")
         web = WebClient()
         web.force_login(world.therapists[0])
@@ -281,6 +313,9 @@ def main() -> None:
             "client chart (client_detail)": reverse("client_detail", args=[world.measured.pk]),
             "pre-visit summary (previsit_summary)": reverse("previsit_summary", args=[world.measured.pk]),
             "therapist day view (schedule)": reverse("schedule") + f"?therapist={world.therapists[0].pk}",
+            "calendar week, one therapist (calendar)": reverse("calendar") + f"?view=week&therapist={world.therapists[0].pk}",
+            "calendar day, all 50 therapists (calendar)": reverse("calendar") + "?view=day&therapist=",
+            "calendar week, all 50 therapists (calendar)": reverse("calendar") + "?view=week&therapist=",
         }
         results = {"1×": {name: measure(web, url, opts.requests) for name, url in pages.items()}}
         started = clock.monotonic()

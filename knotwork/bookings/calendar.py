@@ -120,6 +120,8 @@ class Column:
     openings: list[Opening] = field(default_factory=list)
     lanes: int = 1
     note: str = ""
+    body: str = ""
+    """The column's HTML, set by :func:`knotwork.bookings.calendar_html.render_columns`."""
 
 
 @dataclass

@@ -26,6 +26,7 @@ from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many
 from knotwork.bookings import services
 from knotwork.bookings.calendar import calendar_grid, move_alternatives
+from knotwork.bookings.calendar_html import render_columns
 from knotwork.bookings.desk_views import _with_picked_time
 from knotwork.bookings.forms import LocalTimeForm
 from knotwork.bookings.models import ACTIVE_STATUSES, Appointment, Room, Service
@@ -110,6 +111,7 @@ def calendar(request: HttpRequest, *, membership: Membership) -> HttpResponse:
         staff=staff,
     )
     audit_many(action=Action.LIST, objects=grid.appointments, clinic=clinic, role=membership.role)
+    render_columns(grid, can_move=can_book, active_statuses=ACTIVE_STATUSES, here=query.url())
     step = timedelta(days=7 if query.week else 1)
     context = {
         "grid": grid,

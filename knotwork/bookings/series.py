@@ -624,7 +624,7 @@ def series_cancel_following(*, appointment: Appointment, actor: Actor, late: boo
     )
     transaction.on_commit(lambda: send_series_notice.enqueue(series_id, "cancelled", ids))
     for pk in ids:  # each freed time goes to the waitlist, as a single cancellation's does
-        transaction.on_commit(lambda pk=pk: tasks.offer_freed_time.enqueue(pk))
+        transaction.on_commit(partial(tasks.offer_freed_time.enqueue, pk))
     return done
 
 
