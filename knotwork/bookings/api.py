@@ -287,194 +287,12 @@ def create_booking(request: HttpRequest, payload: BookIn, idempotency_key: str |
     )
 
 
-def _appointment_for_write(request: HttpRequest, appointment_id: int) -> tuple[Appointment, Actor]:
-    appointment = Appointment.objects.filter(pk=appointment_id).only("clinic_id").first()
-    if appointment is None:
-        raise Http404("Not found")
-    actor = _actor(request, appointment.clinic_id, WRITE)
-    found, _ = get_appointment_for_user(request.user, appointment_id, write=True)
-    return found, actor
-
-
-# `int:` keeps this pattern from swallowing /bookings/series (Django takes the first URL pattern that matches).
-@router.get("/bookings/{int:appointment_id}", response=AppointmentOut, url_name="booking_detail", summary="One appointment")
-def get_booking(request: HttpRequest, appointment_id: int):  # type: ignore[no-untyped-def]
-    appointment = Appointment.objects.filter(pk=appointment_id).only("clinic_id").first()
-    if appointment is None:
-        raise Http404("Not found")
-    _actor(request, appointment.clinic_id, READ)
-    found, _ = get_appointment_for_user(request.user, appointment_id)
-    return JsonResponse(appointment_out(found))
-
-
-@router.post(
-    "/bookings/{appointment_id}/cancel",
-    response={200: AppointmentOut, 422: ConflictOut},
-    url_name="booking_cancel",
-    summary="Cancel; honours Idempotency-Key",
-)
-def cancel_booking(
-    request: HttpRequest,
-    appointment_id: int,
-    payload: CancelIn | None = None,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-):  # type: ignore[no-untyped-def]
-    appointment, actor = _appointment_for_write(request, appointment_id)
-    late = payload.late if payload else None
-
-    def run() -> tuple[int, dict[str, Any]]:
-        try:
-            return 200, appointment_out(services.appointment_cancel(appointment=appointment, actor=actor, late=late))
-        except BookingError as exc:
-            return _refusal(exc)
-
-    body = payload.dict() if payload else {}
-    return _respond(
-        run_idempotent(
-            user=request.user, clinic=appointment.clinic, key=idempotency_key, method="POST", path=request.path, payload=body, run=run
-        )
-    )
-
-
-@router.post(
-    "/bookings/{appointment_id}/reschedule",
-    response={200: AppointmentOut, 409: ConflictOut, 422: ConflictOut},
-    url_name="booking_reschedule",
-    summary="Move to another start; honours Idempotency-Key",
-)
-def reschedule_booking(
-    request: HttpRequest, appointment_id: int, payload: RescheduleIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
-):  # type: ignore[no-untyped-def]
-    appointment, actor = _appointment_for_write(request, appointment_id)
-
-    def run() -> tuple[int, dict[str, Any]]:
-        try:
-            return 200, appointment_out(services.appointment_reschedule(appointment=appointment, start=payload.start, actor=actor))
-        except BookingError as exc:
-            return _refusal(exc)
-
-    return _respond(
-        run_idempotent(
-            user=request.user,
-            clinic=appointment.clinic,
-            key=idempotency_key,
-            method="POST",
-            path=request.path,
-            payload=payload.dict(),
-            run=run,
-        )
-    )
-
-
-# --- The calendar: appointments and blocked time in a window ---------------------------------------
-
-
-class CalendarQuery(Schema):
-    start: date = Field(..., description="First local date (the clinic's time zone)")
-    end: date = Field(..., description=f"Last local date, inclusive; at most {CALENDAR_MAX_DAYS} days from start")
-    therapist: int | None = Field(None, ge=1, description="Only this therapist of the clinic")
-    room: int | None = Field(None, ge=1, description="Only appointments in this room of the clinic")
-
-
-class CalendarAppointmentOut(Schema):
-    id: int
-    status: str
-    status_label: str = Field(..., description="The status in words")
-    therapist: int
-    therapist_name: str
-    room: int | None
-    room_name: str | None
-    client: int | None
-    client_name: str | None = Field(..., description="Empty while a visitor is still booking online")
-    service: int
-    service_name: str
-    start: datetime
-    end: datetime
-    local_start: str
-    local_end: str
-
-
-class BlockedOut(Schema):
-    therapist: int
-    therapist_name: str
-    kind: str = Field(..., description="day_off, time_off, break or outside_hours")
-    label: str = Field(..., description="The kind in words")
-    start: datetime
-    end: datetime
-
-
-class CalendarOut(Schema):
-    time_zone: str
-    start: date
-    end: date
-    appointments: list[CalendarAppointmentOut]
-    blocked: list[BlockedOut]
-
-
 class ErrorOut(Schema):
     error: ErrorDetail
 
 
-@router.get(
-    "/calendar",
-    response={200: CalendarOut, 404: ErrorOut, 422: ErrorOut},
-    url_name="calendar_window",
-    summary="The clinic's appointments and therapists' blocked time between two dates",
-    description=f"Staff only (`{READ}`). A window longer than {CALENDAR_MAX_DAYS} days, or ending before it starts, is a 422; "
-    "a therapist or room of another clinic is a 404. Cancelled appointments and lapsed holds are left out.",
-)
-def calendar_window(request: HttpRequest, params: Query[CalendarQuery]):  # type: ignore[no-untyped-def]
-    membership = api_membership(request, READ)
-    require(membership, Capability.VIEW_DEMOGRAPHICS)
-    clinic = membership.clinic
-    if params.end < params.start or (params.end - params.start).days >= CALENDAR_MAX_DAYS:
-        raise HttpError(422, f"`end` must be on or after `start`, and the window at most {CALENDAR_MAX_DAYS} days.")
-    if not (MIN_YEAR <= params.start.year <= MAX_YEAR and MIN_YEAR <= params.end.year <= MAX_YEAR):
-        raise HttpError(422, f"Dates must fall between the years {MIN_YEAR} and {MAX_YEAR}.")
-    if params.therapist is not None:
-        therapist_in_clinic(clinic, params.therapist)
-    if params.room is not None and not Room.objects.filter(clinic=clinic, pk=params.room).exists():
-        raise Http404("Not found")
-    rows, blocked = calendar_rows(clinic=clinic, first=params.start, last=params.end, therapist_id=params.therapist, room_id=params.room)
-    audit_many(action=Action.LIST, objects=rows, clinic=clinic, role=membership.role)
-    return {
-        "time_zone": clinic.time_zone,
-        "start": params.start,
-        "end": params.end,
-        "appointments": [
-            {
-                "id": a.pk,
-                "status": a.status,
-                "status_label": a.get_status_display(),
-                "therapist": a.therapist_id,
-                "therapist_name": a.therapist.display_name,
-                "room": a.room_id,
-                "room_name": a.room.name if a.room else None,
-                "client": a.client_id,
-                "client_name": a.client.full_name if a.client else None,
-                "service": a.service_id,
-                "service_name": a.service.name,
-                "start": a.starts_at,
-                "end": a.ends_at,
-                "local_start": a.local_start.isoformat(),
-                "local_end": a.local_end.isoformat(),
-            }
-            for a in rows
-        ],
-        "blocked": [
-            {
-                "therapist": b.therapist.pk,
-                "therapist_name": b.therapist.display_name,
-                "kind": b.kind,
-                "label": b.label,
-                "start": b.start,
-                "end": b.end,
-            }
-            for b in blocked
-        ],
-    }
-
-
+# The series routes come before /bookings/{appointment_id}: Django takes the first path that matches,
+# and `series` would otherwise be read as an appointment id (405 for the POST).
 # --- Recurring appointments --------------------------------------------------------------------
 # See knotwork/bookings/series.py and docs/bookings.md.
 
@@ -665,6 +483,189 @@ def get_series(request: HttpRequest, series_id: int):  # type: ignore[no-untyped
         raise Http404("Not found")  # the token's (or the session's current) clinic only
     series, _ = serieslib.get_series_for_user(request.user, series_id)
     return JsonResponse(series_out(series, list(serieslib.series_appointments(series))))
+
+
+def _appointment_for_write(request: HttpRequest, appointment_id: int) -> tuple[Appointment, Actor]:
+    appointment = Appointment.objects.filter(pk=appointment_id).only("clinic_id").first()
+    if appointment is None:
+        raise Http404("Not found")
+    actor = _actor(request, appointment.clinic_id, WRITE)
+    found, _ = get_appointment_for_user(request.user, appointment_id, write=True)
+    return found, actor
+
+
+@router.get("/bookings/{appointment_id}", response=AppointmentOut, url_name="booking_detail", summary="One appointment")
+def get_booking(request: HttpRequest, appointment_id: int):  # type: ignore[no-untyped-def]
+    appointment = Appointment.objects.filter(pk=appointment_id).only("clinic_id").first()
+    if appointment is None:
+        raise Http404("Not found")
+    _actor(request, appointment.clinic_id, READ)
+    found, _ = get_appointment_for_user(request.user, appointment_id)
+    return JsonResponse(appointment_out(found))
+
+
+@router.post(
+    "/bookings/{appointment_id}/cancel",
+    response={200: AppointmentOut, 422: ConflictOut},
+    url_name="booking_cancel",
+    summary="Cancel; honours Idempotency-Key",
+)
+def cancel_booking(
+    request: HttpRequest,
+    appointment_id: int,
+    payload: CancelIn | None = None,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):  # type: ignore[no-untyped-def]
+    appointment, actor = _appointment_for_write(request, appointment_id)
+    late = payload.late if payload else None
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            return 200, appointment_out(services.appointment_cancel(appointment=appointment, actor=actor, late=late))
+        except BookingError as exc:
+            return _refusal(exc)
+
+    body = payload.dict() if payload else {}
+    return _respond(
+        run_idempotent(
+            user=request.user, clinic=appointment.clinic, key=idempotency_key, method="POST", path=request.path, payload=body, run=run
+        )
+    )
+
+
+@router.post(
+    "/bookings/{appointment_id}/reschedule",
+    response={200: AppointmentOut, 409: ConflictOut, 422: ConflictOut},
+    url_name="booking_reschedule",
+    summary="Move to another start; honours Idempotency-Key",
+)
+def reschedule_booking(
+    request: HttpRequest, appointment_id: int, payload: RescheduleIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+):  # type: ignore[no-untyped-def]
+    appointment, actor = _appointment_for_write(request, appointment_id)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            return 200, appointment_out(services.appointment_reschedule(appointment=appointment, start=payload.start, actor=actor))
+        except BookingError as exc:
+            return _refusal(exc)
+
+    return _respond(
+        run_idempotent(
+            user=request.user,
+            clinic=appointment.clinic,
+            key=idempotency_key,
+            method="POST",
+            path=request.path,
+            payload=payload.dict(),
+            run=run,
+        )
+    )
+
+
+# --- The calendar: appointments and blocked time in a window ---------------------------------------
+
+
+class CalendarQuery(Schema):
+    start: date = Field(..., description="First local date (the clinic's time zone)")
+    end: date = Field(..., description=f"Last local date, inclusive; at most {CALENDAR_MAX_DAYS} days from start")
+    therapist: int | None = Field(None, ge=1, description="Only this therapist of the clinic")
+    room: int | None = Field(None, ge=1, description="Only appointments in this room of the clinic")
+
+
+class CalendarAppointmentOut(Schema):
+    id: int
+    status: str
+    status_label: str = Field(..., description="The status in words")
+    therapist: int
+    therapist_name: str
+    room: int | None
+    room_name: str | None
+    client: int | None
+    client_name: str | None = Field(..., description="Empty while a visitor is still booking online")
+    service: int
+    service_name: str
+    start: datetime
+    end: datetime
+    local_start: str
+    local_end: str
+
+
+class BlockedOut(Schema):
+    therapist: int
+    therapist_name: str
+    kind: str = Field(..., description="day_off, time_off, break or outside_hours")
+    label: str = Field(..., description="The kind in words")
+    start: datetime
+    end: datetime
+
+
+class CalendarOut(Schema):
+    time_zone: str
+    start: date
+    end: date
+    appointments: list[CalendarAppointmentOut]
+    blocked: list[BlockedOut]
+
+
+@router.get(
+    "/calendar",
+    response={200: CalendarOut, 404: ErrorOut, 422: ErrorOut},
+    url_name="calendar_window",
+    summary="The clinic's appointments and therapists' blocked time between two dates",
+    description=f"Staff only (`{READ}`). A window longer than {CALENDAR_MAX_DAYS} days, or ending before it starts, is a 422; "
+    "a therapist or room of another clinic is a 404. Cancelled appointments and lapsed holds are left out.",
+)
+def calendar_window(request: HttpRequest, params: Query[CalendarQuery]):  # type: ignore[no-untyped-def]
+    membership = api_membership(request, READ)
+    require(membership, Capability.VIEW_DEMOGRAPHICS)
+    clinic = membership.clinic
+    if params.end < params.start or (params.end - params.start).days >= CALENDAR_MAX_DAYS:
+        raise HttpError(422, f"`end` must be on or after `start`, and the window at most {CALENDAR_MAX_DAYS} days.")
+    if not (MIN_YEAR <= params.start.year <= MAX_YEAR and MIN_YEAR <= params.end.year <= MAX_YEAR):
+        raise HttpError(422, f"Dates must fall between the years {MIN_YEAR} and {MAX_YEAR}.")
+    if params.therapist is not None:
+        therapist_in_clinic(clinic, params.therapist)
+    if params.room is not None and not Room.objects.filter(clinic=clinic, pk=params.room).exists():
+        raise Http404("Not found")
+    rows, blocked = calendar_rows(clinic=clinic, first=params.start, last=params.end, therapist_id=params.therapist, room_id=params.room)
+    audit_many(action=Action.LIST, objects=rows, clinic=clinic, role=membership.role)
+    return {
+        "time_zone": clinic.time_zone,
+        "start": params.start,
+        "end": params.end,
+        "appointments": [
+            {
+                "id": a.pk,
+                "status": a.status,
+                "status_label": a.get_status_display(),
+                "therapist": a.therapist_id,
+                "therapist_name": a.therapist.display_name,
+                "room": a.room_id,
+                "room_name": a.room.name if a.room else None,
+                "client": a.client_id,
+                "client_name": a.client.full_name if a.client else None,
+                "service": a.service_id,
+                "service_name": a.service.name,
+                "start": a.starts_at,
+                "end": a.ends_at,
+                "local_start": a.local_start.isoformat(),
+                "local_end": a.local_end.isoformat(),
+            }
+            for a in rows
+        ],
+        "blocked": [
+            {
+                "therapist": b.therapist.pk,
+                "therapist_name": b.therapist.display_name,
+                "kind": b.kind,
+                "label": b.label,
+                "start": b.start,
+                "end": b.end,
+            }
+            for b in blocked
+        ],
+    }
 
 
 # --- Practice reports (owner) --------------------------------------------------------------------
