@@ -11,7 +11,8 @@ runs weekly-ish: 30 visits at 1×, 300 visits over five years at 10×, with find
 and appointments growing in step, and the whole clinic's history growing tenfold too. The measured
 therapist has a full day of appointments today; every therapist works Monday to Friday with a
 lunch break, and the first 10 have a full week of appointments on the calendar (the calendar is
-measured for one therapist, and for all 50 as columns: a day and a week).
+measured for one therapist, and for all 50 as columns: a day and a week). A second clinic of 10
+therapists in the same database, each with a full week, gives the week a desk of that size sees.
 
 Each page is requested through Django's test client (signed in with force_login, no network),
 so the time is the server's: middleware, views, queries and templates. Printed per page: p50/p95
@@ -231,6 +232,40 @@ class World:
                                             block_end=start + timedelta(minutes=50), status="confirmed", price=Decimal("65")))  # fmt: skip
         Appointment.objects.bulk_create(rows, batch_size=BATCH)
 
+    def ten_therapist_clinic(self):  # type: ignore[no-untyped-def]
+        """A second, 10-therapist clinic in the same database, with the same hours and a full week
+        for every therapist (400 appointments): the calendar week a desk of that size looks at."""
+        from knotwork.accounts.models import Role
+        from knotwork.bookings.models import Appointment, Availability, Service
+        from knotwork.clients.models import Client
+        from knotwork.lib.testing import make_clinic, make_staff
+
+        clinic = make_clinic("Ten-therapist clinic", city="Bristol", country="GB")
+        staff = [make_staff(f"ten{i}@pages.example", clinic, Role.THERAPIST) for i in range(CALENDAR_THERAPISTS)]
+        service = Service.objects.create(clinic=clinic, name="NMT 60", duration_minutes=60, buffer_after_minutes=0, price=Decimal("65"))
+        clients = Client.objects.bulk_create(
+            [Client(clinic=clinic, first_name="Client", last_name=f"Ten-{i}", email=f"ten{i}@mail.example") for i in range(200)]
+        )
+        Availability.objects.bulk_create(
+            [
+                Availability(clinic=clinic, therapist=t, weekday=wd, start_time=time(a), end_time=time(b))
+                for t in staff
+                for wd in range(5)
+                for a, b in ((9, 13), (14, 18))
+            ]
+        )
+        monday = self.day(0) - timedelta(days=self.day(0).weekday())
+        rows = []
+        for n, therapist in enumerate(staff):
+            for d in range(5):
+                for k, hour in enumerate((9, 10, 11, 12, 14, 15, 16, 17)):
+                    start = datetime.combine(monday + timedelta(days=d), time(hour), tzinfo=self.tz)
+                    rows.append(Appointment(clinic=clinic, therapist=therapist, client=clients[(n * 40 + d * 8 + k) % 200], service=service,
+                                            starts_at=start, ends_at=start + timedelta(minutes=50), block_start=start,
+                                            block_end=start + timedelta(minutes=50), status="confirmed", price=Decimal("65")))  # fmt: skip
+        Appointment.objects.bulk_create(rows)
+        return staff[0]
+
 
 def count_queries(request: Callable[[], object]) -> int:
     """Queries one request runs, on any connection or thread (middleware may hop threads)."""
@@ -305,19 +340,24 @@ def main() -> None:
             world.grow_measured(MEASURED_VISITS)
             world.fill_today()
             world.fill_week()
+            ten_desk = world.ten_therapist_clinic()
         print(f"{connection.vendor}: generated 1× in {clock.monotonic() - started:.0f} s: {Visit.objects.count():,} visits")
         web = WebClient()
         web.force_login(world.therapists[0])
+        ten = WebClient()
+        ten.force_login(ten_desk)
+        calendar = reverse("calendar")
         pages = {
-            "bare view (/healthz)": reverse("healthz"),
-            "client chart (client_detail)": reverse("client_detail", args=[world.measured.pk]),
-            "pre-visit summary (previsit_summary)": reverse("previsit_summary", args=[world.measured.pk]),
-            "therapist day view (schedule)": reverse("schedule") + f"?therapist={world.therapists[0].pk}",
-            "calendar week, one therapist (calendar)": reverse("calendar") + f"?view=week&therapist={world.therapists[0].pk}",
-            "calendar day, all 50 therapists (calendar)": reverse("calendar") + "?view=day&therapist=",
-            "calendar week, all 50 therapists (calendar)": reverse("calendar") + "?view=week&therapist=",
+            "bare view (/healthz)": (web, reverse("healthz")),
+            "client chart (client_detail)": (web, reverse("client_detail", args=[world.measured.pk])),
+            "pre-visit summary (previsit_summary)": (web, reverse("previsit_summary", args=[world.measured.pk])),
+            "therapist day view (schedule)": (web, reverse("schedule") + f"?therapist={world.therapists[0].pk}"),
+            "calendar week, one therapist (calendar)": (web, f"{calendar}?view=week&therapist={world.therapists[0].pk}"),
+            "calendar week, 10-therapist clinic (calendar)": (ten, f"{calendar}?view=week&therapist="),
+            "calendar day, all 50 therapists (calendar)": (web, f"{calendar}?view=day&therapist="),
+            "calendar week, all 50 therapists (calendar)": (web, f"{calendar}?view=week&therapist="),
         }
-        results = {"1×": {name: measure(web, url, opts.requests) for name, url in pages.items()}}
+        results = {"1×": {name: measure(client, url, opts.requests) for name, (client, url) in pages.items()}}
         started = clock.monotonic()
         with transaction.atomic():
             world.grow_background(BACKGROUND_VISITS * 9)
@@ -326,10 +366,10 @@ def main() -> None:
             with connection.cursor() as c:
                 c.execute("ANALYZE")
         print(f"generated 10× in {clock.monotonic() - started:.0f} s: {Visit.objects.count():,} visits")
-        results["10×"] = {name: measure(web, url, opts.requests) for name, url in pages.items()}
-        for name, url in pages.items() if opts.slowest else ():
+        results["10×"] = {name: measure(client, url, opts.requests) for name, (client, url) in pages.items()}
+        for name, (client, url) in pages.items() if opts.slowest else ():
             print(f"\n{name} at 10×, slowest queries:")
-            for ms, sql in slowest_queries(lambda url=url: web.get(url), opts.slowest):
+            for ms, sql in slowest_queries(lambda client=client, url=url: client.get(url), opts.slowest):
                 print(f"  {ms:7.2f} ms  {sql[:400]}")
 
         measured_visits = {"1×": MEASURED_VISITS, "10×": MEASURED_VISITS * 10}
