@@ -28,6 +28,11 @@ def browser():
     # Playwright's sync API runs an event loop in this thread; the ORM calls in a test body are still
     # synchronous and safe. Set only while browsers run, so it never leaks into other tests.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # The suite runs one browser per test worker on two cores beside the other workers: an htmx
+    # round trip can take longer than Playwright's 5 s default, which is not what the tests judge.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
