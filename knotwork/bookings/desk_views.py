@@ -427,6 +427,9 @@ def desk_client_new(request: HttpRequest, *, membership: Membership) -> HttpResp
         return redirect("appointment_new")
     data = request.POST if request.method == "POST" else request.GET
     step = _new_client_step(membership, data, allow_create=request.method == "POST")
+    if step.form is not None:  # static/bookings/desk.js places the focus once the panel has settled
+        for field in step.form.fields.values():
+            field.widget.attrs.pop("autofocus", None)
     context: dict[str, Any] = {"new_client": step, "oob": True}
     if step.chosen is not None:
         context |= _client_results(membership, "", step.chosen) | _glance(membership, step.chosen)

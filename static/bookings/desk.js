@@ -35,10 +35,15 @@ document.addEventListener("htmx:afterSettle", (event) => {
   const target = event.detail.target;
   if (!(target instanceof HTMLElement)) return;
   if (target.id === "client-new") {
-    if (target.querySelector("[data-client-created]")) {
+    const panel = target.querySelector("[data-client-new]");
+    if (panel) {
+      // htmx responses carry no autofocus (it could land after typing had begun): focus here, once.
+      const first = panel.querySelector(".client-match button") || panel.querySelector("[aria-invalid=true]") || panel.querySelector("input:not([type=hidden])");
+      if (first) first.focus();
+    } else if (target.querySelector("[data-client-created]")) {
       const chosen = document.querySelector("#client-results input[name=client]:checked");
       if (chosen) chosen.focus();
-    } else if (!target.querySelector("[data-client-new]")) {
+    } else {
       const open = target.querySelector("[data-client-open]");
       if (open) open.focus();
     }

@@ -176,7 +176,9 @@ class NewClientInPlaceTests:
         response = web.get(CLIENT_NEW, {"new_client": "open", "client_q": "Grace Hopper"}, **HTMX)
         page = response.content.decode()
         assert 'name="new-first_name"' in page and 'value="Grace"' in page and 'value="Hopper"' in page
-        assert "autofocus" in page
+        # No autofocus in a panel htmx swaps in: desk.js focuses it once it has settled (an autofocus
+        # applied late could move the caret into another field mid-typing).
+        assert "autofocus" not in page
         phone = web.get(CLIENT_NEW, {"new_client": "open", "client_q": "07700 900123"}, **HTMX).content.decode()
         assert 'value="07700 900123"' in phone
         closed = web.get(CLIENT_NEW, {"new_client": "cancel"}, **HTMX).content.decode()
