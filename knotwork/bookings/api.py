@@ -8,6 +8,7 @@ nearest free slots next to the usual error object.
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, JsonResponse
@@ -20,6 +21,7 @@ from knotwork.accounts.models import ApiToken, Capability, Clinic
 from knotwork.accounts.permissions import membership_for, require
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
+from knotwork.bookings import classes as classlib
 from knotwork.bookings import reports as practice
 from knotwork.bookings import series as serieslib
 from knotwork.bookings import services
@@ -27,7 +29,7 @@ from knotwork.bookings import waitlist as wl
 from knotwork.bookings.calendar import MAX_DAYS as CALENDAR_MAX_DAYS
 from knotwork.bookings.calendar import calendar_window as calendar_rows
 from knotwork.bookings.idempotency import run_idempotent
-from knotwork.bookings.models import Appointment, Room, Service, WaitlistEntry, WaitlistStatus
+from knotwork.bookings.models import Appointment, ClassSeat, ClassSession, Room, Service, WaitlistEntry, WaitlistStatus
 from knotwork.bookings.selectors import free_slots, get_appointment_for_user, portal_client_at, therapist_in_clinic
 from knotwork.bookings.services import MAX_YEAR, MIN_YEAR, Actor, BookingError, SlotTaken
 from knotwork.bookings.slots import Slot
@@ -965,3 +967,225 @@ def waitlist_withdraw(request: HttpRequest, entry_id: int):  # type: ignore[no-u
     except BookingError as exc:
         return _respond(_waitlist_refusal(exc))
     return JsonResponse(waitlist_out(entry))
+
+
+# --- Group sessions (classes) -----------------------------------------------------------------------
+# See knotwork/bookings/classes.py and docs/bookings.md, "Group sessions".
+
+ID = Field(..., ge=1, le=2**31 - 1)
+
+
+class ClassIn(Schema):
+    model_config = {"extra": "forbid"}
+    therapist: int = ID
+    service: int = ID
+    start: datetime = Field(..., description="With an offset; without one, the clinic's local time")
+    duration_minutes: int = Field(..., ge=5, le=Service.MAX_DURATION_MINUTES)
+    capacity: int = Field(..., ge=ClassSession.MIN_CAPACITY, le=ClassSession.MAX_CAPACITY)
+    name: str = Field("", max_length=80, description="Empty: the service's name")
+    room: int | None = Field(None, ge=1, le=2**31 - 1)
+    price: Decimal | None = Field(None, ge=0, max_digits=8, decimal_places=2, description="Per seat; empty: the service's price")
+
+
+class SeatIn(Schema):
+    model_config = {"extra": "forbid"}
+    client: int | None = Field(None, ge=1, le=2**31 - 1, description="Staff: the client the seat is for (required). Clients leave it out")
+
+
+class SeatOut(Schema):
+    id: int
+    class_id: int
+    client: int
+    status: str = Field(..., description="booked or cancelled")
+    booked_at: datetime
+
+
+class ClassOut(Schema):
+    id: int
+    clinic: int
+    name: str
+    therapist: int
+    service: int
+    room: int | None
+    start: datetime
+    end: datetime
+    local_start: str
+    time_zone: str
+    capacity: int
+    seats_taken: int
+    seats_free: int
+    price: str
+    currency: str
+    status: str = Field(..., description="scheduled or cancelled")
+    seats: list[SeatOut] = Field(default_factory=list, description="Staff: every seat; a client: their own")
+
+
+class ClassPageOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[ClassOut]
+
+
+def seat_out(seat: ClassSeat) -> dict[str, Any]:
+    return {
+        "id": seat.pk, "class_id": seat.class_session_id, "client": seat.client_id, "status": seat.status,
+        "booked_at": seat.booked_at.isoformat(),
+    }  # fmt: skip
+
+
+def class_out(c: ClassSession, seats: list[ClassSeat] | None = None) -> dict[str, Any]:
+    return {
+        "id": c.pk, "clinic": c.clinic_id, "name": c.name, "therapist": c.therapist_id, "service": c.service_id, "room": c.room_id,
+        "start": c.starts_at.isoformat(), "end": c.ends_at.isoformat(), "local_start": c.local_start.isoformat(),
+        "time_zone": c.clinic.time_zone, "capacity": c.capacity, "seats_taken": c.seats_taken, "seats_free": c.seats_free,
+        "price": str(c.price), "currency": c.currency, "status": c.status, "seats": [seat_out(s) for s in seats or []],
+    }  # fmt: skip
+
+
+def _class_for(request: HttpRequest, class_id: int, *, write: bool) -> tuple[ClassSession, Any]:
+    token: ApiToken | None = getattr(request, "api_token", None)
+    if token is not None and (WRITE if write else READ) not in token.scopes:
+        raise HttpError(403, f"This token lacks the “{WRITE if write else READ}” scope.")
+    return classlib.get_class_for_user(request.user, class_id, write=write, clinic_id=token.clinic_id if token else None)
+
+
+@router.get(
+    "/classes",
+    response={200: ClassPageOut, 400: ErrorOut, 403: ErrorOut},
+    url_name="class_list",
+    summary="Upcoming group classes: the clinic's (staff) or those of your clinics (client)",
+    description=f"Staff (`{READ}`) see every upcoming class of their clinic, cancelled ones included; a client sees the "
+    "scheduled upcoming classes of the clinics they are a client of. Soonest first.",
+)
+def class_list(request: HttpRequest, params: Query[PageParams]):  # type: ignore[no-untyped-def]
+    membership = _staff_membership(request, READ)
+    if membership is not None:
+        require(membership, Capability.VIEW_DEMOGRAPHICS)
+        qs = classlib.clinic_classes(membership.clinic)
+    else:
+        clinics = Client.objects.filter(portal_user=request.user.pk, archived_at__isnull=True, restricted_at__isnull=True)
+        qs = ClassSession.objects.select_related("clinic").filter(
+            clinic_id__in=clinics.values("clinic_id"), status="scheduled", ends_at__gt=timezone.now()
+        )
+    rows, counts = page_of(qs, params)
+    if rows and membership is not None:
+        audit_many(action=Action.LIST, objects=rows, clinic=membership.clinic, role=membership.role)
+    return JsonResponse({**counts, "items": [class_out(c) for c in rows]})
+
+
+@router.post(
+    "/classes",
+    response={201: ClassOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    url_name="class_create",
+    summary="Schedule a group class (staff); honours Idempotency-Key",
+    description=f"Staff (`{WRITE}`, edit_demographics). The class takes its therapist's (and room's) time: 409 `time_taken` "
+    "when either is booked then. 404: a therapist, service or room of another clinic. 422: a time in the past.",
+)
+def class_create(request: HttpRequest, payload: ClassIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):  # type: ignore[no-untyped-def]
+    membership = _staff_membership(request, WRITE)
+    if membership is None:
+        raise HttpError(403, "Only clinic staff can schedule a class.")
+    require(membership, Capability.EDIT_DEMOGRAPHICS)
+    clinic = membership.clinic
+    therapist = therapist_in_clinic(clinic, payload.therapist)
+    service = Service.objects.filter(clinic=clinic, pk=payload.service, is_active=True).first()
+    room = Room.objects.filter(clinic=clinic, pk=payload.room, is_active=True).first() if payload.room else None
+    if service is None or (payload.room and room is None):
+        raise Http404("Not found")
+    actor = Actor(user=request.user, membership=membership)  # type: ignore[arg-type]
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            session = classlib.class_create(
+                clinic=clinic, therapist=therapist, service=service, start=clinic_time(payload.start, clinic),
+                duration_minutes=payload.duration_minutes, capacity=payload.capacity, name=payload.name, room=room,
+                price=payload.price, actor=actor,
+            )  # fmt: skip
+        except BookingError as exc:
+            return _waitlist_refusal(exc)
+        return 201, class_out(session)
+
+    return _respond(
+        run_idempotent(
+            user=request.user, clinic=clinic, key=idempotency_key, method="POST", path=request.path, payload=payload.dict(), run=run
+        )
+    )
+
+
+@router.get(
+    "/classes/{class_id}",
+    response={200: ClassOut, 403: ErrorOut, 404: ErrorOut},
+    url_name="class_detail",
+    summary="One group class with its seats",
+    description=f"Staff of its clinic (`{READ}`) see every seat; a client of the clinic sees the class and their own seat. "
+    "Anyone else, another clinic's staff included, gets a 404.",
+)
+def class_detail(request: HttpRequest, class_id: int):  # type: ignore[no-untyped-def]
+    session, membership = _class_for(request, class_id, write=False)
+    if membership is not None:
+        seats = list(classlib.class_seats(session))
+        audit_record(action=Action.VIEW, obj=session, clinic=session.clinic, role=membership.role)
+    else:
+        seats = list(session.seats.filter(client__portal_user_id=request.user.pk))
+    return JsonResponse(class_out(session, seats))
+
+
+@router.post(
+    "/classes/{class_id}/seats",
+    response={201: SeatOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    url_name="class_seat_book",
+    summary="Book one seat in a class; honours Idempotency-Key",
+    description=f"A client books their own seat (no `client`); staff (`{WRITE}`) name a `client` of their clinic. "
+    "409 `class_full` when every seat is taken, `already_booked` when the client has a seat, `conflict` when the class "
+    "was cancelled. 422: the class has started. 403: a client naming a `client`. 404: another clinic's class or client.",
+)
+def class_seat_book(request: HttpRequest, class_id: int, payload: SeatIn, idem_key: str | None = Header(None, alias="Idempotency-Key")):  # type: ignore[no-untyped-def]
+    session, membership = _class_for(request, class_id, write=False)
+    if membership is not None:
+        actor = _actor(request, session.clinic_id, WRITE)
+        if payload.client is None:
+            raise HttpError(400, "Name the client the seat is for (`client`).")
+        client = Client.objects.for_clinic(session.clinic).active().filter(pk=payload.client, restricted_at__isnull=True).first()
+        if client is None:
+            raise Http404("Not found")
+    else:
+        if payload.client is not None:
+            raise HttpError(403, "Only clinic staff may book a seat for someone else.")
+        own = portal_client_at(session.clinic, request.user)
+        if own is None:
+            raise Http404("Not found")
+        client, actor = own, Actor(user=request.user)  # type: ignore[arg-type]
+
+    def run() -> tuple[int, dict[str, Any]]:
+        try:
+            seat = classlib.seat_book(class_session=session, client=client, actor=actor)
+        except BookingError as exc:
+            return _waitlist_refusal(exc)
+        return 201, seat_out(seat)
+
+    return _respond(
+        run_idempotent(
+            user=request.user, clinic=session.clinic, key=idem_key, method="POST", path=request.path, payload=payload.dict(), run=run
+        )
+    )
+
+
+@router.delete(
+    "/classes/{class_id}/seats/{seat_id}",
+    response={200: SeatOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    url_name="class_seat_cancel",
+    summary="Cancel a seat",
+    description=f"Staff of the clinic (`{WRITE}`) or the seat's own client (until the class starts: 422 after). "
+    "409: the seat was already cancelled. Another clinic's seat, or someone else's, is a 404.",
+)
+def class_seat_cancel(request: HttpRequest, class_id: int, seat_id: int):  # type: ignore[no-untyped-def]
+    token: ApiToken | None = getattr(request, "api_token", None)
+    if token is not None and WRITE not in token.scopes:
+        raise HttpError(403, f"This token lacks the “{WRITE}” scope.")
+    seat, membership = classlib.get_seat_for_user(request.user, class_id, seat_id, clinic_id=token.clinic_id if token else None)
+    try:
+        seat = classlib.seat_cancel(seat=seat, actor=Actor(user=request.user, membership=membership))  # type: ignore[arg-type]
+    except BookingError as exc:
+        return _respond(_waitlist_refusal(exc))
+    return JsonResponse(seat_out(seat))

@@ -600,3 +600,119 @@ class WaitlistOffer(models.Model):
     @property
     def local_end(self) -> datetime:
         return timezone.localtime(self.ends_at, self.clinic.tz)
+
+
+# --- Group sessions (classes) ------------------------------------------------------------------
+# See knotwork/bookings/classes.py and docs/bookings.md, "Group sessions".
+
+
+class ClassStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SeatStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ClassSession(models.Model):
+    """One group session (a stretching class, say): one therapist's block of time with many seats.
+
+    The class keeps its therapist (and room) busy through ``block``: one appointment row written
+    with the class that the database overlap guards of migration 0002 see like any other, so no
+    1:1 booking can land on the class and no class on a booking. ``seats_taken`` counts the booked
+    seats; a CHECK constraint holds it between 0 and ``capacity``, so the database itself refuses
+    an over-full class however the row is written.
+    """
+
+    MIN_CAPACITY, MAX_CAPACITY = 2, 50
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="class_sessions")
+    therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", help_text="Who leads it.")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=80)
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    capacity = models.PositiveSmallIntegerField(validators=[MinValueValidator(MIN_CAPACITY), MaxValueValidator(MAX_CAPACITY)])
+    seats_taken = models.PositiveSmallIntegerField(default=0)
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3, default="GBP", validators=[currency_code])
+    status = models.CharField(max_length=10, choices=ClassStatus.choices, default=ClassStatus.SCHEDULED)
+    block = models.OneToOneField(
+        Appointment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="class_session",
+        help_text="The therapist's time it takes.",
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="class_ends_after_start"),
+            models.CheckConstraint(condition=Q(capacity__gte=2, capacity__lte=50), name="class_capacity_2_to_50"),
+            models.CheckConstraint(
+                condition=Q(seats_taken__gte=0, seats_taken__lte=models.F("capacity")), name="class_seats_within_capacity"
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="class_price_not_negative"),
+        ]
+        indexes = [models.Index(fields=["clinic", "starts_at"], name="class_clinic_start_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def seats_free(self) -> int:
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.seats_taken >= self.capacity
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.status == ClassStatus.SCHEDULED
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @property
+    def local_start(self) -> datetime:
+        return timezone.localtime(self.starts_at, self.clinic.tz)
+
+    @property
+    def local_end(self) -> datetime:
+        return timezone.localtime(self.ends_at, self.clinic.tz)
+
+
+class ClassSeat(models.Model):
+    """One client's place in a class. A client holds at most one booked seat per class."""
+
+    class_session = models.ForeignKey(ClassSession, on_delete=models.CASCADE, related_name="seats")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="class_seats")
+    status = models.CharField(max_length=10, choices=SeatStatus.choices, default=SeatStatus.BOOKED)
+    booked_at = models.DateTimeField(default=timezone.now)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["booked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["class_session", "client"], condition=Q(status="booked"), name="class_seat_once_per_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Seat {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_booked(self) -> bool:
+        return self.status == SeatStatus.BOOKED

@@ -192,7 +192,8 @@ def schedule(*, clinic: Clinic, start: datetime, end: datetime, therapist_id: in
         .filter(starts_at__lt=end, starts_at__gt=start - LONGEST_BLOCK, ends_at__gt=start)
         .exclude(status__in=[AppointmentStatus.EXPIRED])
         .exclude(Q(status=AppointmentStatus.HELD) & Q(hold_expires_at__lte=timezone.now()))
-        .select_related("clinic", "client", "service", "therapist", "room", "visit")
+        # class_session: a group class's block row (a client-less hold) is shown as the class.
+        .select_related("clinic", "client", "service", "therapist", "room", "visit", "class_session")
         .order_by("starts_at", "id")
     )
     if therapist_id:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knotwork.bookings import calendar_views, desk_views, report_views, series_views, setup_views, views, waitlist_views
+from knotwork.bookings import calendar_views, class_views, desk_views, report_views, series_views, setup_views, views, waitlist_views
 from knotwork.bookings.sms_views import sms_inbound, sms_status
 
 urlpatterns = [
@@ -53,4 +53,13 @@ urlpatterns = [
     path("schedule/new/free-times/", desk_views.desk_slots, name="desk_slots"),
     path("schedule/new/new-client/", desk_views.desk_client_new, name="desk_client_new"),
     path("schedule/new/client-glance/", desk_views.desk_client_glance, name="desk_client_glance"),
+    # Group sessions (classes): the desk's pages, the public list and a client's seats.
+    path("schedule/classes/", class_views.class_list, name="class_list"),
+    path("schedule/classes/new/", class_views.class_new, name="class_new"),
+    path("schedule/classes/<int:pk>/", class_views.class_detail, name="class_detail"),
+    path("schedule/classes/<int:pk>/cancel/", class_views.class_cancel, name="class_cancel"),
+    path("classes/<int:pk>/seats/<int:seat_id>/cancel/", class_views.class_seat_cancel, name="class_seat_cancel"),
+    path("classes/<int:pk>/book/", class_views.class_book, name="class_book"),
+    path("book/<slug:slug>/classes/", class_views.class_public_list, name="class_public_list"),
+    path("appointments/classes/", class_views.my_classes, name="my_classes"),
 ]

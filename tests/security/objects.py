@@ -72,6 +72,10 @@ TYPES: dict[str, ObjectType] = {
     "payment": ObjectType("billing.Payment", "clinic", "client", {"client": "client_id"}),
     "appointment_series": ObjectType("bookings.AppointmentSeries", "clinic", "client", {"client": "client_id"}),
     "waitlist_entry": ObjectType("bookings.WaitlistEntry", "clinic", "client", {"client": "client_id"}),
+    "class_session": ObjectType("bookings.ClassSession", "clinic"),
+    "class_seat": ObjectType(
+        "bookings.ClassSeat", "class_session__clinic", "client", {"class_session": "class_session_id", "client": "client_id"}
+    ),
     "gift_card": ObjectType("billing.GiftCard", "clinic"),
     "package_product": ObjectType("billing.PackageProduct", "clinic"),
     "client_package": ObjectType("billing.ClientPackage", "clinic", "client", {"client": "client_id"}),
@@ -154,6 +158,7 @@ def _fill_gaps(s: Seeded) -> None:
             clinic=a, client=booked.client, service=booked.service, earliest_date=today, latest_date=today + timedelta(days=14),
             weekdays=[0, 1, 2, 3, 4], day_start=time(9), day_end=time(12), created_by=s.front_desk_a,
         )  # fmt: skip
+    _seed_class(s)
     from knotwork.clients.intake_services import intake_start
 
     try:
@@ -184,6 +189,36 @@ def _fill_gaps(s: Seeded) -> None:
     consent = ConsentSignature.objects.filter(clinic=a, client__portal_user__isnull=True).first()
     if consent is not None and not ConsentSignature.objects.filter(clinic=a, client__portal_user__isnull=False).exists():
         Client.objects.filter(pk=consent.client_id).update(portal_user=make_user("consenting.client@mail.example", mfa=False))
+
+
+def _seed_class(s: Seeded) -> None:
+    """One group class in clinic A with one seat, made through the service (its block takes real time)."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from knotwork.bookings.classes import ClassConflict, class_create, seat_book
+    from knotwork.bookings.models import ClassSession, Service
+    from knotwork.bookings.services import Actor
+    from knotwork.clients.models import Client
+
+    a = s.clinic_a
+    service = Service.objects.filter(clinic=a, is_active=True).order_by("pk").first()
+    client = Client.objects.filter(clinic=a, portal_user=s.portal_a).first()
+    if service is None or client is None or ClassSession.objects.filter(clinic=a).exists():
+        return
+    desk = Actor(user=s.front_desk_a, membership=Membership.objects.get(user=s.front_desk_a, clinic=a))
+    day = timezone.localdate(timezone=a.tz) + timedelta(days=200)
+    for hour in (7, 20, 6, 21):
+        try:
+            session = class_create(
+                clinic=a, therapist=s.therapist_a, service=service, start=datetime.combine(day, time(hour), tzinfo=a.tz),
+                duration_minutes=45, capacity=6, name="Stretching class", actor=desk,
+            )  # fmt: skip
+        except ClassConflict:
+            continue
+        seat_book(class_session=session, client=client, actor=desk)
+        return
 
 
 def seed() -> Seeded:

@@ -197,6 +197,16 @@ ROUTES: dict[str, Route] = {
     "waitlist_join": Route("authenticated", "a client joins a clinic's waitlist for themselves"),
     "clinic_waitlist": Route(VD),
     "waitlist_new": Route(ED, "the desk adds a client of its own clinic"),
+    "class_list": Route(VD, "the desk's upcoming group classes"),
+    "class_new": Route(ED, "the desk schedules a group class"),
+    "class_detail": Route(VD, "a class and its seats; POST adds a client of the clinic (edit_demographics)", ids={"pk": "class_session"}),
+    "class_cancel": Route(ED, "POST only: cancels the class and its seats", ids={"pk": "class_session"}),
+    "class_seat_cancel": Route(
+        SD, "POST only: staff (edit_demographics) or the seat's own client", ids={"pk": "class_session", "seat_id": "class_seat"}
+    ),
+    "class_book": Route("authenticated", "POST only: a client of the class's clinic books their own seat", ids={"pk": "class_session"}),
+    "class_public_list": Route("public", "the clinic's upcoming classes with free seats: names and times, no clients"),
+    "my_classes": Route("authenticated", "the signed-in client's own seats"),
     # --- billing ---------------------------------------------------------------------------
     "billing_settings": Route(MC),
     "tax_rate_toggle": Route(MC, ids={"pk": "tax_rate"}),
@@ -325,6 +335,13 @@ ROUTES: dict[str, Route] = {
     "api:waitlist_join": Route("authenticated", "clients join for themselves; staff add clients of their clinic"),
     "api:waitlist_detail": Route(SD, "one entry: staff of its clinic or its own client", ids={"entry_id": "waitlist_entry"}),
     "api:waitlist_withdraw": Route(SD, "DELETE: staff (edit_demographics) or the entry's own client", ids={"entry_id": "waitlist_entry"}),
+    "api:class_list": Route("authenticated", "staff: their clinic's classes; a client: the classes of their clinics"),
+    "api:class_create": Route(ED, "staff schedule a class for their clinic"),
+    "api:class_detail": Route(SD, "staff of its clinic, or a client of the clinic (own seat only)", ids={"class_id": "class_session"}),
+    "api:class_seat_book": Route(SD, "a client books their own seat; staff book for a client", ids={"class_id": "class_session"}),
+    "api:class_seat_cancel": Route(
+        SD, "DELETE: staff (edit_demographics) or the seat's own client", ids={"class_id": "class_session", "seat_id": "class_seat"}
+    ),
     "api:invoice_list": Route(VD, "therapists: their own appointments' invoices"),
     "api:invoice_create": Route(TP),
     "api:invoice_get": Route(VD, ids={"invoice_id": "invoice"}),
