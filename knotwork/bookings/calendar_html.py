@@ -13,12 +13,14 @@ from collections.abc import Collection
 from datetime import date
 from urllib.parse import quote
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from knotwork.bookings.calendar import Column, Grid, Placed
+from knotwork.bookings.models import Appointment, ClassSession
 
 
 class _Links:
@@ -28,6 +30,7 @@ class _Links:
         self.book = reverse("appointment_new")
         self._move = reverse("calendar_move", args=[0])
         self._detail = reverse("appointment_detail", args=[0])
+        self._class = reverse("class_detail", args=[0])
         self.next = "?next=" + quote(here, safe="/")
 
     def move(self, pk: int) -> str:
@@ -35,6 +38,9 @@ class _Links:
 
     def detail(self, pk: int) -> str:
         return self._detail.replace("/0/", f"/{pk}/", 1)
+
+    def klass(self, pk: int) -> str:
+        return self._class.replace("/0/", f"/{pk}/", 1)
 
 
 def render_columns(grid: Grid, *, can_move: bool, active_statuses: Collection[str], here: str) -> None:
@@ -77,10 +83,29 @@ def _column(
     return mark_safe("".join(out))  # noqa: S308  (every value above is escaped or a number)
 
 
+def _class_of(a: Appointment) -> ClassSession | None:
+    """The group class whose time this row holds (loaded with the row), if it is one."""
+    try:
+        return a.class_session  # type: ignore[attr-defined,no-any-return]
+    except ObjectDoesNotExist:
+        return None
+
+
 def _item(p: Placed, grid: Grid, links: _Links, *, can_move: bool, active: Collection[str]) -> str:
     a = p.appointment
-    classes = f"cal-appt st-{escape(a.status)} cal-r{p.row} cal-h{p.span} cal-lane-{p.lane}{' cal-short' if p.short else ''}"
     start, end = f"{p.local_start:%H:%M}", f"{p.local_end:%H:%M}"
+    group = _class_of(a) if a.client_id is None else None
+    if group is not None:  # a class's block: named as the class, opening its page (moved there, not dragged)
+        classes = f"cal-appt st-class cal-r{p.row} cal-h{p.span} cal-lane-{p.lane}{' cal-short' if p.short else ''}"
+        seats = f"{group.seats_taken} of {group.capacity} seats"
+        return (
+            f'\n            <a class="{classes}" href="{links.klass(group.pk)}">\n'
+            f'              <span class="cal-appt-time">{start}–{end}</span>\n'
+            f'              <span class="cal-appt-who">Class: {escape(group.name)}</span>\n'
+            f'              <span class="cal-appt-what">Group session · {seats}</span>\n'
+            "            </a>\n            "
+        )
+    classes = f"cal-appt st-{escape(a.status)} cal-r{p.row} cal-h{p.span} cal-lane-{p.lane}{' cal-short' if p.short else ''}"
     movable = a.status in active and can_move
     if movable:
         move = links.move(a.pk)

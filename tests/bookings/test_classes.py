@@ -331,13 +331,15 @@ class PageTests:
         seat.refresh_from_db()
         assert seat.status == SeatStatus.CANCELLED
 
-    def test_the_schedule_shows_the_class_in_its_therapists_day_and_the_calendar_still_renders(self, booking, as_user):
+    def test_the_schedule_and_the_calendar_show_the_class_as_a_class(self, booking, as_user):
         session = new_class(booking, hour=10)
         http = as_user(booking.bob)
         day = http.get(f"/schedule/?date={booking.monday.isoformat()}").content.decode()
         assert "Class: Stretching class" in day and f"/schedule/classes/{session.pk}/" in day
         assert "/schedule/classes/" in day  # the desk's link to the classes list
-        assert http.get(f"/schedule/calendar/?date={booking.monday.isoformat()}").status_code == 200
+        grid = http.get(f"/schedule/calendar/?view=week&date={booking.monday.isoformat()}&therapist=").content.decode()
+        assert "Class: Stretching class" in grid and f'href="/schedule/classes/{session.pk}/"' in grid and "0 of 3 seats" in grid
+        assert "Being booked online" not in grid.split('class="cal-legend', 1)[-1].split("</ul>", 1)[-1]  # only in the key
 
     def test_the_full_message_is_shown_on_the_desk(self, booking, as_user):
         session = new_class(booking, capacity=2)
