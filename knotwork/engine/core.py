@@ -55,7 +55,7 @@ from knotwork.engine.red_flags import evaluate_red_flags, triage
 from knotwork.engine.result import CoverStep, ExplainResult, Hypothesis, PainPattern, Screen, TriggerPointHit
 from knotwork.engine.scoring import fitted
 from knotwork.engine.vocabulary import supporting_symptoms
-from knotwork.engine.wording import ZoneWords, cell_words, intensity_range, places, why_from_words
+from knotwork.engine.wording import PlaceWords, ZoneWords, cell_words, intensity_range, why_from_words
 
 DEFAULT_TOP = 10
 EMPTY_MESSAGE = "The drawing is empty: mark where it hurts to see likely sources to examine."
@@ -120,7 +120,7 @@ class _Ranking:
         self.at = at
         """A marked cell's bit -> its mark: (index in the drawing, cell, intensity, bit)."""
         self.marked = sum(at)
-        self.tally: Sequence[int] = b""
+        self.tally: list[int] = []
         """The packed sums, one field a byte or wider (see ``Engine._build_tally``)."""
         self.best_explained = 0
         self._shown: dict[tuple[int, int], _Zones] = {}
@@ -152,7 +152,7 @@ class _Ranking:
             return (self.at[bits][1],) if bits else ()
         return tuple([m[1] for m in self.marks_in(bits)])
 
-    def zones(self, e_bits: int, s_bits: int, words: Mapping[str, tuple[str, str]]) -> _Zones:
+    def zones(self, e_bits: int, s_bits: int, words: PlaceWords) -> _Zones:
         """What a shown row says about the marks it explains. Rows of a small drawing often
         explain the same marks, so each answer is kept for the rest of this drawing."""
         zones = self._shown.get((e_bits, s_bits))
@@ -183,12 +183,13 @@ class _Ranking:
                 spillover.append(cell)
                 spillover_w.append(w)
         unexplained += names[start:]
+        ess, spill = tuple(essential), tuple(spillover)
         zones = self._shown[e_bits, s_bits] = (
-            tuple(essential),
-            tuple(spillover),
+            ess,
+            spill,
             tuple(unexplained),
-            (places(essential, words), intensity_range(essential_w)) if essential else None,
-            (places(spillover, words), intensity_range(spillover_w)) if spillover else None,
+            (words.places(ess), intensity_range(essential_w)) if ess else None,
+            (words.places(spill), intensity_range(spillover_w)) if spill else None,
         )
         return zones
 
@@ -241,7 +242,7 @@ class Engine:
         self.region_names = {r.id: r.name for r in atlas.regions}
         self.region_wpi: dict[str, str | None] = {r.id: (r.wpi.value if r.wpi else None) for r in atlas.regions}
         self._wpi_area = cell_areas(self.cells, self.region_wpi)
-        self._words = cell_words(self.cells, self.region_names)
+        self._words = PlaceWords(cell_words(self.cells, self.region_names))
         # Priors name shipped muscles; an engine over another atlas uses those it shares.
         self.priors = {m: f for m, f in (load_priors() if priors is None else priors).items() if m in atlas.muscle_by_id}
         self._bit = {c: 1 << i for i, c in enumerate(sorted(self.cells))}
@@ -402,7 +403,8 @@ class Engine:
         if not touched:
             return ranking
         raw = packed.to_bytes(self._tally_bytes, "little")
-        tally: Sequence[int] = raw if self._field_code == "B" else _native(array(self._field_code, raw))
+        # A list, not the bytes or array itself: compiled code reads a typed list[int] without boxing.
+        tally = list(raw) if self._field_code == "B" else list(_native(array(self._field_code, raw)))
         ranking.tally = tally
         support = supporting_symptoms(drawing.reported)
         implicated = drawing.context.implicated_muscles
@@ -462,7 +464,7 @@ class Engine:
         return scoring.evidence(len(support & known) if support else 0, implicated)
 
     def _combine(
-        self, idxs: list[int], best: int, best_score: float, tally: Sequence[int], ranking: _Ranking
+        self, idxs: list[int], best: int, best_score: float, tally: list[int], ranking: _Ranking
     ) -> tuple[float, tuple[int, ...], int]:
         """The muscle's best pattern plus its other patterns while one raises the row's score.
 

@@ -64,12 +64,38 @@ def intensities(cells: Sequence[str], intensity: Mapping[str, int]) -> str:
     return intensity_range([intensity[c] for c in cells])
 
 
+def _range_text(low: int, high: int) -> str:
+    return f"{low}/10" if low == high else f"{low}/10 to {high}/10"
+
+
+_RANGES: tuple[tuple[str, ...], ...] = tuple(tuple(_range_text(lo, hi) for hi in range(11)) for lo in range(11))
+"""Every range of valid intensities, worked out once: a shown row's zone asks for one of them."""
+
+
 def intensity_range(values: Sequence[int]) -> str:
     """ "6/10", or "3/10 to 7/10"."""
-    if len(values) == 1:
-        return f"{values[0]}/10"
-    low, high = min(values), max(values)
-    return f"{low}/10" if low == high else f"{low}/10 to {high}/10"
+    low, high = (values[0], values[0]) if len(values) == 1 else (min(values), max(values))
+    if 0 <= low <= high <= 10:
+        return _RANGES[low][high]
+    return _range_text(low, high)
+
+
+class PlaceWords:
+    """:func:`places` for one atlas's cells, remembered: drawings of one body area keep naming the
+    same few groups of cells. The memory is emptied when it grows past ``limit`` entries."""
+
+    def __init__(self, words: Mapping[str, tuple[str, str]], limit: int = 20_000) -> None:
+        self.words = words
+        self.limit = limit
+        self.memo: dict[tuple[str, ...], str] = {}
+
+    def places(self, cells: tuple[str, ...]) -> str:
+        text = self.memo.get(cells)
+        if text is None:
+            if len(self.memo) >= self.limit:
+                self.memo.clear()
+            text = self.memo[cells] = places(cells, self.words)
+        return text
 
 
 @cache
