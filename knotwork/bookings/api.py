@@ -736,7 +736,9 @@ class PracticeOut(Schema):
     rebooking: dict[str, Any] = Field(..., description="`therapists` and `total`")
     clients: dict[str, Any] = Field(..., description="`seen`, `new`, `returning` and per-week/month `buckets`")
     retention: dict[str, Any] = Field(..., description="`cohorts` and the weighted `average` per month")
-    referral_sources: list[dict[str, Any]] | None = Field(..., description="Null: client records carry no referral source")
+    referral_sources: list[dict[str, Any]] = Field(
+        ..., description="New clients of the period by how they heard about the clinic: `{source, clients}`, commonest first"
+    )
     notes: list[str]
 
 
@@ -788,7 +790,7 @@ def practice_report(request: HttpRequest, params: Query[PracticeQuery]):  # type
                     "buckets": [{"start": m.start, "clients": m.clients, "new": m.new, "returning": m.returning} for m in r.client_mix]},
         "retention": {"cohorts": [{"month": c.month, "clients": c.size, "returned": c.returned, "percent": c.shares} for c in r.cohorts],
                       "average": r.retention_average},
-        "referral_sources": r.referral_sources,
+        "referral_sources": [{"source": name, "clients": n} for name, n in r.referral_sources],
         "notes": [r.referral_note],
     })  # fmt: skip
 

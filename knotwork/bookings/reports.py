@@ -33,7 +33,8 @@ Definitions (docs/bookings.md, "Practice reports", says the same for owners):
   visit at the clinic falls in that week or month, returning if it was earlier.
 - **Retention cohorts**: clients grouped by the month of their first visit (in the period); for
   each of the following six months, the share of the cohort with a visit in that month.
-- **Referral sources**: the client record has no referral-source field, so this is not reported.
+- **Referral sources**: the new clients of the period (as above) counted by the client record's
+  "how they heard about the clinic" (`Client.referral_source`); "Not recorded" when it is empty.
 
 With a therapist chosen, the figures are that therapist's: their hours and bookings, the visits
 with them, and the clients they saw (new still means new to the clinic). A cohort is then the
@@ -59,6 +60,7 @@ from knotwork.bookings.calendar import Hours
 from knotwork.bookings.models import Appointment, AppointmentStatus, Room
 from knotwork.bookings.selectors import THERAPIST_ROLES
 from knotwork.bookings.services import MAX_YEAR, MIN_YEAR
+from knotwork.clients.models import Client
 
 S = AppointmentStatus
 BOOKED = (S.CONFIRMED, S.COMPLETED)
@@ -70,7 +72,11 @@ MAX_DAYS = 731  # two years, both ends included (a leap year's worth of slack)
 REBOOK_WEEKS_DEFAULT, REBOOK_WEEKS_MIN, REBOOK_WEEKS_MAX = 4, 1, 12
 RETENTION_MONTHS = 6
 WEEKLY_UP_TO_DAYS = 26 * 7  # longer periods group clients by month unless asked otherwise
-REFERRAL_NOTE = "Client records have no referral-source field, so referral sources cannot be reported."
+REFERRAL_NOTE = (
+    "New clients of the period by how they heard about the clinic, as recorded on their client record "
+    "(the desk fills it in on the client form)."
+)
+NOT_RECORDED = "Not recorded"
 
 
 class ReportError(ValueError):
@@ -220,7 +226,7 @@ class PracticeReport:
     new_clients: int
     cohorts: list[Cohort]
     retention_average: list[float | None]
-    referral_sources: list[tuple[str, int]] | None = None
+    referral_sources: list[tuple[str, int]] = field(default_factory=list)
     referral_note: str = REFERRAL_NOTE
 
     @property
@@ -293,11 +299,13 @@ def practice_report(
 
     mix, seen, new = _client_mix(visits, period_visits, period, group_by, tz, start)
     cohorts = _cohorts(visits, period, therapist, tz, now)
+    sources = _referral_sources(visits, period_visits, start)
     return PracticeReport(
         clinic=clinic, period=period, therapist=therapist, rebook_weeks=rebook_weeks, group_by=group_by,
         therapists=therapists, rooms=_rooms(clinic, in_period, open_minutes), open_minutes=open_minutes,
         attendance=attendance, attendance_total=total, rebooking=rebooking, rebooking_total=rebook_total,
         client_mix=mix, clients_seen=seen, new_clients=new, cohorts=cohorts, retention_average=_average(cohorts),
+        referral_sources=sources,
     )  # fmt: skip
 
 
@@ -423,6 +431,20 @@ def _client_mix(
     return out, totals["clients"] or 0, totals["new"] or 0
 
 
+def _referral_sources(visits: QuerySet[Appointment], period_visits: QuerySet[Appointment], start: datetime) -> list[tuple[str, int]]:
+    """New clients of the period (first visit inside it) by referral source, commonest first."""
+    rows = (
+        period_visits.annotate(first=_first_visit(visits, "starts_at"))
+        .filter(first__gte=start)
+        .values("client__referral_source")
+        .annotate(clients=Count("client", distinct=True))
+        .order_by()
+    )
+    labels = dict(Client.ReferralSource.choices)
+    found = [(labels.get(r["client__referral_source"], NOT_RECORDED), r["clients"]) for r in rows]
+    return sorted(found, key=lambda row: (row[0] == NOT_RECORDED, -row[1], row[0]))
+
+
 def _buckets(period: Period, group_by: str) -> list[date]:
     if group_by == "week":
         day = period.first - timedelta(days=period.first.weekday())
@@ -491,7 +513,7 @@ def _average(cohorts: list[Cohort]) -> list[float | None]:
 
 # --- CSV -----------------------------------------------------------------------------------------
 
-SECTIONS = ("utilisation", "attendance", "rebooking", "clients", "retention")
+SECTIONS = ("utilisation", "attendance", "rebooking", "clients", "retention", "referrals")
 
 
 def _blank(value: float | None) -> Any:
@@ -520,4 +542,6 @@ def csv_table(report: PracticeReport, section: str) -> tuple[list[str], list[lis
     if section == "retention":
         header = ["first visit month", "clients", *[f"month {k} %" for k in range(1, RETENTION_MONTHS + 1)]]
         return header, [[c.month.strftime("%Y-%m"), c.size, *[_blank(s) for s in c.shares]] for c in report.cohorts]
+    if section == "referrals":
+        return ["how they heard about the clinic", "new clients"], [[name, n] for name, n in report.referral_sources]
     raise ReportError(f"Unknown section: choose one of {', '.join(SECTIONS)}.", "section")

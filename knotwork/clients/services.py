@@ -24,6 +24,7 @@ DEMOGRAPHIC_FIELDS = (
     "emergency_contact_phone",
     "reminders_by_email",
     "reminders_by_sms",
+    "referral_source",
 )
 CLINICAL_FIELDS = ("clinical_alerts",)
 # What a client may change on their own record from the portal: how to reach them, how they want

@@ -38,6 +38,7 @@ from knotwork.accounts.models import ApiToken, Role
 from knotwork.accounts.services import api_token_create
 from knotwork.bookings import reports
 from knotwork.bookings.models import Appointment, AppointmentStatus, Availability, AvailabilityException, Room, Service
+from knotwork.clients.models import Client
 from knotwork.lib.testing import make_client, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -187,9 +188,15 @@ class FiguresTests:
         assert feb.shares == [33.3, 33.3, 0.0, 0.0, 0.0, 0.0]
         assert r.retention_average == [33.3, 33.3, 0.0, 0.0, 0.0, 0.0]
 
-    def test_referral_sources_are_not_reported_without_a_field(self, practice):
+    def test_referral_sources_count_the_periods_new_clients_only(self, practice):
+        c1, c2, c3, _, _ = practice.clients
+        Client.objects.filter(pk__in=[c1.pk, c3.pk]).update(referral_source=Client.ReferralSource.FRIEND)
+        Client.objects.filter(pk=c2.pk).update(referral_source=Client.ReferralSource.SEARCH)  # returning: not counted
         r = report(practice)
-        assert r.referral_sources is None and "no referral-source field" in r.referral_note
+        # New in the period: c1 and c3 (a friend), c5 (nothing recorded); "Not recorded" comes last.
+        assert r.referral_sources == [("A friend or family member", 2), ("Not recorded", 1)]
+        _, rows = reports.csv_table(r, "referrals")
+        assert rows == [["A friend or family member", 2], ["Not recorded", 1]]
 
     def test_one_therapist_gets_only_their_own_figures(self, practice):
         r = report(practice, therapist=practice.theo)
@@ -252,7 +259,7 @@ class PageTests:
                         "Retention cohorts", "Referral sources"):  # fmt: skip
             assert heading in html
         assert html.count("<svg") == 6 and html.count("<title id=") == 6 and html.count("<desc id=") == 6
-        assert "22.2%" in html and "66.7%" in html and "no referral-source field" in html
+        assert "22.2%" in html and "66.7%" in html and "how they heard about the clinic" in html
         assert "<script" not in html.split("<main", 1)[1].split("</main>", 1)[0]
 
     def test_the_default_period_is_the_last_twelve_weeks(self, practice, as_user):
@@ -359,7 +366,7 @@ class ApiTests:
         assert data["utilisation"]["open_minutes"] == 9360 and data["utilisation"]["rooms"][0]["percent"] == 2.6
         assert (data["clients"]["new"], data["clients"]["returning"]) == (3, 1)
         assert data["retention"]["cohorts"][0]["returned"] == [1, 1, 0, 0, 0, 0]
-        assert data["referral_sources"] is None
+        assert data["referral_sources"] == [{"source": "Not recorded", "clients": 3}]
 
     def test_options_reach_the_figures(self, practice, as_user):
         data = as_user(practice.olivia).get(API, {**QUERY, "rebook_weeks": 5, "therapist": practice.alice.pk, "by": "month"}).json()

@@ -77,6 +77,17 @@ class Client(models.Model):
         OTHER = "other", "Other / prefer to self-describe"
         UNDISCLOSED = "undisclosed", "Prefer not to say"
 
+    class ReferralSource(models.TextChoices):
+        """How a client came to the clinic: counted for new clients in the owner's practice report."""
+
+        DIRECTORY = "directory", "Knotwork's therapist directory"
+        SEARCH = "search", "Web search or map"
+        FRIEND = "friend", "A friend or family member"
+        CLINICIAN = "clinician", "A doctor, physiotherapist or other clinician"
+        SOCIAL = "social", "Social media"
+        EMPLOYER = "employer", "Employer, insurer or sports club"
+        OTHER = "other", "Something else"
+
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="clients")
     portal_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="client_records"
@@ -95,6 +106,9 @@ class Client(models.Model):
     # to a booking are always e-mailed, since they are the booking itself rather than a reminder.
     reminders_by_email = models.BooleanField("e-mail reminders", default=True)
     reminders_by_sms = models.BooleanField("text message reminders", default=False)
+    referral_source = models.CharField(
+        "how they heard about the clinic", max_length=12, choices=ReferralSource.choices, blank=True, help_text="Optional."
+    )
     clinical_alerts = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
