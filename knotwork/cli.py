@@ -25,13 +25,14 @@ COMMANDS = {
     "backup": "Online backup of the database and uploaded files (safe while serving)",
     "restore": "Restore a backup into a fresh instance and verify it table by table",
     "rotate-key": "Re-encrypt clinical text with the first key in FIELD_ENCRYPTION_KEYS (--new prints a key)",
+    "mfa-reset": "Remove every sign-in factor of someone who lost them all (--reason, audited); they enrol again",
     "migrate": "Apply database migrations",
     "createsuperuser": "Create a platform administrator",
 }
 
 
 # Commands typed with a hyphen whose Django module names use an underscore.
-HYPHENATED = ("demo-code", "send-reminders", "send-checkins", "rotate-key")
+HYPHENATED = ("demo-code", "send-reminders", "send-checkins", "rotate-key", "mfa-reset")
 
 
 def _help() -> str:
