@@ -286,7 +286,23 @@ class AppointmentSeries(models.Model):
         return f"Every {self.interval_weeks} week(s) from {self.start_day} at {self.start_time:%H:%M}"
 
 
-class Appointment(models.Model):
+class LocalTimes:
+    """``local_start`` / ``local_end``: a row's ``starts_at`` / ``ends_at`` in its clinic's time zone."""
+
+    starts_at: datetime
+    ends_at: datetime
+    clinic: Clinic
+
+    @property
+    def local_start(self) -> datetime:
+        return timezone.localtime(self.starts_at, self.clinic.tz)
+
+    @property
+    def local_end(self) -> datetime:
+        return timezone.localtime(self.ends_at, self.clinic.tz)
+
+
+class Appointment(LocalTimes, models.Model):
     """A claim on a therapist's time: a short hold, a request, a booking, and what became of it."""
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="appointments")
@@ -357,14 +373,6 @@ class Appointment(models.Model):
     def takes_visit_note(self) -> bool:
         """A visit note can be started from it: it has a client and was confirmed or attended."""
         return self.client_id is not None and self.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.COMPLETED)
-
-    @property
-    def local_start(self) -> datetime:
-        return timezone.localtime(self.starts_at, self.clinic.tz)
-
-    @property
-    def local_end(self) -> datetime:
-        return timezone.localtime(self.ends_at, self.clinic.tz)
 
 
 class IdempotencyRecord(models.Model):
@@ -551,7 +559,7 @@ class WaitlistOfferStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-class WaitlistOffer(models.Model):
+class WaitlistOffer(LocalTimes, models.Model):
     """A freed time offered to one waiting client, claimable once through a short-lived link.
 
     Only the token's hash is stored. The unique constraint makes a second offer of one start to
@@ -593,14 +601,6 @@ class WaitlistOffer(models.Model):
     def hash_token(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
 
-    @property
-    def local_start(self) -> datetime:
-        return timezone.localtime(self.starts_at, self.clinic.tz)
-
-    @property
-    def local_end(self) -> datetime:
-        return timezone.localtime(self.ends_at, self.clinic.tz)
-
 
 # --- Group sessions (classes) ------------------------------------------------------------------
 # See knotwork/bookings/classes.py and docs/bookings.md, "Group sessions".
@@ -616,7 +616,7 @@ class SeatStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class ClassSession(models.Model):
+class ClassSession(LocalTimes, models.Model):
     """One group session (a stretching class, say): one therapist's block of time with many seats.
 
     The class keeps its therapist (and room) busy through ``block``: one appointment row written
@@ -683,14 +683,6 @@ class ClassSession(models.Model):
     @property
     def duration_minutes(self) -> int:
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
-
-    @property
-    def local_start(self) -> datetime:
-        return timezone.localtime(self.starts_at, self.clinic.tz)
-
-    @property
-    def local_end(self) -> datetime:
-        return timezone.localtime(self.ends_at, self.clinic.tz)
 
 
 class ClassSeat(models.Model):
