@@ -31,28 +31,31 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// The new-client panel's focus is set as soon as htmx has put the panel in (afterSwap, the same
+// task), so it can never move after someone has started typing; htmx responses carry no autofocus.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const target = event.detail.target;
+  if (!(target instanceof HTMLElement) || target.id !== "client-new") return;
+  const panel = target.querySelector("[data-client-new]");
+  if (panel) {
+    const first = panel.querySelector(".client-match button") || panel.querySelector("[aria-invalid=true]") || panel.querySelector("input:not([type=hidden])");
+    if (first) first.focus();
+  } else if (target.querySelector("[data-client-created]")) {
+    const chosen = document.querySelector("#client-results input[name=client]:checked");
+    if (chosen) chosen.focus();
+  } else {
+    const open = target.querySelector("[data-client-open]");
+    if (open) open.focus();
+  }
+});
+
 document.addEventListener("htmx:afterSettle", (event) => {
   const target = event.detail.target;
-  if (!(target instanceof HTMLElement)) return;
-  if (target.id === "client-new") {
-    const panel = target.querySelector("[data-client-new]");
-    if (panel) {
-      // htmx responses carry no autofocus (it could land after typing had begun): focus here, once.
-      const first = panel.querySelector(".client-match button") || panel.querySelector("[aria-invalid=true]") || panel.querySelector("input:not([type=hidden])");
-      if (first) first.focus();
-    } else if (target.querySelector("[data-client-created]")) {
-      const chosen = document.querySelector("#client-results input[name=client]:checked");
-      if (chosen) chosen.focus();
-    } else {
-      const open = target.querySelector("[data-client-open]");
-      if (open) open.focus();
-    }
-  } else if (target.id === "desk-slots-panel") {
-    const from = event.detail.requestConfig && event.detail.requestConfig.elt;
-    const nav = from instanceof HTMLElement ? from.dataset.nav : null;
-    if (nav) {
-      const again = target.querySelector(`[data-nav="${nav}"]`) || target.querySelector("[data-nav]");
-      if (again) again.focus();
-    }
+  if (!(target instanceof HTMLElement) || target.id !== "desk-slots-panel") return;
+  const from = event.detail.requestConfig && event.detail.requestConfig.elt;
+  const nav = from instanceof HTMLElement ? from.dataset.nav : null;
+  if (nav) {
+    const again = target.querySelector(`[data-nav="${nav}"]`) || target.querySelector("[data-nav]");
+    if (again) again.focus();
   }
 });
