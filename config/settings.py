@@ -318,6 +318,8 @@ LOGGING = {
     "filters": {
         "request": {"()": "knotwork.lib.logging.RequestIdFilter"},
         "redact": {"()": "knotwork.lib.logging.RedactSecretsFilter"},
+# `knotwork audit verify` fails when an audit row has waited longer than this (seconds) to be sealed.
+AUDIT_UNSEALED_MAX_AGE = env_int("AUDIT_UNSEALED_MAX_AGE", 300, minimum=10)
         "no_traceback": {"()": "knotwork.lib.logging.NoTracebackFilter"},
     },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},

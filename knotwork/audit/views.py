@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -35,9 +35,21 @@ def audit_log(request: HttpRequest, *, membership: Membership) -> HttpResponse:
 def audit_export(request: HttpRequest, *, membership: Membership) -> HttpResponseBase:
     form, qs = _filtered(request, membership)
     audit_record(action=Action.EXPORT, object_type="audit.auditevent", clinic=membership.clinic, role=membership.role)
+    # Rows not sealed yet have no place in the chain: they come last, in the order they were written.
     rows = (
-        (e.seq, e.at.isoformat(), e.actor_label, e.role, e.action, e.object_type, e.object_id, e.ip or "", e.request_id, e.hash)
-        for e in qs.order_by("seq").iterator(chunk_size=2000)
+        (
+            "" if e.seq is None else e.seq,
+            e.at.isoformat(),
+            e.actor_label,
+            e.role,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.ip or "",
+            e.request_id,
+            e.hash,
+        )
+        for e in qs.order_by(F("seq").asc(nulls_last=True), "id").iterator(chunk_size=2000)
     )
     header = ["seq", "at", "actor", "role", "action", "object_type", "object_id", "ip", "request_id", "hash"]
     return csv_response(f"audit-{membership.clinic.slug}-{timezone.now():%Y%m%d}.csv", header, rows)

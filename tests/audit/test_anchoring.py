@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import override_settings
 
 from knotwork.audit.models import AuditEvent
-from knotwork.audit.services import audit_checkpoint, audit_record, audit_verify, read_checkpoints
+from knotwork.audit.services import audit_checkpoint, audit_record, audit_seal, audit_verify, read_checkpoints
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,16 @@ def _keys_and_checkpoints(tmp_path, settings):
 
 
 def _events(world, n):
-    return [audit_record(action="view", obj=world.client_a, actor=world.alice) for _ in range(n)]
+    """n events, sealed into the chain (grace 0: the sealer would otherwise wait a moment for them)."""
+    ids = [audit_record(action="view", obj=world.client_a, actor=world.alice).pk for _ in range(n)]
+    audit_seal(grace=0)
+    return list(AuditEvent.objects.filter(pk__in=ids).order_by("seq"))
 
 
 def _rewrite_with_sha256(chain: str, *, change_row: int, key_id: str | None = None) -> None:
     """The attack: change one row, then recompute every hash from there on with plain SHA-256 (the
-    attacker has the database, not the key) and move the chain head along."""
+    attacker has the database, not the key) and move the chain head along. Rows rewritten as
+    unkeyed (``key_id=""``) lose their mac too, as rows from before the keys had none."""
     prev = None
     for event in AuditEvent.objects.filter(chain=chain).order_by("seq"):
         if event.seq == change_row:
@@ -43,12 +47,14 @@ def _rewrite_with_sha256(chain: str, *, change_row: int, key_id: str | None = No
             event.prev_hash = prev
         if key_id is not None:
             event.key_id = key_id
+            if not key_id:
+                event.mac = ""
         payload = json.dumps(event.content(), sort_keys=True, separators=(",", ":"), default=str).encode()
         event.hash = hashlib.sha256(payload).hexdigest()
         with connection.cursor() as cur:
             cur.execute(
-                "UPDATE audit_auditevent SET actor_label = %s, prev_hash = %s, hash = %s, key_id = %s WHERE id = %s",
-                [event.actor_label, event.prev_hash, event.hash, event.key_id, event.pk],
+                "UPDATE audit_auditevent SET actor_label = %s, prev_hash = %s, hash = %s, key_id = %s, mac = %s WHERE id = %s",
+                [event.actor_label, event.prev_hash, event.hash, event.key_id, event.mac, event.pk],
             )
         prev = event.hash
     with connection.cursor() as cur:
@@ -82,7 +88,10 @@ def test_an_unkeyed_row_after_keyed_ones_is_caught(world):
     _rewrite_with_sha256(events[0].chain, change_row=3, key_id="")
     with connection.cursor() as cur:  # rows 1-2 keep their keyed hashes; row 3 rewritten unkeyed and relinked
         for e in events[:2]:
-            cur.execute("UPDATE audit_auditevent SET key_id = 'k1', prev_hash = %s, hash = %s WHERE id = %s", [e.prev_hash, e.hash, e.pk])
+            cur.execute(
+                "UPDATE audit_auditevent SET key_id = 'k1', mac = %s, prev_hash = %s, hash = %s WHERE id = %s",
+                [e.mac, e.prev_hash, e.hash, e.pk],
+            )
         third = AuditEvent.objects.get(pk=events[2].pk)
         third.prev_hash = events[1].hash
         rehashed = third.compute_hash()
@@ -127,12 +136,14 @@ def test_rows_from_before_the_chain_was_keyed_still_verify_and_stay_covered(worl
     events = _events(world, 3)
     with connection.cursor() as cur:  # as a database upgraded from the unkeyed chain holds them
         for e in events[:2]:
-            e.key_id = ""
+            e.key_id, e.mac = "", ""
         prev = "0" * 64
         for e in events[:2]:
             e.prev_hash = prev
             e.hash = e.compute_hash()
-            cur.execute("UPDATE audit_auditevent SET key_id = '', prev_hash = %s, hash = %s WHERE id = %s", [e.prev_hash, e.hash, e.pk])
+            cur.execute(
+                "UPDATE audit_auditevent SET key_id = '', mac = '', prev_hash = %s, hash = %s WHERE id = %s", [e.prev_hash, e.hash, e.pk]
+            )
             prev = e.hash
     third = AuditEvent.objects.get(pk=events[2].pk)
     third.prev_hash = prev
@@ -157,9 +168,9 @@ def test_the_checkpoint_file_is_appended_and_a_torn_line_is_ignored(world, setti
     marks = read_checkpoints()
     assert list(marks.values())[0].keys() == {1, 2}
     out = io.StringIO()
-    call_command("audit", "checkpoint", stdout=out)
+    call_command("audit", "checkpoint", "--grace", "0", stdout=out)
     assert "checkpoint at row 2" in out.getvalue()
-    call_command("audit", "verify", stdout=out)
+    call_command("audit", "verify", "--grace", "0", stdout=out)
     assert "chain intact" in out.getvalue()
 
 

@@ -8,13 +8,16 @@ from django.db import connection
 from django.urls import reverse
 
 from knotwork.audit.models import AppendOnlyError, AuditEvent
-from knotwork.audit.services import audit_record, audit_verify
+from knotwork.audit.services import audit_record, audit_seal, audit_verify
 
 pytestmark = pytest.mark.django_db
 
 
 def _events(world, n=5):
-    return [audit_record(action="view", obj=world.client_a, actor=world.alice) for _ in range(n)]
+    """n events, sealed into the chain (grace 0: the sealer would otherwise wait a moment for them)."""
+    ids = [audit_record(action="view", obj=world.client_a, actor=world.alice).pk for _ in range(n)]
+    audit_seal(grace=0)
+    return list(AuditEvent.objects.filter(pk__in=ids).order_by("seq"))
 
 
 class AuditChainTests:
@@ -26,6 +29,8 @@ class AuditChainTests:
     def test_clinics_have_separate_chains(self, world):
         audit_record(action="view", obj=world.client_a, actor=world.alice)
         event_b = audit_record(action="view", obj=world.client_b, actor=world.charlie)
+        audit_seal(grace=0)
+        event_b.refresh_from_db()
         assert event_b.seq == 1
         assert {r.chain for r in audit_verify()} == {f"clinic:{world.clinic_a.pk}", f"clinic:{world.clinic_b.pk}"}
 
@@ -63,12 +68,12 @@ class AuditChainTests:
     def test_the_command_reports_intact_chains_and_exits_non_zero_on_a_broken_one(self, world):
         events = _events(world, 2)
         out = io.StringIO()
-        call_command("audit", "verify", stdout=out)
+        call_command("audit", "verify", "--grace", "0", stdout=out)
         assert "chain intact" in out.getvalue()
         with connection.cursor() as cur:
             cur.execute("UPDATE audit_auditevent SET object_id = '999' WHERE id = %s", [events[0].pk])
         with pytest.raises(SystemExit):
-            call_command("audit", "verify", stdout=out)
+            call_command("audit", "verify", "--grace", "0", stdout=out)
         assert "broken at row 1" in out.getvalue()
 
 
