@@ -17,7 +17,7 @@ from ninja.throttling import AnonRateThrottle, AuthRateThrottle, BaseThrottle
 
 from knotwork.directory import selectors
 from knotwork.directory.models import Gender, NmtLevel, TherapistProfile
-from knotwork.directory.search import DEFAULT_RADIUS_KM, MAX_PAGE_SIZE, MAX_RADIUS_KM, SearchError, SearchParams, search
+from knotwork.directory.search import COUNT_LIMIT, DEFAULT_RADIUS_KM, MAX_PAGE_SIZE, MAX_RADIUS_KM, SearchError, SearchParams, search
 
 router = Router(tags=["directory"])
 THROTTLE: list[BaseThrottle] = [AnonRateThrottle("30/m"), AuthRateThrottle("120/m")]
@@ -81,7 +81,8 @@ class TherapistOut(Schema):
 
 
 class SearchOut(Schema):
-    count: int
+    count: int = Field(description=f"Matches, counted exactly up to {COUNT_LIMIT:,} (or one page past the page asked for)")
+    count_exact: bool = Field(description="False when counting stopped: there are more than `count` matches")
     page: int
     page_size: int
     sort: str
@@ -197,6 +198,7 @@ def therapists(request: HttpRequest, filters: Query[SearchQuery]) -> dict[str, o
     origin = result.origin
     return {
         "count": result.count,
+        "count_exact": result.count_exact,
         "page": result.page,
         "page_size": result.page_size,
         "sort": result.sort,

@@ -1,13 +1,17 @@
 """The directory search, shared by the page and the API.
 
-Two steps, so 50,000 profiles cost what a few hundred do:
+Everything is answered by the database, so a page costs about what its window costs:
 
-1. one query on the listed profiles with an indexed bounding box around the place (plus every
-   filter the database can answer) that returns only id, coordinates and sort keys;
-2. exact great-circle distance in Python, the radius cut, sorting, the page slice, and one more
-   query that loads the page's profiles with their clinics.
+- filters (condition, language, gender, verified and NMT dates, availability, and ``EXISTS``
+  subqueries on bookings' services) are SQL conditions on the listed profiles;
+- a place becomes a radius cut through the spatial index (:mod:`knotwork.directory.geo`: GiST on
+  PostgreSQL, R*Tree on SQLite) plus the exact haversine distance in SQL;
+- the order (nearest first, best rated, or soonest free; always ending in the id, so pages are
+  stable) and the page slice are ``ORDER BY … LIMIT`` in SQL; nearest first reads only a ring
+  around the place big enough for the page (:func:`knotwork.directory.geo.page_nearest_first`);
+- one more query counts the matches, exactly up to :data:`COUNT_LIMIT` (then "more than").
 
-PostgreSQL's earthdistance/cube was measured against this and did not help (docs/directory.md).
+See docs/directory.md for the design and the measurements.
 """
 
 from __future__ import annotations
@@ -17,18 +21,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value, Window
 from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 
 from knotwork.accounts.models import Clinic
 from knotwork.bookings.models import Service
+from knotwork.directory import geo
 from knotwork.directory.models import Condition, Gender, TherapistProfile
-from knotwork.directory.places import Place, PlaceNotFound, bounding_box, find_city, haversine_km, parse_lat_lon
+from knotwork.directory.places import Place, PlaceNotFound, find_city, parse_lat_lon
 
 MAX_RADIUS_KM = 200
 DEFAULT_RADIUS_KM = 25
 MAX_PAGE_SIZE = 50
+# Matches are counted exactly up to this many (or to one page past the page asked for, if that is
+# further); past it the result says "more than" instead of reading every match. See docs/directory.md.
+COUNT_LIMIT = 1000
 SORTS = ("distance", "rating", "availability")
 
 
@@ -79,6 +87,8 @@ class SearchResult:
     origin: Origin | None
     sort: str
     params: SearchParams = field(default_factory=SearchParams)
+    # False when counting stopped: there are more than ``count`` matches.
+    count_exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -214,30 +224,48 @@ def search(params: SearchParams, *, now: datetime | None = None) -> SearchResult
     sort = params.sort or ("distance" if origin else "rating")
     if sort == "distance" and origin is None:
         sort = "rating"
-    qs = filtered(params, today=today, now=now)
-    if origin is not None:
-        box = bounding_box(origin.latitude, origin.longitude, params.radius_km)
-        lon_q = Q()
-        for lo, hi in box.lon_ranges:
-            lon_q |= Q(longitude__gte=lo, longitude__lte=hi)
-        qs = qs.filter(lon_q, latitude__gte=box.lat_min, latitude__lte=box.lat_max)
-    rows = list(qs.values_list("id", "latitude", "longitude", "rating_score", "review_count", "next_free_at"))
-    keyed: list[tuple[int, float | None, float, int, datetime | None]] = []
-    for pk, lat, lon, score, count, next_free in rows:
-        if lat is None or lon is None:  # listed profiles always have a place; the type does not know
-            continue
-        distance = haversine_km(origin.latitude, origin.longitude, lat, lon) if origin is not None else None
-        if distance is not None and distance > params.radius_km:
-            continue
-        keyed.append((pk, distance, score, count, next_free))
-    if sort == "rating":
-        keyed.sort(key=lambda r: (-r[2], -r[3], r[1] or 0.0, r[0]))
-    elif sort == "availability":
-        keyed.sort(key=lambda r: (r[4] is None, r[4] or now, r[1] or 0.0, r[0]))
-    else:
-        keyed.sort(key=lambda r: (r[1] or 0.0, -r[2], r[0]))
+    base = filtered(params, today=today, now=now).select_related("clinic", "next_free_service")
     start = (params.page - 1) * params.page_size
-    page_rows = keyed[start : start + params.page_size]
-    loaded = TherapistProfile.objects.select_related("clinic", "next_free_service").in_bulk([r[0] for r in page_rows])
-    hits = [Hit(loaded[r[0]], None if r[1] is None else round(r[1], 1)) for r in page_rows if r[0] in loaded]
-    return SearchResult(hits=hits, count=len(keyed), page=params.page, page_size=params.page_size, origin=origin, sort=sort, params=params)
+    stop = start + params.page_size
+    count_limit = max(COUNT_LIMIT, stop + params.page_size)
+    if origin is None:
+        matches = base.filter(latitude__isnull=False, longitude__isnull=False)
+        count = matches.order_by()[: count_limit + 1].count()
+        rows = list(_ordered(matches, sort)[start:stop]) if start < count else []
+        hits = [Hit(p, None) for p in rows]
+    elif sort == "distance":
+        lat, lon, radius = origin.latitude, origin.longitude, params.radius_km
+        count = geo.within(base, lat, lon, radius).order_by()[: count_limit + 1].count()
+        rows = geo.page_nearest_first(base, lat, lon, radius, start=start, stop=stop, count=count)
+        hits = [Hit(p, round(p.distance_km, 1)) for p in rows]  # type: ignore[attr-defined]  # annotated by geo.within
+    else:
+        # Rating or availability reads every match in the radius anyway: one pass over ids and
+        # sort keys only (no clinic joined to thousands of rows) that also counts them all, then
+        # the page's profiles.
+        matches = geo.within(base, origin.latitude, origin.longitude, params.radius_km)
+        page_ids = list(_ordered(matches, sort).annotate(total=Window(Count("id"))).values_list("id", "total")[start:stop])
+        if page_ids:
+            count = count_limit = page_ids[0][1]
+        else:
+            count = matches.order_by()[: count_limit + 1].count()
+        ids = [pk for pk, _ in page_ids]
+        loaded = {p.pk: p for p in matches.filter(id__in=ids)}
+        hits = [Hit(loaded[pk], round(loaded[pk].distance_km, 1)) for pk in ids if pk in loaded]  # type: ignore[attr-defined]
+    return SearchResult(
+        hits=hits,
+        count=min(count, count_limit),
+        page=params.page,
+        page_size=params.page_size,
+        origin=origin,
+        sort=sort,
+        params=params,
+        count_exact=count <= count_limit,
+    )
+
+
+def _ordered(qs: QuerySet[TherapistProfile], sort: str) -> QuerySet[TherapistProfile]:
+    """Rating or availability order; the distance (when there is a place) and the id break ties."""
+    near = ["distance_km"] if "distance_km" in qs.query.annotations else []
+    if sort == "availability":
+        return qs.order_by(F("next_free_at").asc(nulls_last=True), *near, "id")
+    return qs.order_by("-rating_score", "-review_count", *near, "id")
