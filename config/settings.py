@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "knotwork.accounts.middleware.RequireStaffMfaMiddleware",
 ]
 
+    "knotwork.accounts.middleware.UserLanguageMiddleware",
+    "knotwork.pwa.middleware.ClearSiteDataMiddleware",
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -305,6 +308,10 @@ USE_TZ = True
 
 # --- Knotwork ---------------------------------------------------------------------------------
 KNOTWORK_REQUIRE_MFA = env_bool("KNOTWORK_REQUIRE_MFA", True)
+# What clients see is offered in these; staff pages stay English (docs/i18n.md). No URL prefixes:
+# the language comes from the signed-in user's saved choice, else the cookie, else Accept-Language.
+LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 API_MAX_PAGE_SIZE = 100
 # The currency a clinic's billing starts in (ISO 4217); each clinic can change its own.
 KNOTWORK_CURRENCY = env_str("KNOTWORK_CURRENCY", "GBP")

@@ -38,6 +38,9 @@ urlpatterns = [
     path("", include("knotwork.learn.urls")),
     path("", include("knotwork.outcomes.urls")),
     path("", include("knotwork.interop.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("knotwork.pwa.urls")),
+    path("", include("knotwork.video.urls")),
 ]
 
 handler400 = bad_request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,15 @@ def knotwork_deploy_checks(app_configs: Any, **kwargs: Any) -> list[Error | Warn
         )
     if settings.EMAIL_BACKEND.endswith(("console.EmailBackend", "locmem.EmailBackend")):
         problems.append(Warning("Email is not delivered (console or memory backend).", hint="Set EMAIL_BACKEND=smtp.", id="knotwork.W003"))
+    stale = [po for path in settings.LOCALE_PATHS for po in sorted(Path(path).glob("*/LC_MESSAGES/*.po")) if _not_compiled(po)]
+    if stale:
+        problems.append(
+            Warning(
+                f"Translation catalogues are not compiled, so clients see English: {', '.join(str(p) for p in stale)}.",
+                hint="Run `python tools/compile_messages.py` (make run and make test do it).",
+                id="knotwork.W005",
+            )
+        )
     try:
         from knotwork.accounts.models import Clinic
 
@@ -34,3 +44,8 @@ def knotwork_deploy_checks(app_configs: Any, **kwargs: Any) -> list[Error | Warn
     except DatabaseError:
         pass  # not migrated yet: nothing to check
     return problems
+
+
+def _not_compiled(po: Path) -> bool:
+    mo = po.with_suffix(".mo")
+    return not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime

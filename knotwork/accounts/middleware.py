@@ -8,7 +8,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 
 from knotwork.accounts.models import Membership
@@ -77,8 +77,9 @@ class ClinicMiddleware:
         return self.get_response(request)
 
 
-# Paths a staff member without two-factor sign-in may still reach: enrolment itself and sign-out.
-MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/health")
+# Paths a staff member without two-factor sign-in may still reach: enrolment itself, sign-out and
+# the language chooser (it only sets a cookie and the user's own language).
+MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/health", "/i18n/")
 
 
 class RequireStaffMfaMiddleware:
@@ -111,3 +112,47 @@ def has_second_factor(user: object) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]).exists()
+
+
+def _supported(code: str) -> bool:
+    return code in dict(settings.LANGUAGES)
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's saved language wins over the cookie and Accept-Language (LocaleMiddleware's
+    choice), so the language follows the person to a new browser or session.
+
+    The choice is saved when Django's ``set_language`` view answered the user's POST with a
+    language cookie: that view has passed the CSRF check and validated the code by then. The cookie
+    is kept in step with the saved choice, so pages stay in that language after signing out.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        saved = user.language if user.is_authenticated and _supported(user.language) else ""
+        if saved and saved != translation.get_language():
+            translation.activate(saved)
+            request.LANGUAGE_CODE = saved
+        response = self.get_response(request)
+        cookie_name = settings.LANGUAGE_COOKIE_NAME
+        chosen = response.cookies.get(cookie_name)
+        match = request.resolver_match
+        if chosen is not None and match is not None and match.url_name == "set_language" and request.user.is_authenticated:
+            if _supported(chosen.value) and chosen.value != request.user.language:
+                request.user.language = chosen.value
+                request.user.save(update_fields=["language"])
+        elif saved and chosen is None and request.user.is_authenticated and request.COOKIES.get(cookie_name) != saved:
+            response.set_cookie(
+                cookie_name,
+                saved,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+        return response

@@ -49,6 +49,10 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     is_verifier = models.BooleanField(default=False, help_text="Platform staff who check therapists' licences and certifications.")
+    # The language chosen with the site's chooser (a code from settings.LANGUAGES); blank: none
+    # chosen, so the browser's cookie or Accept-Language decides. No choices here, so adding a
+    # language needs no migration.
+    language = models.CharField(max_length=8, blank=True, default="")
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]

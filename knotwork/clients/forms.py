@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from knotwork.clients.models import Client
 from knotwork.clients.services import CLINICAL_FIELDS, DEMOGRAPHIC_FIELDS, OWN_FIELDS
@@ -17,7 +19,7 @@ def clean_phone(value: str) -> str:
         return ""
     digits = sum(c.isdigit() for c in value)
     if not PHONE_CHARS.match(value) or not 6 <= digits <= 15:
-        raise forms.ValidationError("Enter a phone number of 6 to 15 digits, for example +44 7700 900123.")
+        raise forms.ValidationError(_("Enter a phone number of 6 to 15 digits, for example +44 7700 900123."))
     return value
 
 
@@ -50,16 +52,16 @@ class OwnDetailsForm(forms.ModelForm):
         model = Client
         fields = list(OWN_FIELDS)
         labels = {
-            "phone": "Mobile or phone number",
-            "address": "Postal address",
-            "emergency_contact_name": "Emergency contact's name",
-            "emergency_contact_phone": "Emergency contact's phone number",
-            "reminders_by_email": "Remind me of appointments by e-mail",
-            "reminders_by_sms": "Remind me of appointments by text message",
+            "phone": _("Mobile or phone number"),
+            "address": _("Postal address"),
+            "emergency_contact_name": _("Emergency contact's name"),
+            "emergency_contact_phone": _("Emergency contact's phone number"),
+            "reminders_by_email": _("Remind me of appointments by e-mail"),
+            "reminders_by_sms": _("Remind me of appointments by text message"),
         }
         help_texts = {
-            "emergency_contact_name": "Someone the clinic may call if you are taken ill during a visit.",
-            "reminders_by_sms": "Needs a mobile number. Only if the clinic sends text reminders.",
+            "emergency_contact_name": _("Someone the clinic may call if you are taken ill during a visit."),
+            "reminders_by_sms": _("Needs a mobile number. Only if the clinic sends text reminders."),
         }
         widgets = {"address": forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"})}
 
@@ -81,16 +83,16 @@ class OwnDetailsForm(forms.ModelForm):
         address = ", ".join(line.strip().strip(",") for line in self.cleaned_data.get("address", "").splitlines() if line.strip())
         limit = Client._meta.get_field("address").max_length or 250
         if len(address) > limit:
-            raise forms.ValidationError(f"Keep the address to {limit} characters.")
+            raise forms.ValidationError(gettext("Keep the address to %(limit)d characters.") % {"limit": limit})
         return address
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         name, phone = data.get("emergency_contact_name", ""), data.get("emergency_contact_phone", "")
         if name and not phone and "emergency_contact_phone" not in self.errors:
-            self.add_error("emergency_contact_phone", "Add a phone number for your emergency contact.")
+            self.add_error("emergency_contact_phone", gettext("Add a phone number for your emergency contact."))
         if phone and not name and "emergency_contact_name" not in self.errors:
-            self.add_error("emergency_contact_name", "Add your emergency contact's name.")
+            self.add_error("emergency_contact_name", gettext("Add your emergency contact's name."))
         if data.get("reminders_by_sms") and not data.get("phone") and "phone" not in self.errors:
-            self.add_error("reminders_by_sms", "Add a mobile number above to get text reminders.")
+            self.add_error("reminders_by_sms", gettext("Add a mobile number above to get text reminders."))
         return data

@@ -8,6 +8,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from knotwork.clients.consent import SignatureError, clean_signature
 from knotwork.clients.intake_form import LIST_KINDS, Question, Section, is_blank
@@ -28,18 +30,19 @@ def parse_drawing_field(raw: str) -> dict[str, Any]:
     if not raw:
         return {"marks": []}
     if len(raw) > MAX_DRAWING_CHARS:
-        raise ValidationError("The drawing is too large to store. Clear the map and mark it again.")
+        raise ValidationError(_("The drawing is too large to store. Clear the map and mark it again."))
     try:
         data = json.loads(raw, parse_constant=_no_json_constants)
     except (ValueError, RecursionError):
-        raise ValidationError("The drawing could not be read (it is not valid JSON). Clear the map and mark it again.") from None
+        raise ValidationError(_("The drawing could not be read (it is not valid JSON). Clear the map and mark it again.")) from None
     if not isinstance(data, dict) or not isinstance(data.get("marks"), list):
-        raise ValidationError("The drawing could not be read: it must hold a list of marks.")
+        raise ValidationError(_("The drawing could not be read: it must hold a list of marks."))
     drawing = {"marks": data["marks"]}
     try:
         parse_drawing(drawing)
     except DrawingError as exc:
-        raise ValidationError("The drawing has problems: " + "; ".join(f"{w}: {m}" for w, m in exc.problems[:5])) from None
+        problems = "; ".join(f"{w}: {m}" for w, m in exc.problems[:5])
+        raise ValidationError(gettext("The drawing has problems: %(problems)s") % {"problems": problems}) from None
     return drawing
 
 
@@ -104,8 +107,10 @@ class IntakeBoundField(forms.BoundField):
     @property
     def empty_hint(self) -> str:
         """What a closed, unticked grid's summary says beside the question."""
-        what = "body areas" if self.question.kind == "cells" else "options"
-        return f"Choose from {len(self.question.choices)} {what}"
+        count = len(self.question.choices)
+        if self.question.kind == "cells":
+            return ngettext("Choose from %(count)d body area", "Choose from %(count)d body areas", count) % {"count": count}
+        return ngettext("Choose from %(count)d option", "Choose from %(count)d options", count) % {"count": count}
 
     @property
     def gate_answer(self) -> Any:
@@ -152,12 +157,12 @@ class SectionForm(forms.Form):
                     self.add_error(q.id, exc)
                     continue
                 if q.required and not cleaned[q.id]["marks"]:
-                    self.add_error(q.id, "Mark at least one area where you feel pain (tap it on the body map).")
+                    self.add_error(q.id, gettext("Mark at least one area where you feel pain (tap it on the body map)."))
             if q.required_if and q.id not in self.errors:
                 parent, expected = q.required_if
                 parent_value = cleaned.get(parent, self.answers.get(parent)) if parent in self.fields else self.answers.get(parent)
                 if parent_value == expected and is_blank(cleaned.get(q.id)):
-                    self.add_error(q.id, "Please answer this too.")
+                    self.add_error(q.id, gettext("Please answer this too."))
         return cleaned
 
     def valid_answers(self) -> dict[str, Any]:
@@ -172,15 +177,15 @@ class SectionForm(forms.Form):
 class SignedNameForm(forms.Form):
     """A typed full name and a drawn signature (static/clients/signature.js)."""
 
-    typed_name = forms.CharField(label="Your full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    typed_name = forms.CharField(label=_("Your full name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     signature = forms.CharField(
-        label="Your signature", required=False, max_length=40_000, widget=forms.HiddenInput(attrs={"data-signature-output": ""})
+        label=_("Your signature"), required=False, max_length=40_000, widget=forms.HiddenInput(attrs={"data-signature-output": ""})
     )
 
     def clean_typed_name(self) -> str:
         name = " ".join(self.cleaned_data["typed_name"].split())
         if len(name) < 3 or " " not in name:
-            raise ValidationError("Type your full name: first name and last name.")
+            raise ValidationError(_("Type your full name: first name and last name."))
         return name
 
     def clean_signature(self) -> str:
@@ -193,24 +198,24 @@ class SignedNameForm(forms.Form):
 class SignatureForm(SignedNameForm):
     """The intake's consent step: both documents."""
 
-    agree_consent = forms.BooleanField(label="I have read the consent to neuromuscular therapy and I agree to it.")
-    agree_privacy = forms.BooleanField(label="I have read the privacy notice.")
+    agree_consent = forms.BooleanField(label=_("I have read the consent to neuromuscular therapy and I agree to it."))
+    agree_privacy = forms.BooleanField(label=_("I have read the privacy notice."))
 
 
 class ResignForm(SignedNameForm):
     """Signing new versions of documents signed before."""
 
-    agree = forms.BooleanField(label="I have read the updated documents above and I agree to them.")
+    agree = forms.BooleanField(label=_("I have read the updated documents above and I agree to them."))
 
 
 class DrawingForm(forms.Form):
-    drawing = forms.CharField(label="Pain drawing", required=False, widget=forms.HiddenInput(attrs={"data-bodymap-output": ""}))
-    note = forms.CharField(label="Anything to add? (optional)", max_length=300, required=False)
+    drawing = forms.CharField(label=_("Pain drawing"), required=False, widget=forms.HiddenInput(attrs={"data-bodymap-output": ""}))
+    note = forms.CharField(label=_("Anything to add? (optional)"), max_length=300, required=False)
 
     def clean_drawing(self) -> dict[str, Any]:
         drawing = parse_drawing_field(self.cleaned_data.get("drawing", ""))
         if not drawing["marks"]:
-            raise ValidationError("Mark at least one area where you feel pain (tap it on the body map).")
+            raise ValidationError(_("Mark at least one area where you feel pain (tap it on the body map)."))
         return drawing
 
 

@@ -5,6 +5,8 @@ from typing import Any
 
 from django import forms
 from django.conf.locale import LANG_INFO
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from knotwork.directory.models import Condition, Credential, Gender, NmtLevel, Review, ReviewReport, TherapistProfile, pack
 from knotwork.directory.search import DEFAULT_RADIUS_KM, SORTS, SearchParams
@@ -13,8 +15,10 @@ LANGUAGE_CHOICES = sorted(
     ((code, info["name"]) for code, info in LANG_INFO.items() if "name" in info and "-" not in code), key=lambda c: c[1]
 )
 LANGUAGE_NAMES = dict(LANGUAGE_CHOICES)
-RATING_CHOICES = [(i, f"{i} star{'s' if i > 1 else ''}") for i in range(5, 0, -1)]
+RATING_CHOICES = [(5, _("5 stars")), (4, _("4 stars")), (3, _("3 stars")), (2, _("2 stars")), (1, _("1 star"))]
 RADIUS_CHOICES = [(5, "5 km"), (10, "10 km"), (25, "25 km"), (50, "50 km"), (100, "100 km"), (200, "200 km")]
+
+SORT_LABELS = {"distance": _("Distance"), "rating": _("Rating"), "availability": _("Availability")}
 
 
 def language_label(code: str) -> str:
@@ -144,19 +148,19 @@ class DecisionForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    overall = forms.TypedChoiceField(label="Overall", choices=RATING_CHOICES, coerce=int)
-    communication = forms.TypedChoiceField(label="Communication", choices=RATING_CHOICES, coerce=int)
-    pressure_respected = forms.TypedChoiceField(label="Respected my pressure limits", choices=RATING_CHOICES, coerce=int)
-    results = forms.TypedChoiceField(label="Results", choices=RATING_CHOICES, coerce=int)
+    overall = forms.TypedChoiceField(label=_("Overall"), choices=RATING_CHOICES, coerce=int)
+    communication = forms.TypedChoiceField(label=_("Communication"), choices=RATING_CHOICES, coerce=int)
+    pressure_respected = forms.TypedChoiceField(label=_("Respected my pressure limits"), choices=RATING_CHOICES, coerce=int)
+    results = forms.TypedChoiceField(label=_("Results"), choices=RATING_CHOICES, coerce=int)
     text = forms.CharField(
-        label="Your review (optional)",
+        label=_("Your review (optional)"),
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Please leave out names, contact details and health details you would not want public.",
+        help_text=_("Please leave out names, contact details and health details you would not want public."),
     )
     display = forms.ChoiceField(
-        label="Show me as", choices=Review.Display.choices, widget=forms.RadioSelect, initial=Review.Display.FIRST_NAME
+        label=_("Show me as"), choices=Review.Display.choices, widget=forms.RadioSelect, initial=Review.Display.FIRST_NAME
     )
 
     @classmethod
@@ -170,8 +174,8 @@ class ReplyForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    reason = forms.ChoiceField(label="Why", choices=ReviewReport.Reason.choices)
-    note = forms.CharField(label="Anything the moderators should know", max_length=500, required=False)
+    reason = forms.ChoiceField(label=_("Why"), choices=ReviewReport.Reason.choices)
+    note = forms.CharField(label=_("Anything the moderators should know"), max_length=500, required=False)
 
 
 class ModerateForm(forms.Form):
@@ -180,34 +184,48 @@ class ModerateForm(forms.Form):
 
 
 class RecommendForm(forms.Form):
-    email = forms.EmailField(label="Your friend's e-mail address")
+    email = forms.EmailField(label=_("Your friend's e-mail address"))
 
 
 class SearchForm(forms.Form):
-    near = forms.CharField(label="Near", max_length=100, required=False)
+    near = forms.CharField(label=_("Near"), max_length=100, required=False)
     radius_km = forms.TypedChoiceField(
-        label="Within", choices=RADIUS_CHOICES, coerce=int, required=False, empty_value=None, initial=DEFAULT_RADIUS_KM
+        label=_("Within"), choices=RADIUS_CHOICES, coerce=int, required=False, empty_value=None, initial=DEFAULT_RADIUS_KM
     )
-    condition = forms.ChoiceField(label="Help with", choices=[("", "Anything"), *Condition.choices], required=False)
-    verified = forms.BooleanField(label="Licence verified", required=False)
-    nmt_certified = forms.BooleanField(label="NMT certified", required=False)
-    free_consultation = forms.BooleanField(label="Free consultation", required=False)
+    condition = forms.ChoiceField(label=_("Help with"), choices=[("", _("Anything")), *Condition.choices], required=False)
+    verified = forms.BooleanField(label=_("Licence verified"), required=False)
+    nmt_certified = forms.BooleanField(label=_("NMT certified"), required=False)
+    free_consultation = forms.BooleanField(label=_("Free consultation"), required=False)
     available_within_days = forms.TypedChoiceField(
-        label="Free time within",
-        choices=[("", "Any time"), (3, "3 days"), (7, "7 days"), (14, "14 days"), (30, "30 days")],
+        label=_("Free time within"),
+        choices=[("", _("Any time")), (3, _("3 days")), (7, _("7 days")), (14, _("14 days")), (30, _("30 days"))],
         coerce=int,
         required=False,
         empty_value=None,
     )
-    language = forms.ChoiceField(label="Language", choices=[("", "Any"), *LANGUAGE_CHOICES], required=False)
-    gender = forms.ChoiceField(
-        label="Therapist",
-        choices=[("", "Any"), (Gender.WOMAN, "Woman"), (Gender.MAN, "Man"), (Gender.NON_BINARY, "Non-binary")],
+    # Language names come translated from Django's own catalogue (its LANGUAGES are marked for it).
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", pgettext_lazy("any language", "Any")), *[(code, _(name)) for code, name in LANGUAGE_CHOICES]],
         required=False,
     )
-    price_min = forms.DecimalField(label="Session price from", min_value=Decimal(0), max_digits=8, decimal_places=2, required=False)
-    price_max = forms.DecimalField(label="to", min_value=Decimal(0), max_digits=8, decimal_places=2, required=False)
-    sort = forms.ChoiceField(label="Sort by", choices=[("", "Best match"), *[(s, s.title()) for s in SORTS]], required=False)
+    gender = forms.ChoiceField(
+        label=_("Therapist"),
+        choices=[
+            ("", pgettext_lazy("any therapist", "Any")),
+            (Gender.WOMAN, _("Woman")),
+            (Gender.MAN, _("Man")),
+            (Gender.NON_BINARY, _("Non-binary")),
+        ],
+        required=False,
+    )
+    price_min = forms.DecimalField(label=_("Session price from"), min_value=Decimal(0), max_digits=8, decimal_places=2, required=False)
+    price_max = forms.DecimalField(
+        label=pgettext_lazy("price range", "to"), min_value=Decimal(0), max_digits=8, decimal_places=2, required=False
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"), choices=[("", _("Best match")), *[(s, SORT_LABELS.get(s, s.title())) for s in SORTS]], required=False
+    )
 
     def params(self, page: int) -> SearchParams:
         d = self.cleaned_data

@@ -384,6 +384,43 @@ ROUTES: dict[str, Route] = {
     "api:outcomes_measures": Route("authenticated", "the measure definitions (reference data)"),
     "api:directory_therapists": Route("public", "published therapist profiles"),
     "api:directory_therapist": Route("public", "published therapist profile"),
+    "set_language": Route("public", "Django's language chooser: sets the language cookie (and a signed-in user's choice)"),
+    # --- money reports (billing) -------------------------------------------------------------
+    "money_reports": Route(VD, "index: owner and front desk see every report, a therapist the sales report only (others 403)"),
+    "money_report_day": Route(TP, "owner and front desk (take_payments or manage_clinic); ?format=csv downloads"),
+    "money_report_sales": Route(VD, "owner and front desk: everything; a therapist: the lines naming them only; ?format=csv&section="),
+    "money_report_ageing": Route(TP, "owner and front desk; ?format=csv downloads"),
+    "money_report_liabilities": Route(TP, "owner and front desk; ?format=csv downloads"),
+    "money_report_tax": Route(TP, "owner and front desk; ?format=csv downloads"),
+    "money_report_refunds": Route(TP, "owner and front desk; ?format=csv downloads"),
+    # --- card on file and fees (billing) -----------------------------------------------------
+    "portal_card": Route("client", "the client's own saved card and Stripe's form to save one", ids={"client_id": "client"}),
+    "portal_card_return": Route("client", "where the card form returns: the set-up is read back from Stripe", ids={"client_id": "client"}),
+    "portal_card_remove": Route("client", "POST only: the client removes their own card", ids={"client_id": "client"}),
+    "client_card_remove": Route(TP, "POST only: the desk removes a client's saved card", ids={"client_id": "client"}),
+    "fee_list": Route(TP, "the desk's fee to-do list; POST (the fee policy) is the owner's (manage_clinic)"),
+    "fee_charge": Route(TP, "POST only; fees are not in the demo, so tests/billing/test_fees.py covers another clinic's fee (404)"),
+    "fee_waive": Route(TP, "fees are not in the demo, so tests/billing/test_fees.py covers another clinic's fee (404)"),
+    # --- installable portal and push (pwa) ------------------------------------------------------
+    "pwa_manifest": Route("public", "the web app manifest: names, colours, icons"),
+    "pwa_service_worker": Route("public", "the service worker script; it stores only the portal pages it is shown"),
+    "pwa_offline": Route("public", "the page the worker shows offline"),
+    "pwa_preferences": Route("authenticated", "the signed-in person's own notification choices and devices"),
+    "pwa_subscribe": Route("authenticated", "POST JSON: this browser's push subscription, for the signed-in person"),
+    "pwa_unsubscribe": Route("authenticated", "POST JSON: removes one of the person's own subscriptions"),
+    "pwa_device_remove": Route("authenticated", "POST only; another person's device is a 404 (tests/pwa/test_push.py)"),
+    # --- video consultations (video) -----------------------------------------------------------
+    "video_room": Route(
+        "client",
+        "the call page: the appointment's client or its own therapist only; anyone else (desk, owner, other staff) 404",
+        ids={"pk": "appointment"},
+    ),
+    "video_join": Route("authenticated", "POST; a seat in the room (else 404) and the page's room pass (else 403)"),
+    "video_admit": Route("authenticated", "POST; the room's therapist with the page's room pass (tests/video/test_rooms.py)"),
+    "video_signals": Route("authenticated", "GET/POST signalling; a seat in the room (else 404) and the room pass (else 403)"),
+    # --- deposits and prepayment (billing) ---------------------------------------------------------
+    "book_deposit": Route("authenticated", "the booking's payment step: only the signed-in client the hold was kept for (session-bound)"),
+    "book_deposit_card": Route("authenticated", "where the card form returns during the payment step; same rule"),
 }
 
 # allauth's sign-in, sign-up, reset and confirmation pages are public by nature.
