@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knotwork.billing import prepaid_views, views
+from knotwork.billing import deposit_views, fee_views, prepaid_views, report_views, views
 
 urlpatterns = [
     # Staff: settings (owner), invoices, check-out, client accounts, refunds.
@@ -35,4 +35,23 @@ urlpatterns = [
     path("portal/invoices/<int:invoice_id>/pay/", views.portal_invoice_pay, name="portal_invoice_pay"),
     path("portal/invoices/<int:invoice_id>/pay/done/", views.portal_invoice_pay_return, name="portal_invoice_pay_return"),
     path("billing/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+    # The owner's money reports (a therapist: their own sales only).
+    path("billing/reports/", report_views.money_reports, name="money_reports"),
+    path("billing/reports/day/", report_views.report_day, name="money_report_day"),
+    path("billing/reports/sales/", report_views.report_sales, name="money_report_sales"),
+    path("billing/reports/ageing/", report_views.report_ageing, name="money_report_ageing"),
+    path("billing/reports/liabilities/", report_views.report_liabilities, name="money_report_liabilities"),
+    path("billing/reports/tax/", report_views.report_tax, name="money_report_tax"),
+    path("billing/reports/refunds/", report_views.report_refunds, name="money_report_refunds"),
+    # Card on file and cancellation / no-show fees.
+    path("portal/<int:client_id>/card/", fee_views.portal_card, name="portal_card"),
+    path("portal/<int:client_id>/card/done/", fee_views.portal_card_return, name="portal_card_return"),
+    path("portal/<int:client_id>/card/remove/", fee_views.portal_card_remove, name="portal_card_remove"),
+    path("clients/<int:client_id>/card/remove/", fee_views.client_card_remove, name="client_card_remove"),
+    path("fees/", fee_views.fee_list, name="fee_list"),
+    path("fees/<int:pk>/charge/", fee_views.fee_charge, name="fee_charge"),
+    path("fees/<int:pk>/waive/", fee_views.fee_waive, name="fee_waive"),
+    # Deposits and prepayment: the online booking's payment step.
+    path("booking/deposit/", deposit_views.book_deposit, name="book_deposit"),
+    path("booking/deposit/card/", deposit_views.book_deposit_card, name="book_deposit_card"),
 ]

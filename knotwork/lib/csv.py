@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -12,7 +13,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: Any) -> str:
-    """Prefix a cell that a spreadsheet would read as a formula with an apostrophe (OWASP advice)."""
+    """Prefix a cell that a spreadsheet would read as a formula with an apostrophe (OWASP advice).
+    Numbers are written as they are: ``-60.00`` is never a formula, and accounting programs must
+    read it as minus sixty, not as text behind an apostrophe."""
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
