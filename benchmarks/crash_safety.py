@@ -2,16 +2,19 @@
 
     .venv/bin/python benchmarks/crash_safety.py [--rounds 20] [--database sqlite|postgres]
 
-Each round starts the production server (granian, 2 workers) on loopback, runs 4 writer threads with an API token,
+Each round starts the production server (granian, 2 workers) on loopback, runs 5 writer threads with an API token,
 kills the whole server with SIGKILL at a random moment, and starts it again. Two threads create
 clients through POST /api/clients; two book appointments through POST /api/bookings with an
-Idempotency-Key, each at a time of its own. A booking whose answer never arrived (the server died
-first) is retried with the same key and the same body once the server is back, as a client
-should. At the end it checks that every write the server acknowledged (201) is in the database,
-that no write is half-applied (every client and every booking has its audit row, which the same
-transaction writes), that no retry created a second appointment or was refused because its own
-first attempt had taken the time, that the audit chains verify, and, on SQLite, PRAGMA
-integrity_check. It uses a throwaway database; real data is never touched.
+Idempotency-Key, each at a time of its own; one (the front desk) records payments through POST
+/api/payments with an Idempotency-Key, each with a reference of its own. A booking or payment
+whose answer never arrived (the server died first) is retried with the same key and the same body
+once the server is back, as a client should. At the end it checks that every write the server
+acknowledged (201) is in the database, that no write is half-applied (every client, booking and
+payment has its audit row, which the same transaction writes; every payment its ledger entry),
+that no retry created a second appointment or a second payment (double-charged) or was refused
+because its own first attempt had taken the time, that `knotwork money verify` is clean, that the
+audit chains verify, and, on SQLite, PRAGMA integrity_check. It uses a throwaway database; real
+data is never touched.
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ tokens = [
                      scopes=["clients:read", "clients:write"]).secret
     for i in range(4)
 ]
+desk = make_staff("desk@crash.example", clinic, Role.FRONT_DESK)
+tokens.append(api_token_create(user=desk, clinic=clinic, name="crash", scopes=["clients:read", "clients:write"]).secret)
 print(json.dumps({"tokens": tokens, "therapist": owner.pk, "service": service.pk, "client": client.pk}))
 """
 
@@ -92,6 +97,11 @@ created = dict(Appointment.objects.values_list("pk", "created_at"))
 per_start = Counter(a.starts_at for a in Appointment.objects.all())
 booking_audited = set(AuditEvent.objects.filter(object_type="bookings.appointment", action="create").values_list("object_id", flat=True))
 retried = state["retried"]
+from knotwork.billing.models import LedgerEntry, Payment
+from knotwork.billing.verify import verify_money
+references = Counter(Payment.objects.values_list("reference", flat=True))
+payment_audited = set(AuditEvent.objects.filter(object_type="billing.payment", action="create").values_list("object_id", flat=True))
+ledgered = set(LedgerEntry.objects.filter(payment__isnull=False).values_list("payment_id", flat=True))
 result = {
     "acknowledged": len(acked),
     "lost": len(acked - names),
@@ -107,6 +117,12 @@ result = {
         1 for r in retried if r["status"] == 201 and r["id"] in created and created[r["id"]] < datetime.fromisoformat(r["sent_at"])),
     "retries_refused_by_own_first_attempt": sum(1 for r in retried if r["status"] == 409),
     "duplicate_appointments": sum(n - 1 for n in per_start.values() if n > 1),
+    "payments_acknowledged": len(state["payments"]),
+    "payments_lost": sum(1 for ref in state["payments"] if references.get(ref, 0) == 0),
+    "payments_double_charged": sum(n - 1 for n in references.values() if n > 1),
+    "payments_half_applied": sum(
+        1 for pk in Payment.objects.values_list("pk", flat=True) if str(pk) not in payment_audited or pk not in ledgered),
+    "money_verify_findings": len(verify_money().findings),
     "chains_ok": all(r.ok for r in audit_verify()),
 }
 if connection.vendor == "sqlite":
@@ -150,8 +166,10 @@ def main() -> None:
 
     acked: list[str] = []
     bookings: dict[str, int] = {}  # start -> appointment id, for every 201 the writer received
-    unanswered: list[tuple[str, bytes, str]] = []  # (Idempotency-Key, body, token) of bookings whose answer never came
+    payments: list[str] = []  # the reference of every payment the server acknowledged
+    unanswered: list[tuple[str, str, bytes, str]] = []  # (path, Idempotency-Key, body, token) of writes whose answer never came
     retried: list[dict[str, object]] = []
+    retried_payments: list[int] = []
     lock = threading.Lock()
     counter = iter(range(10**9))
     kills = 0
@@ -166,8 +184,14 @@ def main() -> None:
         except urllib.error.HTTPError as exc:
             return exc.code, {}
 
-    def book(port: int, key: str, body: bytes, token: str) -> tuple[int, dict[str, object]]:
-        return post(port, "/api/bookings", body, token, {"Idempotency-Key": key})
+    def send(port: int, path: str, key: str, body: bytes, token: str) -> tuple[int, dict[str, object]]:
+        return post(port, path, body, token, {"Idempotency-Key": key})
+
+    def acknowledged(path: str, body: bytes, answer: dict[str, object]) -> None:
+        if path == "/api/payments":
+            payments.append(json.loads(body)["reference"])
+        else:
+            bookings[json.loads(body)["start"]] = answer["id"]  # type: ignore[assignment]
 
     def serve() -> tuple[subprocess.Popen[bytes], int]:
         port = free_port()
@@ -189,22 +213,25 @@ def main() -> None:
         return server, port
 
     def retry_unanswered(port: int) -> None:
-        """Send every booking whose answer was lost again, same key and body, until it is answered."""
+        """Send every write whose answer was lost again, same key and body, until it is answered."""
         while unanswered:
-            key, body, token = unanswered[0]
+            path, key, body, token = unanswered[0]
             sent_at = datetime.now(UTC).isoformat()
             try:
-                status, answer = book(port, key, body, token)
+                status, answer = send(port, path, key, body, token)
             except (urllib.error.URLError, OSError, ConnectionError):
                 return  # the server died again; the next round retries
             if status == 429:  # rate limited: wait and send the same request again, as a client should
                 time.sleep(1)
                 continue
             unanswered.pop(0)
-            start = json.loads(body)["start"]
-            retried.append({"start": start, "status": status, "id": answer.get("id"), "sent_at": sent_at})
             if status == 201:
-                bookings[start] = answer["id"]  # type: ignore[assignment]
+                acknowledged(path, body, answer)
+            if path == "/api/bookings":
+                start = json.loads(body)["start"]
+                retried.append({"start": start, "status": status, "id": answer.get("id"), "sent_at": sent_at})
+            else:
+                retried_payments.append(status)
 
     started = time.monotonic()
     for _ in range(opts.rounds):
@@ -242,19 +269,39 @@ def main() -> None:
                 }
                 body = json.dumps(payload).encode()
                 try:
-                    status, answer = book(port, key, body, token)
+                    status, answer = send(port, "/api/bookings", key, body, token)
                 except (urllib.error.URLError, OSError, ConnectionError):
                     with lock:
-                        unanswered.append((key, body, token))
+                        unanswered.append(("/api/bookings", key, body, token))
                     time.sleep(0.05)
                     continue
                 with lock:
                     if status == 201:
-                        bookings[start] = answer["id"]  # type: ignore[assignment]
+                        acknowledged("/api/bookings", body, answer)
                     else:
                         errors.append(status)
 
-        writers = (client_writer, client_writer, booking_writer, booking_writer)
+        def payment_writer(token: str, port: int = port, stop: threading.Event = stop) -> None:
+            while not stop.is_set():
+                with lock:
+                    reference = f"crash-pay-{next(counter)}"
+                key = str(uuid.uuid4())
+                payload = {"client": seed["client"], "method": "cash", "amount": "12.50", "currency": "GBP", "reference": reference}
+                body = json.dumps(payload).encode()
+                try:
+                    status, answer = send(port, "/api/payments", key, body, token)
+                except (urllib.error.URLError, OSError, ConnectionError):
+                    with lock:
+                        unanswered.append(("/api/payments", key, body, token))
+                    time.sleep(0.05)
+                    continue
+                with lock:
+                    if status == 201:
+                        acknowledged("/api/payments", body, answer)
+                    else:
+                        errors.append(status)
+
+        writers = (client_writer, client_writer, booking_writer, booking_writer, payment_writer)
         threads = [threading.Thread(target=w, args=(token,)) for w, token in zip(writers, seed["tokens"], strict=True)]
         for t in threads:
             t.start()
@@ -270,15 +317,19 @@ def main() -> None:
     os.killpg(server.pid, signal.SIGTERM)
     server.wait()
     ack_file = var / "acked.json"
-    ack_file.write_text(json.dumps({"clients": acked, "bookings": bookings, "retried": retried}))
+    ack_file.write_text(json.dumps({"clients": acked, "bookings": bookings, "retried": retried, "payments": payments}))
     result = json.loads(manage(env, "shell", "-c", CHECK % str(ack_file)).strip().splitlines()[-1])
     result.update({"database": opts.database, "rounds": kills, "seconds": round(time.monotonic() - started, 1)})
     result["http_errors"] = {str(c): errors.count(c) for c in sorted(set(errors))}
+    result["payments_retried_with_same_key"] = len(retried_payments)
     print(json.dumps(result, indent=1))
     ok = (
         result["lost"] == result["half_applied"] == result["bookings_lost"] == result["bookings_half_applied"] == 0
         and result["retries_refused_by_own_first_attempt"] == result["duplicate_appointments"] == 0
         and result["retries_replayed_or_booked"] == result["retried_with_same_key"]
+        and result["payments_lost"] == result["payments_double_charged"] == result["payments_half_applied"] == 0
+        and result["money_verify_findings"] == 0
+        and all(status == 201 for status in retried_payments)
         and result["chains_ok"]
         and result.get("integrity_check", "ok") == "ok"
         and not unanswered

@@ -232,13 +232,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Online card payments (docs/money.md, "Online payments (Stripe)"): only the page that takes a
-# card widens this policy, with exactly what Stripe.js needs (knotwork/billing/views.py).
-STRIPE_CSP = {
-    "script-src": ["https://js.stripe.com"],
-    "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
-    "connect-src": ["https://api.stripe.com"],
-}
+# Video consultations (docs/video.md): the STUN/TURN servers handed to the browsers, as a JSON list
+# of RTCIceServer objects ({"urls": [...], "username", "credential"}). Empty: direct connections
+# only (same network, or loopback in tests); a TURN server (coturn) is needed across most NATs.
+WEBRTC_ICE_SERVERS = env_str("WEBRTC_ICE_SERVERS", "[]")
+
 
 # --- Online card payments (Stripe): on when all three keys are set -----------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
@@ -248,6 +246,9 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
 
 # --- Email ------------------------------------------------------------------------------------
+# Where pages that take a card load Stripe.js; only those pages widen the Content-Security-Policy,
+# by this script's origin and STRIPE_API_BASE's (knotwork/billing/stripejs.py).
+STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/")
 EMAIL_BACKEND = env_choice(
     "EMAIL_BACKEND",
     "console",

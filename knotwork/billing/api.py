@@ -15,7 +15,7 @@ from typing import Any, Literal
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema, Status
 
 from knotwork.accounts.models import ApiToken, Capability
 from knotwork.accounts.permissions import require
@@ -25,6 +25,7 @@ from knotwork.billing import money, online, selectors, services
 from knotwork.billing.models import Invoice, Payment, TaxRate
 from knotwork.billing.receipts import receipt_pdf
 from knotwork.billing.services import BillingError, InvalidAmount
+from knotwork.bookings.idempotency import run_idempotent
 from knotwork.bookings.models import Appointment
 from knotwork.clients.selectors import get_client_for_user
 from knotwork.lib.api import PageParams, api_membership, error_body, page_of
@@ -324,26 +325,39 @@ def list_payments(request: HttpRequest, paging: Query[PageParams], filters: Quer
     url_name="payment_create",
     summary="Record a payment; applied to the invoices in order, the rest kept as store credit",
 )
-def create_payment(request: HttpRequest, payload: PaymentIn):  # type: ignore[no-untyped-def]
+def create_payment(request: HttpRequest, payload: PaymentIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):  # type: ignore[no-untyped-def]
+    """With an ``Idempotency-Key``, a retry of a request whose answer was lost gets the first answer
+    again and records nothing new (knotwork/bookings/idempotency.py)."""
     membership = require(api_membership(request, WRITE), Capability.TAKE_PAYMENTS)
     client, _ = get_client_for_user(membership.user, payload.client, write=True, clinic_id=membership.clinic_id)
-    invoices = list(Invoice.objects.filter(clinic=membership.clinic, client=client, pk__in=payload.invoices))
-    if len(invoices) != len(set(payload.invoices)):
-        return _refusal(BillingError("Some of those invoices are not this client's.", field="invoices"))
-    invoices.sort(key=lambda i: payload.invoices.index(i.pk))
-    try:
-        currency = money.check_currency(payload.currency)
-    except money.MoneyError as exc:
-        return _refusal(InvalidAmount(str(exc), field="currency"))
-    try:
-        amount = _amount(payload.amount, currency, "amount")
-        payment = services.payment_record(
-            clinic=membership.clinic, client=client, actor=membership.user, method=payload.method, amount=amount,
-            currency=currency, invoices=invoices, reference=payload.reference,
-        )  # fmt: skip
-    except BillingError as exc:
-        return _refusal(exc)
-    return Status(201, payment_out(payment))
+
+    def refusal(exc: BillingError) -> tuple[int, dict[str, Any]]:
+        return exc.status, error_body(exc.status, exc.message, {exc.field: exc.message} if exc.field else {}, exc.code)
+
+    def run() -> tuple[int, dict[str, Any]]:
+        invoices = list(Invoice.objects.filter(clinic=membership.clinic, client=client, pk__in=payload.invoices))
+        if len(invoices) != len(set(payload.invoices)):
+            return refusal(BillingError("Some of those invoices are not this client's.", field="invoices"))
+        invoices.sort(key=lambda i: payload.invoices.index(i.pk))
+        try:
+            currency = money.check_currency(payload.currency)
+        except money.MoneyError as exc:
+            return refusal(InvalidAmount(str(exc), field="currency"))
+        try:
+            amount = _amount(payload.amount, currency, "amount")
+            payment = services.payment_record(
+                clinic=membership.clinic, client=client, actor=membership.user, method=payload.method, amount=amount,
+                currency=currency, invoices=invoices, reference=payload.reference,
+            )  # fmt: skip
+        except BillingError as exc:
+            return refusal(exc)
+        return 201, {**payment_out(payment), "at": payment.at.isoformat()}
+
+    status, body = run_idempotent(
+        user=membership.user, clinic=membership.clinic, key=idempotency_key, method="POST", path=request.path,
+        payload=payload.dict(), run=run,
+    )  # fmt: skip
+    return Status(status, body)
 
 
 @router.post(

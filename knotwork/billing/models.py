@@ -237,6 +237,7 @@ class LineKind(models.TextChoices):
     PACKAGE = "package", "Package"
     GIFT_CARD = "gift_card", "Gift card"
     OTHER = "other", "Other"
+    FEE = "fee", "Cancellation or no-show fee"
 
 
 class InvoiceLine(models.Model):
@@ -460,7 +461,20 @@ class ProviderEvent(models.Model):
         return f"{self.provider} {self.type} {self.event_id}"
 
 
-# Gift cards and packages live in their own module; importing them here registers them with the app.
+# Card on file and fees, gift cards and packages live in their own modules; importing them here
+# registers them with the app.
+from knotwork.billing.cardfile_models import (  # noqa: E402, F401
+    CardSetup,
+    CardSetupStatus,
+    ChargeMode,
+    Fee,
+    FeeBasis,
+    FeeKind,
+    FeePolicy,
+    FeeStatus,
+    SavedCard,
+    StripeCustomer,
+)
 from knotwork.billing.prepaid_models import (  # noqa: E402, F401
     ClientPackage,
     GiftCard,

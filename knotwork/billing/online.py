@@ -142,6 +142,11 @@ def _intent_succeeded(event: WebhookEvent, provider: PaymentProvider) -> str:
     obj = event.object
     intent_id = _text(obj.get("id"))
     card = CardIntent.objects.filter(intent_id=intent_id).first() if intent_id else None
+    if card is None and intent_id:
+        from knotwork.billing import fees
+
+        # A fee charged off-session whose worker died before it wrote the intent down.
+        card = fees.adopt_intent(intent_id=intent_id, metadata=obj.get("metadata"), provider=provider)
     if card is None:
         return "ignored: not an intent Knotwork opened"
     _lock_clinic(card.clinic_id)
@@ -152,16 +157,34 @@ def _intent_succeeded(event: WebhookEvent, provider: PaymentProvider) -> str:
     currency = _text(obj.get("currency")).upper()
     received = obj.get("amount_received") or obj.get("amount")
     amount = provider.from_minor_units(received, currency)  # type: ignore[arg-type]
+    payment, _ = record_card_payment(card=card, amount=amount, currency=currency)
+    return _outcome(event, provider, f"recorded payment {payment.pk} of {format_money(amount, currency)}", payment)
+
+
+def record_card_payment(*, card: CardIntent, amount: Decimal, currency: str) -> tuple[Payment, bool]:
+    """Record the money the provider received for one of Knotwork's intents, once: the webhook and
+    the fee charge both come here, holding the clinic's money lock, so whichever is second finds
+    the payment (``Payment.intent_id`` is unique besides). Returns the payment and whether it is new."""
+    _lock_clinic(card.clinic_id)
+    existing = Payment.objects.filter(intent_id=card.intent_id).first()
+    if existing is not None:
+        return existing, False
     invoice = Invoice.objects.get(pk=card.invoice_id)
     # Money received is always recorded: if the invoice can no longer take it (voided meanwhile),
     # it becomes the client's store credit, which the desk can refund.
     targets = [invoice] if invoice.status == InvoiceStatus.ISSUED and invoice.currency == currency else []
     payment = services.payment_record(
         clinic=card.clinic, client=card.client, actor=None, method=PaymentMethod.CARD_ONLINE, amount=amount, currency=currency,
-        invoices=targets, reference=intent_id[:100], intent_id=intent_id,
+        invoices=targets, reference=card.intent_id[:100], intent_id=card.intent_id,
     )  # fmt: skip
     CardIntent.objects.filter(pk=card.pk).update(status=CardIntentStatus.SUCCEEDED, payment=payment)
-    return _outcome(event, provider, f"recorded payment {payment.pk} of {format_money(amount, currency)}", payment)
+    from knotwork.billing import fees
+
+    fees.card_payment_recorded(invoice_id=card.invoice_id, payment=payment)
+    from knotwork.billing import deposits
+
+    deposits.card_payment_recorded(invoice_id=card.invoice_id)  # an online booking's deposit books the time
+    return payment, True
 
 
 @transaction.atomic
@@ -188,7 +211,13 @@ def _charge_refunded(event: WebhookEvent, provider: PaymentProvider) -> str:
     return _outcome(event, provider, f"recorded a refund of {format_money(take, payment.currency)}", payment)
 
 
-HANDLERS = {"payment_intent.succeeded": _intent_succeeded, "charge.refunded": _charge_refunded}
+def _setup_succeeded(event: WebhookEvent, provider: PaymentProvider) -> str:
+    from knotwork.billing import cardfile
+
+    return cardfile.setup_succeeded_event(event=event, provider=provider, claim=_first_delivery, outcome=_outcome)
+
+
+HANDLERS = {"payment_intent.succeeded": _intent_succeeded, "charge.refunded": _charge_refunded, "setup_intent.succeeded": _setup_succeeded}
 
 
 def webhook_process(*, event: WebhookEvent, provider: PaymentProvider) -> str:

@@ -2,8 +2,9 @@
 
 Knotwork never sees a card number: the browser hands the card to the provider's own script
 (Stripe.js, loaded from js.stripe.com) and Knotwork only deals in payment intents, refunds and
-signed webhook events. Nothing here imports a Knotwork model, so another provider is one more
-class with these four methods.
+signed webhook events — and, for a card on file, customers, set-up intents and the saved card's
+brand, last four digits and expiry. Nothing here imports a Knotwork model, so another provider is
+one more class with these methods.
 
 Amounts cross this boundary as integers in the provider's minor unit, converted from ``Decimal``
 by :func:`stripe_minor_units` (money is never a float).
@@ -34,6 +35,16 @@ class ProviderError(Exception):
 
 class BadSignature(ProviderError):
     """A webhook whose signature does not verify (or that is not a well-formed event)."""
+
+
+class CardDeclined(ProviderError):
+    """The card was refused for an off-session charge. ``intent_id`` is the payment intent the
+    provider opened for it, when the provider says (Stripe does; a test peer may not)."""
+
+    def __init__(self, message: str, *, intent_id: str = "", code: str = "") -> None:
+        super().__init__(message)
+        self.intent_id = intent_id
+        self.code = code
 
 
 def stripe_minor_units(amount: Decimal, currency: str) -> int:
@@ -71,6 +82,29 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class Setup:
+    """A set-up intent: how a client saves a card for later charges without paying now."""
+
+    id: str
+    client_secret: str
+    status: str  # requires_payment_method, requires_confirmation, requires_action, processing, succeeded, canceled
+    customer: str
+    payment_method: str
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """What may be kept of a saved card: the provider's ids, brand, last four digits and expiry."""
+
+    id: str
+    customer: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
     """A verified event: its id (the idempotency key), its type and its object as plain data."""
 
@@ -96,6 +130,23 @@ class PaymentProvider(Protocol):
     def refund(self, *, intent_id: str, amount: int, idempotency_key: str, metadata: dict[str, str]) -> Refund: ...
 
     def parse_webhook(self, payload: bytes, signature_header: str) -> WebhookEvent: ...
+
+    # Card on file (docs/money.md, "Card on file and fees").
+    def create_customer(self, *, idempotency_key: str, metadata: dict[str, str]) -> str: ...
+
+    def create_setup_intent(self, *, customer_id: str, idempotency_key: str, metadata: dict[str, str]) -> Setup: ...
+
+    def retrieve_setup_intent(self, setup_id: str) -> Setup: ...
+
+    def retrieve_card(self, payment_method_id: str) -> CardDetails: ...
+
+    def attach_card(self, *, payment_method_id: str, customer_id: str) -> CardDetails: ...
+
+    def detach_card(self, payment_method_id: str) -> None: ...
+
+    def charge_saved_card(
+        self, *, customer_id: str, payment_method_id: str, amount: int, currency: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> Intent: ...
 
 
 class StripeProvider:
@@ -151,6 +202,73 @@ class StripeProvider:
         params = {"payment_intent": intent_id, "amount": amount, "metadata": metadata}
         obj = self._call(self._client.v1.refunds.create, params=params, options={"idempotency_key": idempotency_key})
         return Refund(id=obj.id, status=obj.status or "", amount=int(obj.amount))
+
+    # --- Card on file ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _setup(obj: Any) -> Setup:
+        def ref(value: Any) -> str:
+            return value if isinstance(value, str) else str(getattr(value, "id", "") or "")
+
+        return Setup(
+            id=obj.id,
+            client_secret=obj.client_secret or "",
+            status=obj.status,
+            customer=ref(obj.customer),
+            payment_method=ref(obj.payment_method),
+        )
+
+    @staticmethod
+    def _card(obj: Any) -> CardDetails:
+        card = obj.card
+        if card is None:
+            raise ProviderError("The saved payment method is not a card.")
+        customer = obj.customer if isinstance(obj.customer, str) or obj.customer is None else obj.customer.id
+        return CardDetails(
+            id=obj.id, customer=customer or "", brand=str(card.brand or "")[:20], last4=str(card.last4 or "")[:4],
+            exp_month=int(card.exp_month), exp_year=int(card.exp_year),
+        )  # fmt: skip
+
+    def create_customer(self, *, idempotency_key: str, metadata: dict[str, str]) -> str:
+        obj = self._call(self._client.v1.customers.create, params={"metadata": metadata}, options={"idempotency_key": idempotency_key})
+        return str(obj.id)
+
+    def create_setup_intent(self, *, customer_id: str, idempotency_key: str, metadata: dict[str, str]) -> Setup:
+        params = {"customer": customer_id, "usage": "off_session", "payment_method_types": ["card"], "metadata": metadata}
+        obj = self._call(self._client.v1.setup_intents.create, params=params, options={"idempotency_key": idempotency_key})
+        return self._setup(obj)
+
+    def retrieve_setup_intent(self, setup_id: str) -> Setup:
+        return self._setup(self._call(self._client.v1.setup_intents.retrieve, setup_id))
+
+    def retrieve_card(self, payment_method_id: str) -> CardDetails:
+        return self._card(self._call(self._client.v1.payment_methods.retrieve, payment_method_id))
+
+    def attach_card(self, *, payment_method_id: str, customer_id: str) -> CardDetails:
+        obj = self._call(self._client.v1.payment_methods.attach, payment_method_id, params={"customer": customer_id})
+        return self._card(obj)
+
+    def detach_card(self, payment_method_id: str) -> None:
+        self._call(self._client.v1.payment_methods.detach, payment_method_id)
+
+    def charge_saved_card(
+        self, *, customer_id: str, payment_method_id: str, amount: int, currency: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> Intent:
+        """An off-session charge of the saved card, confirmed at once. A refusal by the card is
+        :class:`CardDeclined` (with the intent the provider opened, when it says which)."""
+        params: Any = {
+            "amount": amount, "currency": currency.lower(), "customer": customer_id, "payment_method": payment_method_id,
+            "payment_method_types": ["card"], "confirm": True, "off_session": True, "metadata": metadata,
+        }  # fmt: skip
+        try:
+            obj = self._client.v1.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
+        except self._stripe.CardError as exc:
+            intent = getattr(getattr(exc, "error", None), "payment_intent", None)
+            intent_id = intent if isinstance(intent, str) else str(getattr(intent, "id", "") or "")
+            raise CardDeclined("The card was declined.", intent_id=intent_id, code=str(exc.code or "")) from exc
+        except self._stripe.StripeError as exc:
+            raise ProviderError(str(getattr(exc, "user_message", None) or "The card payment service refused the request.")) from exc
+        return self._intent(obj)
 
     def parse_webhook(self, payload: bytes, signature_header: str) -> WebhookEvent:
         """Verify the ``Stripe-Signature`` header (HMAC-SHA256 of ``"<t>.<payload>"`` under the

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from csp.decorators import csp_update
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -42,6 +40,7 @@ from knotwork.billing.prepaid_selectors import lookup_throttled
 from knotwork.billing.providers import BadSignature, ProviderError, get_provider, online_payments_configured
 from knotwork.billing.receipts import payment_receipt_pdf, pdf_response, receipt_response
 from knotwork.billing.services import BillingError
+from knotwork.billing.stripejs import with_stripe_csp
 from knotwork.bookings.selectors import get_appointment_for_user
 from knotwork.clients.intake_selectors import get_own_client
 from knotwork.clients.selectors import get_client_for_user
@@ -372,7 +371,7 @@ def _portal_invoice(request: HttpRequest, invoice_id: int) -> Invoice:
 @login_required
 @require_safe
 @never_cache  # the page carries the intent's client secret
-@csp_update(settings.STRIPE_CSP)  # type: ignore[arg-type]  # django-csp types views as taking the request only
+@with_stripe_csp
 def portal_invoice_pay(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """Pay what an invoice still owes by card: Stripe's own form, loaded from js.stripe.com, takes
     the card; Knotwork only opens (or reuses) the payment intent for the balance."""

@@ -262,6 +262,8 @@ def create_booking(request: HttpRequest, payload: BookIn, idempotency_key: str |
         clinic = svc.clinic
     actor = _actor(request, clinic.pk, WRITE)
     client = _client_for(actor, clinic, payload.client)
+    if not actor.is_staff and _paid_when_booking(hold.service if hold is not None else svc):
+        raise HttpError(422, "This service takes a deposit or prepayment when booking: book it on the clinic's booking page.")
 
     def run() -> tuple[int, dict[str, Any]]:
         try:
@@ -287,6 +289,14 @@ def create_booking(request: HttpRequest, payload: BookIn, idempotency_key: str |
             user=request.user, clinic=clinic, key=idempotency_key, method="POST", path=request.path, payload=payload.dict(), run=run
         )
     )
+
+
+def _paid_when_booking(service: Service) -> bool:
+    """A client's own booking of this service goes through the pages' payment step (docs/money.md,
+    "Deposits and prepayment"); the API has none, so it refuses rather than book it unpaid."""
+    from knotwork.billing.providers import online_payments_configured
+
+    return service.takes_payment_when_booking and online_payments_configured()
 
 
 class ErrorOut(Schema):

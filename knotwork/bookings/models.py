@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -61,6 +61,15 @@ class Service(models.Model):
         APPROVAL = "approval", "On request (the clinic confirms)"
         STAFF = "staff", "Staff only"
 
+    class PaymentPolicy(models.TextChoices):
+        # What booking online asks of the client's card (docs/money.md, "Card on file and fees" and
+        # "Deposits and prepayment"). A deposit or prepayment also keeps the card, so the clinic's
+        # cancellation and no-show fees apply to those services as to card-on-file ones.
+        NONE = "none", "Nothing"
+        CARD_ON_FILE = "card_on_file", "A saved card (for cancellation and no-show fees)"
+        DEPOSIT = "deposit", "A deposit, paid by card when booking online"
+        PREPAY = "prepay", "The full price, paid by card when booking online"
+
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="services")
     therapist = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+", help_text="Empty: any therapist."
@@ -80,6 +89,14 @@ class Service(models.Model):
     needs_room = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     position = models.PositiveSmallIntegerField(default=0)
+    payment_policy = models.CharField(max_length=16, choices=PaymentPolicy.choices, default=PaymentPolicy.NONE)
+    deposit_amount = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="A fixed deposit, in the service's currency.",
+    )  # fmt: skip
+    deposit_percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)], help_text="Or a share of the price."
+    )
 
     objects = ServiceQuerySet.as_manager()
 
@@ -94,6 +111,13 @@ class Service(models.Model):
             models.CheckConstraint(
                 condition=Q(buffer_before_minutes__lte=120, buffer_after_minutes__lte=120), name="service_buffers_at_most_120"
             ),
+            models.CheckConstraint(
+                condition=Q(deposit_amount__isnull=True) | Q(deposit_percent__isnull=True), name="service_deposit_amount_or_percent"
+            ),
+            models.CheckConstraint(
+                condition=Q(deposit_percent__isnull=True) | Q(deposit_percent__gte=1, deposit_percent__lte=100),
+                name="service_deposit_percent_1_to_100",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -106,6 +130,31 @@ class Service(models.Model):
     @property
     def is_free(self) -> bool:
         return self.price == 0
+
+    @property
+    def keeps_card(self) -> bool:
+        """Booking it online keeps the client's card, so the clinic's missed-visit fees apply."""
+        return self.payment_policy != self.PaymentPolicy.NONE
+
+    @property
+    def takes_payment_when_booking(self) -> bool:
+        return self.payment_policy in (self.PaymentPolicy.DEPOSIT, self.PaymentPolicy.PREPAY) and not self.is_free
+
+    def paid_when_booking(self, price: Decimal | None = None) -> Decimal:
+        """What booking online takes by card at once for a visit at ``price`` (the service's
+        price when not given): the whole price for prepayment, the deposit (never more than the
+        price; a share is rounded half up to the cent) for a deposit, else nothing."""
+        price = self.price if price is None else price
+        if price <= 0:
+            return Decimal("0.00")
+        if self.payment_policy == self.PaymentPolicy.PREPAY:
+            return price
+        if self.payment_policy != self.PaymentPolicy.DEPOSIT:
+            return Decimal("0.00")
+        if self.deposit_amount is not None:
+            return min(self.deposit_amount, price)
+        share = (price * Decimal(self.deposit_percent or 0) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return min(share, price)
 
 
 def default_reminders() -> list[int]:

@@ -412,6 +412,38 @@ def hold_confirm(*, hold: Appointment, token: str, client: Client, actor: Actor)
     """Turn a hold into a booking for ``client``. A lapsed hold is re-claimed if the time is still free."""
     if hold.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED) or not hold.hold_token_matches(token):
         raise HoldGone("This hold is no longer available. Please pick a time again.")
+    return _confirm_hold(hold=hold, client=client, actor=actor)
+
+
+def hold_keep_for_payment(*, hold: Appointment, token: str, client: Client, minutes: int) -> Appointment:
+    """Keep a hold for ``client`` while they pay what booking it costs (a deposit or prepayment):
+    the hold is theirs and lasts ``minutes`` more. The booking is made by :func:`hold_confirm_paid`."""
+    if hold.status != AppointmentStatus.HELD or not hold.hold_token_matches(token):
+        raise HoldGone("This hold is no longer available. Please pick a time again.")
+    if client.clinic_id != hold.clinic_id:
+        raise BookingError("That client is not a client of this clinic.")
+    now = timezone.now()
+    until = max(now + timedelta(minutes=minutes), hold.hold_expires_at or now)
+    kept = Appointment.objects.filter(pk=hold.pk, status=AppointmentStatus.HELD, hold_expires_at__gt=now).update(
+        client=client, hold_expires_at=until
+    )
+    if not kept:
+        raise HoldGone("The hold on this time has lapsed. Please pick a time again.")
+    hold.refresh_from_db()
+    return hold
+
+
+@transaction.atomic
+def hold_confirm_paid(*, hold: Appointment, actor: Actor) -> Appointment:
+    """Book a hold whose deposit or prepayment has been received (billing calls this): as
+    :func:`hold_confirm`, for the client the hold was kept for, without the browser's token."""
+    client = hold.client
+    if hold.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED) or client is None:
+        raise HoldGone("This hold is no longer available.")
+    return _confirm_hold(hold=hold, client=client, actor=actor)
+
+
+def _confirm_hold(*, hold: Appointment, client: Client, actor: Actor) -> Appointment:
     if client.clinic_id != hold.clinic_id:
         raise BookingError("That client is not a client of this clinic.")
     now = timezone.now()
@@ -475,6 +507,10 @@ def appointment_cancel(*, appointment: Appointment, actor: Actor, late: bool | N
 
     transaction.on_commit(lambda: tasks.send_booking_change.enqueue(appointment.pk, "cancelled"))
     transaction.on_commit(lambda: tasks.offer_freed_time.enqueue(appointment.pk))  # the waitlist (bookings/waitlist.py)
+    if late:
+        from knotwork.billing import fees  # a late cancellation may cost a fee (docs/money.md, "Card on file and fees")
+
+        fees.on_missed(appointment)
     return appointment
 
 
@@ -616,6 +652,10 @@ def appointment_record_outcome(*, appointment: Appointment, status: str, actor: 
         from knotwork.bookings import tasks
 
         transaction.on_commit(lambda: tasks.send_booking_confirmation.enqueue(appointment.pk))
+    if status == AppointmentStatus.NO_SHOW:
+        from knotwork.billing import fees  # a no-show may cost a fee (docs/money.md, "Card on file and fees")
+
+        fees.on_missed(appointment)
     return appointment
 
 

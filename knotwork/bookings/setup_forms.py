@@ -39,8 +39,14 @@ class ServiceForm(forms.ModelForm):
             "online_booking",
             "needs_room",
             "position",
+            "payment_policy",
+            "deposit_amount",
+            "deposit_percent",
         ]
         labels = {
+            "payment_policy": "When booked online, take",
+            "deposit_amount": "Deposit (amount)",
+            "deposit_percent": "Deposit (% of the price)",
             "duration_minutes": "Duration (minutes)",
             "buffer_before_minutes": "Buffer before (minutes)",
             "buffer_after_minutes": "Buffer after (minutes)",
@@ -59,12 +65,35 @@ class ServiceForm(forms.ModelForm):
         therapist.help_text = "Leave as any therapist for a clinic-wide service."
         self.fields["price"].widget.attrs.update({"min": "0", "step": "0.01", "inputmode": "decimal"})
         self.fields["currency"].widget.attrs.update({"maxlength": "3", "autocapitalize": "characters"})
+        policy = self.fields["payment_policy"]
+        policy.required = False  # a form without it keeps "nothing"
+        policy.help_text = (
+            "A deposit or prepayment is taken by card when the client books online (online card payments must be set up) "
+            "and keeps their card for the clinic's cancellation and no-show fees."
+        )
+        self.fields["deposit_amount"].widget.attrs.update({"min": "0.01", "step": "0.01", "inputmode": "decimal"})
 
     def clean_currency(self) -> str:
         code = (self.cleaned_data.get("currency") or "").strip().upper()
         if code not in ISO_4217:
             raise forms.ValidationError(f"“{code}” is not a currency code we know. Use a three-letter ISO 4217 code such as GBP.")
         return code
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        policy = data.get("payment_policy") or Service.PaymentPolicy.NONE
+        data["payment_policy"] = policy
+        amount, percent = data.get("deposit_amount"), data.get("deposit_percent")
+        if policy == Service.PaymentPolicy.DEPOSIT:
+            if (amount is None) == (percent is None):
+                self.add_error("deposit_amount", "Give the deposit either as an amount or as a percentage of the price, not both.")
+            elif amount is not None and data.get("price") is not None and amount > data["price"]:
+                self.add_error("deposit_amount", "A deposit cannot be more than the price. Choose prepayment to take the full price.")
+        else:
+            data["deposit_amount"] = data["deposit_percent"] = None
+        if policy in (Service.PaymentPolicy.DEPOSIT, Service.PaymentPolicy.PREPAY) and data.get("price") == 0:
+            self.add_error("payment_policy", "A free service has nothing to pay when booking.")
+        return data
 
     def clean_price(self) -> Any:
         price = self.cleaned_data.get("price")

@@ -206,9 +206,15 @@ def book_confirm(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     client = portal_client_at(hold.clinic, user)
     form = AboutYouForm(request.POST or None, initial={"first_name": getattr(user, "full_name", "").split(" ")[0]} if user else None)
-    if request.method == "POST" and user is not None and (client is not None or form.is_valid()):
+    payment = _payment_step(hold)
+    agreed = request.POST.get("agree") == "on" or not payment.get("sentence")
+    if request.method == "POST" and user is not None and payment and not agreed:
+        payment["agree_error"] = "Please confirm that you agree to the cancellation policy."
+    elif request.method == "POST" and user is not None and (client is not None or form.is_valid()):
         try:
             client = client or services.client_for_booking(clinic=hold.clinic, user=user, **form.cleaned_data)[0]
+            if payment:
+                return _to_payment(request, hold=hold, token=token, client=client, user=user, policy=payment["sentence"])
             appointment = services.hold_confirm(hold=hold, token=token, client=client, actor=Actor(user=user))
         except BookingError as exc:
             return _hold_failed(request, hold, exc)
@@ -222,8 +228,37 @@ def book_confirm(request: HttpRequest) -> HttpResponse:
         "form": form,
         "next_q": next_q,
         "expired": hold.status != AppointmentStatus.HELD or (hold.hold_expires_at or timezone.now()) <= timezone.now(),
+        "payment": payment,
     }
-    return render(request, "bookings/confirm.html", context)
+    return render(request, "bookings/confirm.html", context, status=400 if payment.get("agree_error") else 200)
+
+
+def _payment_step(hold: Appointment) -> dict[str, Any]:
+    """What booking this hold takes by card at once, when its service asks for a deposit or
+    prepayment and online card payments are set up; {} otherwise (the booking is made as usual)."""
+    from knotwork.billing import deposits, fees
+    from knotwork.billing.providers import online_payments_configured
+
+    if not online_payments_configured() or not deposits.deposit_needed(hold):
+        return {}
+    due = deposits.amount_due(hold)
+    return {"due": due, "rest": hold.price - due, "prepay": hold.service.payment_policy == Service.PaymentPolicy.PREPAY,
+            "sentence": fees.policy_sentence(hold.clinic, hold.service)}  # fmt: skip
+
+
+def _to_payment(request: HttpRequest, *, hold: Appointment, token: str, client: Any, user: Any, policy: str) -> HttpResponse:
+    """Keep the hold for this client while they pay, and go to the payment step."""
+    from knotwork.billing import deposit_views, deposits
+    from knotwork.billing.services import BillingError
+
+    try:
+        invoice = deposits.deposit_start(hold=hold, token=token, client=client, user=user, policy=policy)
+    except BillingError as exc:
+        messages.error(request, exc.message)
+        return redirect("book_confirm")
+    request.session.pop(HOLD_SESSION_KEY, None)
+    deposit_views.remember(request, invoice)
+    return redirect("book_deposit")
 
 
 def _hold_failed(request: HttpRequest, hold: Appointment, exc: BookingError) -> HttpResponse:

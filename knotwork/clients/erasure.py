@@ -4,7 +4,8 @@ What an erasure removes, and what it keeps (docs/security.md lists the same):
 
 - removed: the client's name, preferred name, date of birth, email, phone, address and
   emergency contact; the portal login link; pending portal invitations; message threads with
-  their attachments (correspondence, not the clinical record); the contact details the intake
+  their attachments (correspondence, not the clinical record); a saved payment card (detached at
+  the card provider; invoices and payments stay, as the law keeps them); the contact details the intake
   copied into its answers; the words of the client's directory reviews and the clinic's replies
   (either may name them) — the star ratings stay, anonymous, so a therapist's average does not
   shift;
@@ -67,6 +68,11 @@ def client_erase(*, client: Client, membership: Membership, actor: User) -> Eras
     _, deleted = Thread.objects.filter(client=client).delete()
     threads = deleted.get(Thread._meta.label, 0)
     invitations, _ = Invitation.objects.filter(client=client).delete()
+    from knotwork.billing import cardfile
+
+    card = cardfile.saved_card(client)
+    if card is not None:  # a saved card is detached at the card provider and forgotten here
+        cardfile.card_remove(card=card, actor=actor, role=membership.role)
     removed = 0
     for intake in IntakeSubmission.objects.filter(client=client):
         kept = {k: v for k, v in intake.answers.items() if k not in DEMOGRAPHIC_ANSWERS}

@@ -105,6 +105,23 @@ class PaymentApiTests:
         assert r.status_code == 201, r.content
         assert (r.json()["amount"], r.json()["refundable"]) == ("100.00", "100.00")
 
+    def test_a_retried_payment_with_its_idempotency_key_is_recorded_once(self, money, as_user):
+        invoice = issued_invoice(money)
+        http = as_user(money.bob)
+        body = {"client": money.client_a.pk, "method": "cash", "amount": "20.00", "currency": "GBP", "invoices": [invoice.pk]}
+        first = _post(http, "/api/payments", body, HTTP_IDEMPOTENCY_KEY="pay-1")
+        again = _post(http, "/api/payments", body, HTTP_IDEMPOTENCY_KEY="pay-1")
+        assert (first.status_code, again.status_code) == (201, 201) and first.json()["id"] == again.json()["id"]
+        assert Payment.objects.count() == 1
+        other = _post(http, "/api/payments", {**body, "amount": "25.00"}, HTTP_IDEMPOTENCY_KEY="pay-1")
+        _error(other, 422, "idempotency_key_reused")
+        refused = _post(http, "/api/payments", {**body, "currency": "EUR"}, HTTP_IDEMPOTENCY_KEY="pay-2")
+        assert (
+            refused.status_code == 422
+            and _post(http, "/api/payments", {**body, "currency": "EUR"}, HTTP_IDEMPOTENCY_KEY="pay-2").json() == refused.json()
+        )
+        assert Payment.objects.count() == 1
+
     @pytest.mark.parametrize(
         ("amount", "currency", "status", "field"),
         [("0", "GBP", 400, "amount"), ("-5", "GBP", 400, "amount"), ("1e9", "GBP", 400, "amount"), ("10", "gbp", 400, "currency"),

@@ -21,6 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         expired = holds_expire()
         cleaned = stale_idempotency_cleanup()
+        from knotwork.billing.deposits import void_unpaid
+
+        void_unpaid()  # invoices of online bookings whose deposit never came
         if options["now"]:
             sent = due_reminders(now=timezone.now())
             self.stdout.write(f"{sent} reminder(s) sent; {expired} lapsed hold(s) released; {cleaned} old idempotency record(s) removed")
