@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "knotwork.outcomes",
     "knotwork.interop",
     "knotwork.lib",
+    "knotwork.pwa",
+    "knotwork.video",
 ]
 
 MIDDLEWARE = [
@@ -339,3 +341,15 @@ AUDIT_UNSEALED_MAX_AGE = env_int("AUDIT_UNSEALED_MAX_AGE", 300, minimum=10)
         **{f"django.security.{name}": {"filters": ["no_traceback"]} for name in _SENDERS_MISTAKES},
     },
 }
+
+# --- Installable portal and Web Push (docs/pwa.md) ---------------------------------------------
+# Push is on when both VAPID keys are set (`knotwork push-keys` prints a pair).
+WEB_PUSH_VAPID_PUBLIC_KEY = env_str("WEB_PUSH_VAPID_PUBLIC_KEY", "")
+WEB_PUSH_VAPID_PRIVATE_KEY = env_str("WEB_PUSH_VAPID_PRIVATE_KEY", "")
+WEB_PUSH_SUBJECT = env_str("WEB_PUSH_SUBJECT", "")
+# Hosts (and their subdomains) of the push services browsers use; only these are ever called.
+WEB_PUSH_ENDPOINT_HOSTS = env_list(
+    "WEB_PUSH_ENDPOINT_HOSTS",
+    ["fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"],
+)
+WEB_PUSH_ALLOW_LOOPBACK = False  # tests only: admits http://127.0.0.1 endpoints

@@ -29,6 +29,7 @@ from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPoli
 from knotwork.bookings.sms import SmsError, mask_number, next_text_time, sms_sender
 from knotwork.lib.mail import send_email
 from knotwork.lib.urls import absolute_url
+from knotwork.pwa import tasks as push_tasks
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +250,7 @@ def due_reminders(*, now: datetime) -> int:
         # Committed: from here on no sweep will send this reminder again, whatever happens below.
         if entry.sms_status == SmsStatus.SENDING:
             _text_reminder(entry, appointment)
+        push_tasks.reminder(appointment)  # to the client's devices, if they turned notifications on
         sent += 1
     _send_held_texts(now=now, policies=policies)
     return sent

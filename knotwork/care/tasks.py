@@ -21,6 +21,7 @@ from knotwork.care.models import CheckIn, Visit, new_token
 from knotwork.clients.models import Client
 from knotwork.lib.mail import send_email
 from knotwork.lib.urls import absolute_url
+from knotwork.pwa import tasks as push_tasks
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def due_checkins(*, now: datetime) -> int:
             link = absolute_url(reverse("checkin_answer", args=[raw]))
             body = render_to_string("care/email/checkin.txt", {"clinic": checkin.clinic, "client": checkin.visit.client, "link": link})
             send_email(to=to, subject=f"How are you feeling? A quick question from {checkin.clinic.name}", text=body, clinic=checkin.clinic)
+        push_tasks.checkin(checkin, link)  # after the claim committed: a failed push never re-sends the e-mail
         sent += 1
     return sent
 

@@ -1,0 +1,107 @@
+// The portal's offline helper: registers the service worker, and lets forms marked
+// data-offline-queue (the home program's "I did it today") be saved while the phone is offline.
+// A form saved offline is kept in this browser's storage and sent when the connection returns;
+// the server records one entry per exercise and day, so sending it twice changes nothing.
+const QUEUE_KEY = "knotwork-offline-queue";
+
+function readQueue() {
+  try {
+    const items = JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
+    return Array.isArray(items) ? items : [];
+  } catch (error) {
+    return [];
+  }
+}
+
+function writeQueue(items) {
+  if (items.length) localStorage.setItem(QUEUE_KEY, JSON.stringify(items));
+  else localStorage.removeItem(QUEUE_KEY);
+}
+
+function say(text) {
+  const box = document.getElementById("offline-status");
+  if (!box) return;
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function describeQueue() {
+  const waiting = readQueue().length;
+  if (!waiting) return "";
+  return waiting === 1
+    ? "1 entry is saved on this device and will be sent when you are back online."
+    : `${waiting} entries are saved on this device and will be sent when you are back online.`;
+}
+
+function queueForm(form) {
+  const fields = {};
+  new FormData(form).forEach((value, name) => { fields[name] = String(value); });
+  const key = `${form.action}|${fields.item || ""}|${fields.day || ""}`;
+  // A later save of the same exercise and day replaces the earlier one.
+  const items = readQueue().filter((entry) => entry.key !== key);
+  items.push({ key, action: form.action, fields, savedAt: new Date().toISOString() });
+  writeQueue(items);
+  const card = form.closest("section");
+  if (card) card.classList.add("offline-pending");
+  say(describeQueue());
+}
+
+async function flushQueue() {
+  const items = readQueue();
+  if (!items.length || !navigator.onLine) return;
+  const left = [];
+  let sent = 0;
+  let refused = 0;
+  for (const entry of items) {
+    const body = new FormData();
+    Object.entries(entry.fields).forEach(([name, value]) => body.append(name, value));
+    try {
+      const response = await fetch(entry.action, { method: "POST", body, credentials: "same-origin" });
+      if (response.ok) sent += 1;
+      else if (response.status >= 500) left.push(entry);
+      else refused += 1; // refused for good (signed out, or no longer valid): keeping it would retry forever
+    } catch (error) {
+      left.push(entry);
+    }
+  }
+  writeQueue(left);
+  if (refused) {
+    say(`${refused} saved ${refused === 1 ? "entry" : "entries"} could not be sent. Please sign in and enter ${refused === 1 ? "it" : "them"} again.`);
+  } else if (sent && !left.length) {
+    window.location.reload();
+  } else {
+    say(describeQueue());
+  }
+}
+
+function init() {
+  const worker = document.querySelector('meta[name="knotwork-service-worker"]');
+  if ("serviceWorker" in navigator && worker) {
+    navigator.serviceWorker.register(worker.content, { scope: "/" }).catch(() => {});
+  }
+  document.querySelectorAll("form[data-offline-queue]").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!navigator.onLine) {
+        queueForm(form);
+        return;
+      }
+      let response;
+      try {
+        response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+      } catch (error) {
+        queueForm(form); // the phone thinks it is online but nothing gets through
+        return;
+      }
+      if (response.ok) window.location.assign(response.url);
+      else form.submit(); // let the server's page show what was wrong
+    });
+  });
+  window.addEventListener("online", flushQueue);
+  window.addEventListener("offline", () => say(describeQueue() || "You are offline. Your exercises are still here; what you tick is saved on this device."));
+  say(describeQueue());
+  flushQueue();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+else init();
