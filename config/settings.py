@@ -69,9 +69,9 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -81,10 +81,10 @@ MIDDLEWARE = [
     "knotwork.accounts.middleware.ClinicMiddleware",
     "knotwork.accounts.middleware.StaffSessionMiddleware",
     "knotwork.accounts.middleware.RequireStaffMfaMiddleware",
-]
-
     "knotwork.accounts.middleware.UserLanguageMiddleware",
     "knotwork.pwa.middleware.ClearSiteDataMiddleware",
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -246,11 +246,11 @@ STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 # Where the Stripe API is reached; the tests point it at localstripe on loopback.
 STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
-
-# --- Email ------------------------------------------------------------------------------------
 # Where pages that take a card load Stripe.js; only those pages widen the Content-Security-Policy,
 # by this script's origin and STRIPE_API_BASE's (knotwork/billing/stripejs.py).
 STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+
+# --- Email ------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_choice(
     "EMAIL_BACKEND",
     "console",
@@ -308,16 +308,18 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-
-# --- Knotwork ---------------------------------------------------------------------------------
-KNOTWORK_REQUIRE_MFA = env_bool("KNOTWORK_REQUIRE_MFA", True)
 # What clients see is offered in these; staff pages stay English (docs/i18n.md). No URL prefixes:
 # the language comes from the signed-in user's saved choice, else the cookie, else Accept-Language.
 LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+
+# --- Knotwork ---------------------------------------------------------------------------------
+KNOTWORK_REQUIRE_MFA = env_bool("KNOTWORK_REQUIRE_MFA", True)
 API_MAX_PAGE_SIZE = 100
 # The currency a clinic's billing starts in (ISO 4217); each clinic can change its own.
 KNOTWORK_CURRENCY = env_str("KNOTWORK_CURRENCY", "GBP")
+# `knotwork audit verify` fails when an audit row has waited longer than this (seconds) to be sealed.
+AUDIT_UNSEALED_MAX_AGE = env_int("AUDIT_UNSEALED_MAX_AGE", 300, minimum=10)
 
 # --- Logging: request ids on every line; never request bodies, cookies or tokens -------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR"})
@@ -328,8 +330,6 @@ LOGGING = {
     "filters": {
         "request": {"()": "knotwork.lib.logging.RequestIdFilter"},
         "redact": {"()": "knotwork.lib.logging.RedactSecretsFilter"},
-# `knotwork audit verify` fails when an audit row has waited longer than this (seconds) to be sealed.
-AUDIT_UNSEALED_MAX_AGE = env_int("AUDIT_UNSEALED_MAX_AGE", 300, minimum=10)
         "no_traceback": {"()": "knotwork.lib.logging.NoTracebackFilter"},
     },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},

@@ -83,6 +83,7 @@ DEMO_EXTENSIONS: tuple[str, ...] = (
     "knotwork.outcomes.demo",
     "knotwork.messaging.demo",
     "knotwork.learn.demo",
+    "knotwork.video.demo",
 )
 
 
