@@ -142,26 +142,15 @@ class AuditEvent(models.Model):
         return hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
 
     def content(self) -> dict[str, object]:
-        """The fields the hash covers, in a form that survives a database round trip. Rows sealed
-        as they were written have no mac, and their content is exactly what it was then."""
-        return {
-            "chain": self.chain,
-            "seq": self.seq,
-            "at": self.at.isoformat(timespec="microseconds"),
-            "actor": self.actor_id,
-            "actor_label": self.actor_label,
-            "role": self.role,
-            "clinic": self.clinic_id,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "detail": self.detail,
-            "ip": self.ip,
-            "request_id": self.request_id,
-            "prev_hash": self.prev_hash,
-            **({"key_id": self.key_id} if self.key_id else {}),
-            **({"mac": self.mac} if self.mac else {}),
-        }
+        """The fields the hash covers, in a form that survives a database round trip: what was
+        written, its place in the chain, and its mac. Rows sealed as they were written have no mac
+        (nor, before the chain was keyed, a key id), and their content is exactly what it was then."""
+        content: dict[str, object] = {**self.written_content(), "seq": self.seq, "prev_hash": self.prev_hash}
+        if not self.key_id:
+            del content["key_id"]
+        if self.mac:
+            content["mac"] = self.mac
+        return content
 
     def compute_hash(self, secret: str | None = None) -> str:
         """HMAC-SHA256 of the content under ``secret`` (the key ``key_id`` names); a row without a

@@ -76,3 +76,21 @@ def _person(full_name: str | None, email: str | None) -> str:
 
 def _local(at: datetime, clinic: Clinic) -> datetime:
     return timezone.localtime(at, clinic.tz)
+
+
+class AfterCredits:
+    """Net and tax after credit notes, for a figure that keeps both sides (``net``, ``tax``,
+    ``credited_net``, ``credited_tax``)."""
+
+    net: Decimal
+    tax: Decimal
+    credited_net: Decimal
+    credited_tax: Decimal
+
+    @property
+    def net_after(self) -> Decimal:
+        return self.net - self.credited_net
+
+    @property
+    def tax_after(self) -> Decimal:
+        return self.tax - self.credited_tax

@@ -25,7 +25,7 @@ from knotwork.billing.models import (
 
 # Money that came in now, and value paid for earlier (docs/money.md: gift-card and package
 # payments are not takings; store credit was taken when it was created).
-from knotwork.billing.reports.common import PREPAID_LINES, _person, clinic_currency
+from knotwork.billing.reports.common import PREPAID_LINES, AfterCredits, _person, clinic_currency
 from knotwork.billing.selectors import ZERO, cents
 from knotwork.bookings.reports import Period, _months
 
@@ -33,7 +33,7 @@ from knotwork.bookings.reports import Period, _months
 
 
 @dataclass
-class SalesRow:
+class SalesRow(AfterCredits):
     """Invoiced and credited figures of one group (a therapist, a service, a month, a total)."""
 
     label: str
@@ -57,20 +57,12 @@ class SalesRow:
             self.gross += gross
 
     @property
-    def net_after(self) -> Decimal:
-        return self.net - self.credited_net
-
-    @property
-    def tax_after(self) -> Decimal:
-        return self.tax - self.credited_tax
-
-    @property
     def gross_after(self) -> Decimal:
         return self.gross - self.credited_gross
 
 
 @dataclass
-class SalesReport:
+class SalesReport(AfterCredits):
     clinic: Clinic
     period: Period
     therapist: User | None

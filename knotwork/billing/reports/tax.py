@@ -12,17 +12,18 @@ from knotwork.billing.models import (
     DocumentKind,
 )
 
+# --- Tax summary ---------------------------------------------------------------------------------
+from knotwork.billing.reports.common import AfterCredits
+
 # Money that came in now, and value paid for earlier (docs/money.md: gift-card and package
 # payments are not takings; store credit was taken when it was created).
 from knotwork.billing.reports.sales import issued_lines
 from knotwork.billing.selectors import ZERO, cents
 from knotwork.bookings.reports import Period
 
-# --- Tax summary ---------------------------------------------------------------------------------
-
 
 @dataclass
-class TaxRow:
+class TaxRow(AfterCredits):
     label: str
     percent: Decimal | None
     currency: str
@@ -30,14 +31,6 @@ class TaxRow:
     tax: Decimal = ZERO
     credited_net: Decimal = ZERO
     credited_tax: Decimal = ZERO
-
-    @property
-    def net_after(self) -> Decimal:
-        return self.net - self.credited_net
-
-    @property
-    def tax_after(self) -> Decimal:
-        return self.tax - self.credited_tax
 
 
 @dataclass
