@@ -277,6 +277,14 @@ class CountTests:
         ids, _, _ = everything("51.4545,-2.5879", 25, 2)
         assert sorted(ids) == sorted(p.pk for p in profiles)
 
+    def test_the_search_page_says_more_than_when_counting_stopped(self, db, client, monkeypatch):
+        monkeypatch.setattr(search_module, "COUNT_LIMIT", 5)
+        rng = random.Random(7)
+        seed(scatter(rng, BRISTOL_LL, 50, 10), rng)
+        html = client.get(reverse("directory_search"), {"near": "51.4545,-2.5879", "radius": 25, "sort": "distance"}).content.decode()
+        # 20 a page: counting goes one page past this one (40) before it stops and says "more than".
+        assert "More than 40 therapists within 25 km" in html
+
     def test_a_small_result_is_counted_exactly(self, directory, client):
         data = client.get(reverse("api:directory_therapists"), {"near": "Bristol"}).json()
         assert (data["count"], data["count_exact"]) == (1, True)
