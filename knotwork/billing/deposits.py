@@ -165,7 +165,7 @@ def settle(invoice: Invoice) -> Outcome:
     """Book the hold once its deposit is paid; refund the deposit if the time has gone meanwhile."""
     with transaction.atomic():
         appointment = (
-            Appointment.objects.select_for_update()
+            Appointment.objects.select_for_update(of=("self",))  # the client is a nullable join
             .select_related("client", "service", "clinic")
             .filter(pk=invoice.appointment_id or 0)
             .first()
