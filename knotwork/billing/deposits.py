@@ -46,6 +46,7 @@ HOLD_MINUTES = 15
 """How long a held time stays the client's while they pay for it."""
 
 LAPSED_REASON = "The online booking was not completed: the deposit was not paid."
+LAPSED_MESSAGE = "This booking lapsed before the deposit was paid. Please choose a time again."
 TAKEN_REASON = "The time was taken while the deposit was being paid; the deposit was refunded."
 
 
@@ -94,6 +95,8 @@ def deposit_charge(*, invoice: Invoice, provider: PaymentProvider) -> Outcome:
     Safe to repeat: the idempotency key is the invoice, the card and the amount, so a second
     press, or a retry after the provider's answer was lost, is the same charge to the provider."""
     invoice = Invoice.objects.select_related("appointment", "appointment__service", "client", "clinic").get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.ISSUED:
+        return Outcome("gone", LAPSED_MESSAGE)
     due = still_due(invoice)
     if due <= 0:
         return settle(invoice)
@@ -175,6 +178,9 @@ def settle(invoice: Invoice) -> Outcome:
         if appointment.status not in (AppointmentStatus.HELD, AppointmentStatus.EXPIRED):
             done = appointment.status in (AppointmentStatus.CONFIRMED, AppointmentStatus.REQUESTED)
             return Outcome("booked" if done else "gone", "", appointment if done else None)
+        invoice.refresh_from_db()
+        if invoice.status != InvoiceStatus.ISSUED:  # voided after the hold lapsed unpaid: nothing books it now
+            return Outcome("gone", LAPSED_MESSAGE)
         if still_due(invoice) > 0:
             return Outcome("processing", "The deposit has not been received yet.")
         user = appointment.client.portal_user if appointment.client is not None else None

@@ -194,6 +194,11 @@ class FlowTests:
         assert deposits.void_unpaid(now=timezone.now() + deposits.VOID_AFTER) == 1
         invoice.refresh_from_db()
         assert invoice.status == InvoiceStatus.VOID and invoice.void_reason == deposits.LAPSED_REASON
+        # Coming back to the payment page afterwards books nothing and charges nothing.
+        save_card(stripe_on, clinic.client_a)
+        late = client.post(reverse("book_deposit"))
+        assert late.status_code == 302 and late["Location"] == reverse("home")
+        assert not Payment.objects.exists() and Appointment.objects.get(pk=hold.pk).status == AppointmentStatus.EXPIRED
         assert verify_money().findings == []
 
     def test_the_payment_step_belongs_to_the_person_who_kept_the_hold(self, clinic, ada, client, stripe_on):
