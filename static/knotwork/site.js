@@ -45,3 +45,30 @@ document.addEventListener("click", (event) => {
     }
   });
 })();
+
+// A wide table scrolls sideways inside its .table-wrap on a small screen. Keyboard users must be
+// able to reach that scroll too, so a wrap that actually overflows becomes a focusable, named
+// region (its table's caption, else the nearest heading); one that fits stays out of the tab order.
+function markScrollRegions(root) {
+  root.querySelectorAll(".table-wrap").forEach((wrap) => {
+    const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+    if (scrolls && !wrap.hasAttribute("tabindex")) {
+      wrap.tabIndex = 0;
+      wrap.dataset.scrollRegion = "";
+      if (!wrap.hasAttribute("role")) wrap.setAttribute("role", "region");
+      if (!wrap.hasAttribute("aria-label") && !wrap.hasAttribute("aria-labelledby")) {
+        const caption = wrap.querySelector("caption");
+        const section = wrap.closest("section, .card");
+        const heading = section && section.querySelector("h2, h3");
+        const name = (caption || heading || { textContent: "" }).textContent.trim();
+        wrap.setAttribute("aria-label", name || document.title.split("·")[0].trim());
+      }
+    } else if (!scrolls && wrap.hasAttribute("data-scroll-region")) {
+      wrap.removeAttribute("tabindex");
+      wrap.removeAttribute("data-scroll-region");
+    }
+  });
+}
+markScrollRegions(document);
+window.addEventListener("resize", () => markScrollRegions(document));
+document.addEventListener("htmx:afterSwap", (event) => markScrollRegions(event.target));
