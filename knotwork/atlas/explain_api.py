@@ -102,6 +102,10 @@ class HypothesisOut(_Loose):
     trigger_points: list[TriggerPointHitOut] = Field(
         default_factory=list, description="the muscle's trigger points this row combines, best first, each on its side"
     )
+    nerve_hits: list[str] = Field(
+        default_factory=list,
+        description="numb, tingling or burning marks explained through the skin territory of a nerve the muscle can entrap",
+    )
 
 
 class TriageOut(_Loose):

@@ -195,6 +195,7 @@ class HypothesisRow:
     unexplained: str
     explains: int
     zones_json: str
+    nerve: str = ""
 
 
 def _trigger_point_rows(h: Hypothesis, names: dict[str, str]) -> tuple[TriggerPointRow, ...]:
@@ -226,6 +227,7 @@ def _hypothesis_row(rank: int, h: Hypothesis) -> HypothesisRow:
         unexplained=_labels(h.unexplained),
         explains=round(h.explains * 100),
         zones_json=json.dumps(hypothesis_zones(h), separators=(",", ":")),
+        nerve=_labels(h.nerve_hits),
     )
 
 

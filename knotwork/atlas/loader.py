@@ -103,6 +103,8 @@ def load_atlas(data_dir: Path = DATA_DIR) -> AtlasData:
                     problems.append(f"{tp.id}: zone names unknown region {z.region!r}")
                 elif region_by_id[z.region].kind == "midline" and z.laterality != "ipsilateral":
                     problems.append(f"{tp.id}: midline region {z.region!r} cannot carry a laterality")
+            for e in tp.entrapments:
+                problems.extend(f"{tp.id}: entrapment names unknown region {r!r}" for r in e.regions if r not in region_by_id)
             for s in tp.symptoms:
                 if s not in symptom_ids:
                     problems.append(f"{tp.id}: unknown symptom {s!r}")

@@ -114,6 +114,10 @@ class Location(Strict):
 class Entrapment(Strict):
     nerve: str = Field(min_length=3)
     feels: str = Field(min_length=5)
+    regions: list[Slug] = Field(default_factory=list)
+    """The body-map regions of the nerve's skin territory below the entrapment, on the trigger
+    point's side, where its numbness, tingling or burning is felt. Empty for a nerve or vessel
+    whose compression gives no skin symptoms (a motor branch, a vein)."""
 
 
 class Source(Strict):

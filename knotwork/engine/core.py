@@ -77,6 +77,11 @@ class Pattern:
     essential: frozenset[str]
     spillover: frozenset[str]
     symptoms: frozenset[str]
+    nerve: frozenset[str] = frozenset()
+    """Cells of the skin territory of a nerve this trigger point's muscle can entrap, outside
+    every zone of the muscle: a numb, tingling or burning mark there counts like a spillover mark."""
+    nerves: tuple[str, ...] = ()
+    """The entrapped nerves' names, for the sentence."""
 
 
 # A ranking row before it is shown is a plain tuple, sorted as is (best first):
@@ -96,10 +101,17 @@ _EXPLAINED: Final = 4
 _FIELDS: Final = 3
 _ARRAY_CODES: Final = {array(code).itemsize: code for code in "BHIQ"}
 
+NERVE_QUALITIES: Final = frozenset({"numbness", "tingling", "burning"})
+"""Mark qualities a nerve's entrapment produces: only these count in its skin territory."""
+_NERVE: Final = "~nerve"
+"""Suffix of a cell's *nerve twin*: the place a paresthetic mark takes in nerve territories, so a
+nerve territory is an ordinary zone over twin cells and the tally handles it unchanged."""
+
 _Mark = tuple[int, str, int, int]
 """A mark inside one ranking: (index in the drawing, cell, intensity, its bit)."""
-_Zones = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], ZoneWords | None, ZoneWords | None]
-"""A shown row's essential, spillover and unexplained cells, and its two zones in words."""
+_Zones = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], ZoneWords | None, ZoneWords | None, tuple[str, ...], ZoneWords | None]
+"""A shown row's essential, spillover and unexplained cells, its two zones in words, and the
+cells it explains through a nerve's territory with their words."""
 
 
 class _Ranking:
@@ -110,9 +122,11 @@ class _Ranking:
     found without a pass over the whole drawing and are always listed in drawing order.
     """
 
-    __slots__ = ("rows", "names", "total", "marked", "at", "tally", "best_explained", "_shown")
+    __slots__ = ("rows", "names", "total", "marked", "at", "tally", "best_explained", "_shown", "twins", "nerve_bits")
 
-    def __init__(self, names: tuple[str, ...], total: int, at: dict[int, _Mark]) -> None:
+    def __init__(
+        self, names: tuple[str, ...], total: int, at: dict[int, _Mark], twins: dict[int, int] | None = None, nerve_bits: int = 0
+    ) -> None:
         self.rows: list[_Row] = []
         self.names = names
         """The marked cells, in drawing order."""
@@ -124,6 +138,10 @@ class _Ranking:
         """The packed sums, one field a byte or wider (see ``Engine._build_tally``)."""
         self.best_explained = 0
         self._shown: dict[tuple[int, int], _Zones] = {}
+        self.twins: dict[int, int] = twins or {}
+        """A paresthetic mark's two bits, each to the other: its cell's and its nerve twin's."""
+        self.nerve_bits = nerve_bits
+        """The bits of the marks' nerve twins."""
 
     def marks_in(self, bits: int) -> list[_Mark]:
         """The marks whose bits are set, in drawing order."""
@@ -169,27 +187,35 @@ class _Ranking:
         names = self.names
         essential: list[str] = []
         spillover: list[str] = []
+        nerve: list[str] = []
         essential_w: list[int] = []
         spillover_w: list[int] = []
+        nerve_w: list[int] = []
         unexplained: list[str] = []
         start = 0
+        nerve_bits = self.nerve_bits
         for j, cell, w, bit in found:  # in drawing order; the marks between them are unexplained
             unexplained += names[start:j]
             start = j + 1
             if bit & e_bits:
                 essential.append(cell)
                 essential_w.append(w)
+            elif bit & nerve_bits:
+                nerve.append(cell)
+                nerve_w.append(w)
             else:
                 spillover.append(cell)
                 spillover_w.append(w)
         unexplained += names[start:]
-        ess, spill = tuple(essential), tuple(spillover)
+        ess, spill, nerv = tuple(essential), tuple(spillover), tuple(nerve)
         zones = self._shown[e_bits, s_bits] = (
             ess,
             spill,
             tuple(unexplained),
             (words.places(ess), intensity_range(essential_w)) if ess else None,
             (words.places(spill), intensity_range(spillover_w)) if spill else None,
+            nerv,
+            (words.places(nerv), intensity_range(nerve_w)) if nerv else None,
         )
         return zones
 
@@ -257,11 +283,21 @@ class Engine:
             # Equal scores: the more prevalent muscle, then the better-supported one, then the id.
             self.muscle_tiebreak[muscle.id] = (-self.priors.get(muscle.id, 0), evidence, muscle.id)
             first = len(patterns)
+            # Every cell any zone of this muscle covers, either side: a nerve territory counts only
+            # outside them, so a mark is never counted twice in one muscle's row.
+            own = frozenset(
+                c
+                for tp in muscle.trigger_points
+                for z in (*tp.essential, *tp.spillover)
+                for c in _zone_cells(z.region, str(z.laterality), "midline", midline)
+            )
             for tp in muscle.trigger_points:
                 sides = ("midline",) if tp.location.region in midline else ("right", "left")
+                entrapping = [e for e in tp.entrapments if e.regions]
                 for side in sides:
                     ess = frozenset(c for z in tp.essential for c in _zone_cells(z.region, str(z.laterality), side, midline))
                     spill = frozenset(c for z in tp.spillover for c in _zone_cells(z.region, str(z.laterality), side, midline)) - ess
+                    nerve = frozenset(c for e in entrapping for r in e.regions for c in _zone_cells(r, "ipsilateral", side, midline)) - own
                     p = Pattern(
                         index=len(patterns),
                         muscle=muscle.id,
@@ -271,14 +307,19 @@ class Engine:
                         essential=ess,
                         spillover=spill,
                         symptoms=frozenset(tp.symptoms),
+                        nerve=frozenset(c + _NERVE for c in nerve),
+                        nerves=tuple(e.nerve for e in entrapping) if nerve else (),
                     )
                     patterns.append(p)
                     for c in ess:
                         postings.setdefault(c, []).append((p.index, True))
-                    for c in spill:
+                    for c in spill | p.nerve:
                         postings.setdefault(c, []).append((p.index, False))
             muscle_patterns.append(tuple(range(first, len(patterns))))
         self.patterns: tuple[Pattern, ...] = tuple(patterns)
+        # Nerve twins get bits above every cell's, so a twin's bit is always the larger of a pair.
+        for c in sorted({c for p in patterns for c in p.nerve}):
+            bit[c] = 1 << len(bit)
         self.postings: dict[str, tuple[tuple[int, bool], ...]] = {c: tuple(sorted(v)) for c, v in sorted(postings.items())}
         # Per muscle (atlas order): its id, its patterns (consecutive ids) and every symptom they are known for.
         self._muscle_ids = tuple(m.id for m in atlas.muscles)
@@ -286,7 +327,7 @@ class Engine:
         self._muscle_symptoms = tuple(frozenset().union(*[patterns[i].symptoms for i in idxs]) for idxs in muscle_patterns)
         # Per pattern: its zones as bits over the atlas's cells, and what its score needs.
         self._ess_mask = tuple(sum(bit[c] for c in p.essential) for p in patterns)
-        self._spill_mask = tuple(sum(bit[c] for c in p.spillover) for p in patterns)
+        self._spill_mask = tuple(sum(bit[c] for c in p.spillover | p.nerve) for p in patterns)
         self._zone_mask = tuple(e | s for e, s in zip(self._ess_mask, self._spill_mask, strict=True))
         self._ess_size = tuple(len(p.essential) for p in patterns)
         uncommon = load_uncommon()
@@ -314,7 +355,7 @@ class Engine:
         is the first step of :meth:`_combine` ready-made: adding a pattern to the muscle's best
         one scores the pair, and two patterns with disjoint zones simply add their own sums.
         """
-        entries: list[tuple[frozenset[str], frozenset[str]]] = [(p.essential, p.spillover) for p in patterns]
+        entries: list[tuple[frozenset[str], frozenset[str]]] = [(p.essential, p.spillover | p.nerve) for p in patterns]
         pairs: list[dict[int, tuple[int, int]]] = [{} for _ in patterns]
         for idxs in self._muscle_patterns:
             for a in idxs:
@@ -323,7 +364,7 @@ class Engine:
                         ess = patterns[a].essential | patterns[b].essential
                         slot = (_FIELDS * len(entries), len(ess))
                         pairs[a][b] = pairs[b][a] = slot
-                        entries.append((ess, (patterns[a].spillover | patterns[b].spillover) - ess))
+                        entries.append((ess, (patterns[a].spillover | patterns[a].nerve | patterns[b].spillover | patterns[b].nerve) - ess))
         self._pairs: tuple[dict[int, tuple[int, int]], ...] = tuple(pairs)
         """Pattern -> {another pattern of its muscle whose zones overlap: (the pair's first field, its essential size)}."""
         widest = max((max(len(e), len(s)) for e, s in entries), default=0)
@@ -382,6 +423,8 @@ class Engine:
         tallies = self._cell_tally
         packed = 0
         at: dict[int, _Mark] = {}
+        twins: dict[int, int] = {}
+        nerve_bits = 0
         touched: set[int] = set()
         try:
             intensities = [m.intensity for m in marks]
@@ -395,11 +438,22 @@ class Engine:
                     packed += adds[mark.intensity]
                     touched.update(muscles)
                     at[bit] = (j, mark.cell, mark.intensity, bit)
+                if mark.quality in NERVE_QUALITIES:
+                    twin_tally = tallies.get(mark.cell + _NERVE)
+                    if twin_tally is not None:  # the cell lies in a nerve territory
+                        twin, adds, muscles = twin_tally
+                        packed += adds[mark.intensity]
+                        touched.update(muscles)
+                        at[twin] = (j, mark.cell, mark.intensity, twin)
+                        nerve_bits |= twin
+                        if cell_tally is not None:
+                            twins[twin] = cell_tally[0]
+                            twins[cell_tally[0]] = twin
         except TypeError:  # an intensity that is not a whole number
             raise self._invalid(drawing) from None
-        if len(at) < len(marks) and len({m.cell for m in marks}) < len(marks):
+        if len(at) - len(twins) // 2 < len(marks) and len({m.cell for m in marks}) < len(marks):
             raise self._invalid(drawing)  # a cell marked twice
-        ranking = _Ranking(tuple([m.cell for m in marks]), total, at)
+        ranking = _Ranking(tuple([m.cell for m in marks]), total, at, twins, nerve_bits)
         if not touched:
             return ranking
         raw = packed.to_bytes(self._tally_bytes, "little")
@@ -635,25 +689,32 @@ class Engine:
         first = self.patterns[chosen[0]]
         if len(chosen) == 1:
             e_bits, s_bits = self._ess_mask[first.index] & marked, self._spill_mask[first.index] & marked
-            essential, spillover, unexplained, essential_words, spillover_words = ranking.zones(e_bits, s_bits, self._words)
+            zones = ranking.zones(e_bits, s_bits, self._words)
+            essential, spillover, unexplained, essential_words, spillover_words, nerve, nerve_words = zones
             side = first.side
             known = first.symptoms
+            nerves = first.nerves
             trigger_points: tuple[TriggerPointHit, ...] = (TriggerPointHit(first.trigger_point, side, essential, spillover),)
         else:
             e_bits, s_bits = self._row_bits(chosen, marked)
-            essential, spillover, unexplained, essential_words, spillover_words = ranking.zones(e_bits, s_bits, self._words)
+            zones = ranking.zones(e_bits, s_bits, self._words)
+            essential, spillover, unexplained, essential_words, spillover_words, nerve, nerve_words = zones
             patterns = [self.patterns[i] for i in chosen]
             side = self._side(patterns)
             known = frozenset().union(*[p.symptoms for p in patterns])
-            ess, spill = self._ess_mask, self._spill_mask
+            ess, spill, not_nerve = self._ess_mask, self._spill_mask, ~ranking.nerve_bits
             trigger_points = tuple(
                 [
                     TriggerPointHit(
-                        p.trigger_point, p.side, ranking.cells_of(ess[p.index] & marked), ranking.cells_of(spill[p.index] & s_bits)
+                        p.trigger_point,
+                        p.side,
+                        ranking.cells_of(ess[p.index] & marked),
+                        ranking.cells_of(spill[p.index] & s_bits & not_nerve),
                     )
                     for p in patterns
                 ]
             )
+            nerves = tuple(dict.fromkeys(n for p in patterns if spill[p.index] & s_bits & ranking.nerve_bits for n in p.nerves))
         names = self.symptom_names
         why = why_from_words(
             first.muscle_name,
@@ -663,10 +724,12 @@ class Engine:
             spillover_words,
             [names[s] for s in sorted(known & support)] if support else (),
             d.context.implicated_muscles.get(muscle),
+            nerve_words,
+            nerves,
         )
         explains = row[_EXPLAINED] / ranking.total
         return Hypothesis(
-            muscle, first.trigger_point, side, -row[_NEG_SCORE], essential, spillover, explains, unexplained, why, trigger_points
+            muscle, first.trigger_point, side, -row[_NEG_SCORE], essential, spillover, explains, unexplained, why, trigger_points, nerve
         )
 
     @staticmethod
@@ -686,6 +749,7 @@ class Engine:
         total = ranking.total
         goal_tenths = round(scoring.COVER_TARGET * 10 * total)
         zone = self._zone_mask
+        twins = ranking.twins
         left = ranking.marked
         explained = 0
         steps: list[CoverStep] = []
@@ -703,6 +767,9 @@ class Engine:
                 continue
             left &= ~adds
             marks = ranking.marks_in(adds)
+            if twins:  # a mark explained through its cell or its nerve twin is explained once
+                for m in marks:
+                    left &= ~twins.get(m[3], 0)
             explained += sum([m[2] for m in marks])
             patterns = [self.patterns[i] for i in chosen]
             adds_cells = tuple([m[1] for m in marks])

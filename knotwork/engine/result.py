@@ -146,6 +146,9 @@ class Hypothesis:
     unexplained: tuple[str, ...]
     why: str
     trigger_points: tuple[TriggerPointHit, ...] = ()
+    nerve_hits: tuple[str, ...] = ()
+    """Numb, tingling or burning marks the row explains through the skin territory of a nerve the
+    muscle can entrap (outside its referral zones)."""
 
     def __init__(
         self,
@@ -159,6 +162,7 @@ class Hypothesis:
         unexplained: tuple[str, ...],
         why: str,
         trigger_points: tuple[TriggerPointHit, ...] = (),
+        nerve_hits: tuple[str, ...] = (),
     ) -> None:
         self.__dict__.update(
             muscle=muscle,
@@ -171,6 +175,7 @@ class Hypothesis:
             unexplained=unexplained,
             why=why,
             trigger_points=trigger_points,
+            nerve_hits=nerve_hits,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,6 +190,7 @@ class Hypothesis:
             "unexplained": list(self.unexplained),
             "why": self.why,
             "trigger_points": [t.to_dict() for t in self.trigger_points],
+            "nerve_hits": list(self.nerve_hits),
         }
 
 

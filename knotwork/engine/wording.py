@@ -106,6 +106,12 @@ def _subject(muscle_name: str, side: str, several: bool) -> tuple[str, str]:
     return (f"Trigger points in {where}", "refer") if several else (f"A trigger point in {where}", "refers")
 
 
+def nerve_name(nerve: str) -> str:
+    """An atlas entrapment's nerve as a sentence names it: "Median nerve (between …)" -> "median nerve"."""
+    name = nerve.split(" (", 1)[0]
+    return name[:1].lower() + name[1:]
+
+
 ZoneWords = tuple[str, str]
 """A zone's marked cells in words and their intensities: ("the right temple", "6/10")."""
 
@@ -146,17 +152,29 @@ def why_from_words(
     spillover: ZoneWords | None,
     symptom_names: Sequence[str] = (),
     assessment_reason: str | None = None,
+    nerve: ZoneWords | None = None,
+    nerves: Sequence[str] = (),
 ) -> str:
     """:func:`why_sentence` from zone words already worked out: rows of one drawing that explain
-    the same marks share them."""
+    the same marks share them. ``nerve`` is the numb, tingling or burning marks the row explains
+    through the skin territory of ``nerves``, which the muscle can entrap."""
     subject, refers = _subject(muscle_name, side, several)
     if essential:
         text = f"{subject} commonly {refers} pain to {essential[0]}, which you marked at {essential[1]}"
         if spillover:
             text += f", and sometimes to {spillover[0]} ({spillover[1]})"
-    else:
-        assert spillover, "a row explains at least one mark"
+    elif spillover:
         text = f"{subject} sometimes {refers} pain to {spillover[0]}, which you marked at {spillover[1]}"
+    else:
+        assert nerve, "a row explains at least one mark"
+        text = ""
+    if nerve:
+        squeeze = f"the muscle can press on the {join_words([nerve_name(n) for n in nerves])}"
+        feel = f"which fits the numbness, tingling or burning you marked in {nerve[0]} ({nerve[1]})"
+        if text:
+            text += f"; when tight, {squeeze}, {feel}"
+        else:
+            text = f"{subject[0].upper()}{subject[1:]}: when tight, {squeeze}, {feel}"
     if not symptom_names and not assessment_reason:
         return text + "."
     extras = []

@@ -23,7 +23,7 @@ import pytest
 from knotwork.atlas.loader import AtlasData, load_atlas
 from knotwork.engine import DrawingError, Engine, scoring
 from knotwork.engine.conditions import ConditionIndex, parse_condition
-from knotwork.engine.core import load_uncommon
+from knotwork.engine.core import NERVE_QUALITIES, load_uncommon
 from knotwork.engine.fibromyalgia import cell_areas, wpi_areas
 from knotwork.engine.lookalikes import _index as lookalike_index
 from knotwork.engine.model import Context, Mark, PainDrawing, SymptomSeverity
@@ -103,8 +103,15 @@ class ConditionIndexTests:
             assert index.holding(d) == {key for key, c in zip(index.owners, index.conditions, strict=True) if c.holds(d)}
 
 
-def zone_sums(drawing: PainDrawing, essential: frozenset[str], spillover: frozenset[str]) -> tuple[int, int, int]:
-    spill = [m.intensity for m in drawing.marks if m.cell in spillover and m.cell not in essential]
+def zone_sums(
+    drawing: PainDrawing, essential: frozenset[str], spillover: frozenset[str], nerve: frozenset[str] = frozenset()
+) -> tuple[int, int, int]:
+    """A zone's sums the plain way; a numb, tingling or burning mark in a nerve territory counts as spillover."""
+    spill = [
+        m.intensity
+        for m in drawing.marks
+        if (m.cell in spillover or (m.quality in NERVE_QUALITIES and m.cell + "~nerve" in nerve)) and m.cell not in essential
+    ]
     return sum(m.intensity for m in drawing.marks if m.cell in essential), sum(spill), len(spill)
 
 
@@ -117,18 +124,21 @@ class TallyTests:
                 continue
             tally = ranking.tally
             for p in engine.patterns:
-                assert tuple(tally[3 * p.index : 3 * p.index + 3]) == zone_sums(d, p.essential, p.spillover)
+                assert tuple(tally[3 * p.index : 3 * p.index + 3]) == zone_sums(d, p.essential, p.spillover, p.nerve)
             for a, pairs in enumerate(engine._pairs):
                 for b, (first, size) in pairs.items():
                     pa, pb = engine.patterns[a], engine.patterns[b]
                     assert size == len(pa.essential | pb.essential)
-                    assert tuple(tally[first : first + 3]) == zone_sums(d, pa.essential | pb.essential, pa.spillover | pb.spillover)
+                    assert tuple(tally[first : first + 3]) == zone_sums(
+                        d, pa.essential | pb.essential, pa.spillover | pb.spillover, pa.nerve | pb.nerve
+                    )
 
     def test_pairs_are_exactly_the_patterns_of_one_muscle_whose_zones_meet(self, shipped_engine):
         engine = shipped_engine
         for a, pa in enumerate(engine.patterns):
             for b, pb in enumerate(engine.patterns):
-                meet = a != b and pa.muscle == pb.muscle and bool((pa.essential | pa.spillover) & (pb.essential | pb.spillover))
+                zones_a, zones_b = pa.essential | pa.spillover | pa.nerve, pb.essential | pb.spillover | pb.nerve
+                meet = a != b and pa.muscle == pb.muscle and bool(zones_a & zones_b)
                 assert (b in engine._pairs[a]) == meet
 
 
@@ -139,12 +149,17 @@ def reference_rank(engine: Engine, drawing: PainDrawing) -> list[dict[str, Any]]
     """Every muscle row, best first, worked out with per-mark bits and per-posting sums."""
     cells = [(m.cell, m.intensity) for m in drawing.marks]
     weights = [w for _, w in cells]
-    hits: dict[int, list[int]] = {}  # pattern -> [essential intensity, spillover intensity, essential bits, spillover bits]
-    for j, (cell, w) in enumerate(cells):
-        for idx, essential in engine.postings.get(cell, ()):
-            acc = hits.setdefault(idx, [0, 0, 0, 0])
-            acc[0 if essential else 1] += w
+    # pattern -> [essential intensity, spillover intensity, essential bits, spillover bits, nerve bits]:
+    # a numb, tingling or burning mark in a nerve territory counts as spillover (bits per mark).
+    hits: dict[int, list[int]] = {}
+    for j, m in enumerate(drawing.marks):
+        nerve = engine.postings.get(m.cell + "~nerve", ()) if m.quality in NERVE_QUALITIES else ()
+        for idx, essential in (*engine.postings.get(m.cell, ()), *nerve):
+            acc = hits.setdefault(idx, [0, 0, 0, 0, 0])
+            acc[0 if essential else 1] += m.intensity
             acc[2 if essential else 3] |= 1 << j
+        for idx, _ in nerve:
+            hits[idx][4] |= 1 << j
     if not hits:
         return []
     masks = {p.index: frozenset(p.essential) for p in engine.patterns}
@@ -164,7 +179,7 @@ def reference_rank(engine: Engine, drawing: PainDrawing) -> list[dict[str, Any]]
     for name, idxs in by_muscle.items():
         best_score, best = -1.0, idxs[0]
         for i in idxs:
-            e_int, s_int, _, s_bits = hits[i]
+            e_int, s_int, _, s_bits, _ = hits[i]
             sc = (
                 (e_int + scoring.SPILLOVER_WEIGHT * s_int)
                 / sqrt(len(masks[i]) + scoring.SPILLOVER_WEIGHT**2 * s_bits.bit_count())
@@ -172,7 +187,7 @@ def reference_rank(engine: Engine, drawing: PainDrawing) -> list[dict[str, Any]]
             )
             if sc > best_score:
                 best_score, best = sc, i
-        e_int, s_int, e_bits, s_bits = hits[best]
+        e_int, s_int, e_bits, s_bits, _ = hits[best]
         chosen, zone, row_weight = [best], set(masks[best]), factor[best]
         rest = [i for i in idxs if i != best]
         while rest:
@@ -198,7 +213,10 @@ def reference_rank(engine: Engine, drawing: PainDrawing) -> list[dict[str, Any]]
         if support or implicated:
             known = frozenset().union(*(engine.patterns[i].symptoms for i in chosen))
             score *= scoring.evidence(len(support & known) if support else 0, name in implicated)
-        rows.append((-score, engine.muscle_tiebreak[name], name, chosen, e_bits, s_bits, e_int + s_int))
+        n_bits = 0
+        for i in chosen:
+            n_bits |= hits[i][4]
+        rows.append((-score, engine.muscle_tiebreak[name], name, chosen, e_bits, s_bits, e_int + s_int, n_bits & s_bits))
     rows.sort()
 
     def listed(bits: int) -> list[str]:
@@ -206,7 +224,7 @@ def reference_rank(engine: Engine, drawing: PainDrawing) -> list[dict[str, Any]]
 
     total = sum(weights)
     out = []
-    for neg, _, name, chosen, e_bits, s_bits, explained in rows:
+    for neg, _, name, chosen, e_bits, s_bits, explained, n_bits in rows:
         patterns = [engine.patterns[i] for i in chosen]
         side = "both" if len(patterns) > 1 and {"right", "left"} <= {p.side for p in patterns} else patterns[0].side
         out.append(
@@ -216,15 +234,16 @@ def reference_rank(engine: Engine, drawing: PainDrawing) -> list[dict[str, Any]]
                 "side": side,
                 "score": -neg,
                 "essential_hits": listed(e_bits),
-                "spillover_hits": listed(s_bits),
+                "spillover_hits": listed(s_bits & ~n_bits),
                 "explains": explained / total,
                 "unexplained": listed(((1 << len(cells)) - 1) & ~(e_bits | s_bits)),
                 "trigger_points": [
-                    (p.trigger_point, p.side, listed(hits[p.index][2]), listed(hits[p.index][3] & ~e_bits))
+                    (p.trigger_point, p.side, listed(hits[p.index][2]), listed(hits[p.index][3] & ~e_bits & ~n_bits))
                     if len(patterns) > 1
-                    else (p.trigger_point, side, listed(e_bits), listed(s_bits))
+                    else (p.trigger_point, side, listed(e_bits), listed(s_bits & ~n_bits))
                     for p in patterns
                 ],
+                "nerve_hits": listed(n_bits),
             }
         )
     return out
@@ -242,6 +261,7 @@ def engine_rank(engine: Engine, drawing: PainDrawing) -> list[dict[str, Any]]:
             "explains": h.explains,
             "unexplained": list(h.unexplained),
             "trigger_points": [(t.trigger_point, t.side, list(t.essential_hits), list(t.spillover_hits)) for t in h.trigger_points],
+            "nerve_hits": list(h.nerve_hits),
         }
         for h in engine.rank(drawing)
     ]

@@ -163,6 +163,7 @@ class ScoringTests:
             "unexplained",
             "why",
             "trigger_points",
+            "nerve_hits",
         }
         assert set(out["screens"][0]) == {"id", "title", "verdict", "rule", "inputs", "details"}
         json.dumps(out)  # JSON-able as it is
