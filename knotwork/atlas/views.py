@@ -61,6 +61,8 @@ def muscle_detail(request: HttpRequest, muscle_id: str) -> HttpResponse:
             "location": atlas().region_by_id[tp.location.region],
             "essential": _named(tp.essential),
             "spillover": _named(tp.spillover),
+            # Each entrapment with the skin areas where its numbness or tingling is felt, named.
+            "entrapments": [(e, [atlas().region_by_id[r].name for r in e.regions]) for e in tp.entrapments],
             "symptoms": [symptom_names.get(sid, sid) for sid in tp.symptoms],
             # The exercise page the atlas names, or nothing: a bare slug means nothing to a reader.
             "self_care": library().by_id.get(tp.self_care) if tp.self_care else None,

@@ -92,6 +92,13 @@ class AtlasPageTests:
         left = client.get("/atlas/muscles/upper-trapezius/", {"side": "left"}).content.decode()
         assert "showing the" in left.lower()
 
+    def test_a_nerve_entrapment_names_where_its_numbness_counts(self, client):
+        body = client.get("/atlas/muscles/pronator-teres/").content.decode()
+        assert "<strong>Median nerve" in body
+        assert "(numbness or tingling counted in: thumb, index and middle fingers, palm)" in body
+        motor = client.get("/atlas/muscles/supinator/").content.decode()
+        assert "<strong>Deep radial nerve" in motor and "counted in" not in motor
+
     def test_self_care_links_the_exercise_page_by_its_title(self, client):
         body = client.get("/atlas/muscles/upper-trapezius/").content.decode()
         assert '<dt>Self-care</dt><dd><a href="/learn/exercises/upper-trapezius-stretch/">Ear-to-shoulder stretch</a></dd>' in body
