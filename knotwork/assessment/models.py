@@ -265,10 +265,10 @@ class MovementTest(models.Model):
 
 
 class NormPreference(models.Model):
-    """The ROM norm set a clinic compares against (data/norms.yaml; US VA by default)."""
+    """The ROM norm set a clinic compares against (data/norms.yaml; AAOS by default)."""
 
     clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="+")
-    norm_set = models.CharField(max_length=20, default="va")
+    norm_set = models.CharField(max_length=20, default="aaos")
 
     def __str__(self) -> str:
         return f"{self.clinic_id}: {self.norm_set}"

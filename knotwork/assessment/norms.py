@@ -33,6 +33,8 @@ class NormSet:
     note: str
     values: dict[str, int]
     unverified: frozenset[str]
+    use: str = ""
+    """What the set is for, in one sentence."""
 
     def value(self, motion: str) -> int | None:
         return self.values.get(motion)
@@ -70,6 +72,7 @@ def norms() -> Norms:
             s.get("note", ""),
             dict(s["values"]),
             frozenset(s.get("unverified", [])),
+            " ".join(s.get("use", "").split()),
         )
     return Norms(motions, sets, dict(raw["error"]), " ".join(raw["error_source"].split()), raw["default_set"])
 

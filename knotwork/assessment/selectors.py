@@ -106,7 +106,7 @@ def assessment_full(pk: int) -> Assessment:
 
 
 def norm_set_for(clinic: Clinic | int, requested: str | None = None) -> norms.NormSet:
-    """The norm set asked for on the page if it exists, else the clinic's choice, else the default (VA)."""
+    """The norm set asked for on the page if it exists, else the clinic's choice, else the default (AAOS)."""
     n = norms.norms()
     if requested and requested in n.sets:
         return n.sets[requested]

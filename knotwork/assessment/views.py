@@ -336,5 +336,6 @@ def norm_preference(request: HttpRequest, *, membership: Membership) -> HttpResp
         "motions": selectors.norms.norms().motions.values(),
         "error_source": selectors.norms.norms().error_source,
         "errors": selectors.norms.norms().error,
+        "default_id": selectors.norms.norms().default_set,
     }
     return render(request, "assessment/norms.html", context, status=400 if form.errors else 200)

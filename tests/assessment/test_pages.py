@@ -296,7 +296,7 @@ class RomTableTests:
         services.rom_add(assessment=earlier, membership=m, data={"motion": "cervical_rotation", "side": "right", "degrees": 50})
         for side, deg in (("right", 60), ("left", 78)):
             services.rom_add(assessment=assessment_a, membership=m, data={"motion": "cervical_rotation", "side": side, "degrees": deg})
-        page = as_user(world.alice).get(reverse("assessment_rom", args=[assessment_a.pk])).content.decode()
+        page = as_user(world.alice).get(reverse("assessment_rom", args=[assessment_a.pk]), {"norms": "va"}).content.decode()
         assert "75%" in page and "below norm" in page  # 60 / 80 VA
         assert "77%" in page and "short of other side" in page  # 60 / 78
         assert "+10°" in page and "beyond ±5°" in page  # 60 − 50 baseline
@@ -387,7 +387,13 @@ class NormPreferenceTests:
         assert c.post(reverse("assessment_norms"), {"norm_set": "ama"}).status_code == 302
         from knotwork.assessment.selectors import norm_set_for
 
-        assert norm_set_for(world.clinic_a).id == "ama" and norm_set_for(world.clinic_b).id == "va"
+        assert norm_set_for(world.clinic_a).id == "ama" and norm_set_for(world.clinic_b).id == "aaos"
+
+    def test_the_page_says_what_each_set_is_for_and_which_is_the_default(self, world, as_user):
+        body = as_user(world.alice).get(reverse("assessment_norms")).content.decode()
+        assert "Your clinic compares readings with <strong>American Academy of Orthopaedic Surgeons</strong>" in body
+        assert "<dt>American Academy of Orthopaedic Surgeons (default)</dt>" in body
+        assert "disability claims" in body and "impairment reports" in body
 
     def test_a_therapist_may_read_but_not_change_it(self, world, as_user):
         c = as_user(world.alice)

@@ -11,12 +11,13 @@ from knotwork.atlas.loader import atlas
 
 
 class NormDataTests:
-    def test_the_default_set_is_the_va_regulation_and_every_set_cites_a_source(self):
+    def test_the_default_set_is_the_clinical_aaos_one_and_every_set_cites_a_source_and_says_what_it_is_for(self):
         n = norms.norms()
-        assert n.default_set == "va"
+        assert n.default_set == "aaos"
         assert "38 CFR" in n.sets["va"].name and "Title 38" in n.sets["va"].source
+        assert "Norkin" in n.sets["aaos"].source and "default" in n.sets["aaos"].use
         for s in n.sets.values():
-            assert s.source and s.name
+            assert s.source and s.name and len(s.use) > 40
 
     def test_the_values_from_the_facts_are_encoded(self):
         n = norms.norms()
@@ -31,6 +32,17 @@ class NormDataTests:
             assert s.unverified <= set(n.motions)
         assert "hip_flexion" in n.sets["aaos"].unverified
         assert n.sets["va"].unverified == frozenset()
+
+    def test_aaos_counts_as_checked_only_the_upper_limb_and_values_a_second_table_gives_alike(self):
+        n = norms.norms()
+        aaos, va = n.sets["aaos"], n.sets["va"]
+        upper = {m.id for m in n.motions.values() if m.region == "upper"}
+        assert not upper & aaos.unverified
+        # The neck values 38 CFR gives alike are checked; rotation (60 against 80) is not.
+        for motion in ("cervical_flexion", "cervical_extension", "cervical_lateral_flexion"):
+            assert motion not in aaos.unverified and aaos.value(motion) == va.value(motion)
+        assert "cervical_rotation" in aaos.unverified and aaos.value("cervical_rotation") != va.value("cervical_rotation")
+        assert {m.id for m in n.motions.values() if m.region == "thoracolumbar"} <= aaos.unverified
 
     def test_every_region_has_a_measurement_error_and_the_lower_limb_one_is_larger(self):
         n = norms.norms()
