@@ -23,38 +23,19 @@ import argparse
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.error
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.harness.processes import Process, create_database, free_port, last_json_line, manage, post_json, wait_healthy  # noqa: E402
 from knotwork.lib.server import server_command  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    out = subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=env, input=stdin, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(out.stderr)
-    return out.stdout
-
 
 SETUP = """
 import json
@@ -152,16 +133,14 @@ def main() -> None:
         "TASKS_BACKEND": "django_tasks.backends.dummy.DummyBackend",
     }
     if opts.database == "postgres":
-        dbname = opts.postgres_url.rsplit("/", 1)[1]
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", dbname], check=True)
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", dbname], check=True)
+        create_database(opts.postgres_url)
         env["DATABASE_URL"] = opts.postgres_url
     else:
         env["DATABASE_URL"] = f"sqlite:///{var / 'crash.sqlite3'}"
     manage(env, "migrate", "-v0")
     manage(env, "createcachetable")
     manage(env, "collectstatic", "--noinput", "-v0")  # as `knotwork run` does before serving
-    seed = json.loads(manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+    seed = last_json_line(manage(env, "shell", "-c", SETUP))
     first_start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
 
     acked: list[str] = []
@@ -175,17 +154,11 @@ def main() -> None:
     kills = 0
     errors: list[int] = []
 
-    def post(port: int, path: str, body: bytes, token: str, extra: dict[str, str] | None = None) -> tuple[int, dict[str, object]]:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(extra or {})}
-        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST", headers=headers)
-        try:
-            with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310
-                return resp.status, json.loads(resp.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            return exc.code, {}
+    def post(port: int, path: str, body: bytes, token: str) -> tuple[int, dict[str, object]]:
+        return post_json(port, path, body, token, timeout=5)
 
     def send(port: int, path: str, key: str, body: bytes, token: str) -> tuple[int, dict[str, object]]:
-        return post(port, path, body, token, {"Idempotency-Key": key})
+        return post_json(port, path, body, token, {"Idempotency-Key": key}, timeout=5)
 
     def acknowledged(path: str, body: bytes, answer: dict[str, object]) -> None:
         if path == "/api/payments":
@@ -193,23 +166,10 @@ def main() -> None:
         else:
             bookings[json.loads(body)["start"]] = answer["id"]  # type: ignore[assignment]
 
-    def serve() -> tuple[subprocess.Popen[bytes], int]:
+    def serve() -> tuple[Process, int]:
         port = free_port()
-        server = subprocess.Popen(
-            [*server_command(f"127.0.0.1:{port}", 2), "--log-level", "error"],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=open(var / "server.log", "a"),  # noqa: SIM115
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.1)
+        server = Process("server", [*server_command(f"127.0.0.1:{port}", 2), "--log-level", "error"], env, var / "server.log")
+        wait_healthy(port, process=server, timeout=20)
         return server, port
 
     def retry_unanswered(port: int) -> None:
@@ -306,19 +266,17 @@ def main() -> None:
         for t in threads:
             t.start()
         time.sleep(random.uniform(0.5, 2.0))
-        os.killpg(server.pid, signal.SIGKILL)
+        server.kill()
         kills += 1
-        server.wait()
         stop.set()
         for t in threads:
             t.join()
     server, port = serve()  # one last start, only to answer the retries of the final round
     retry_unanswered(port)
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait()
+    server.stop()
     ack_file = var / "acked.json"
     ack_file.write_text(json.dumps({"clients": acked, "bookings": bookings, "retried": retried, "payments": payments}))
-    result = json.loads(manage(env, "shell", "-c", CHECK % str(ack_file)).strip().splitlines()[-1])
+    result = last_json_line(manage(env, "shell", "-c", CHECK % str(ack_file)))
     result.update({"database": opts.database, "rounds": kills, "seconds": round(time.monotonic() - started, 1)})
     result["http_errors"] = {str(c): errors.count(c) for c in sorted(set(errors))}
     result["payments_retried_with_same_key"] = len(retried_payments)
