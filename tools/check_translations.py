@@ -52,6 +52,40 @@ TEMPLATE_GLOBS = (
     "templates/clients/_drawing_tools.html",
     "templates/pwa/*.html",
     "templates/video/*.html",
+    "templates/clients/_language_note.html",
+    # What is sent to clients: e-mails (HTML and text), rendered in the client's language.
+    "templates/bookings/email/*.html",
+    "templates/bookings/email/*.txt",
+    "templates/bookings/series_email.html",
+    "templates/bookings/series_email.txt",
+    "templates/care/email/*.txt",
+    "templates/outcomes/email/*.txt",
+    # Booking pages and the rest of the client portal.
+    "templates/bookings/clinic.html",
+    "templates/bookings/slots.html",
+    "templates/bookings/_slot_grid.html",
+    "templates/bookings/confirm.html",
+    "templates/bookings/taken.html",
+    "templates/bookings/mine.html",
+    "templates/bookings/reschedule.html",
+    "templates/bookings/appointment.html",
+    "templates/bookings/class_public.html",
+    "templates/bookings/class_public_rows.html",
+    "templates/bookings/class_mine.html",
+    "templates/bookings/class_mine_rows.html",
+    "templates/bookings/waitlist_join.html",
+    "templates/bookings/waitlist_mine.html",
+    "templates/bookings/waitlist_claim.html",
+    "templates/bookings/waitlist_window.html",
+    "templates/billing/_saved_card.html",
+    "templates/billing/portal_card.html",
+    "templates/billing/portal_pay.html",
+    "templates/billing/portal_pay_return.html",
+    "templates/care/aftercare.html",
+    "templates/care/portal_program.html",
+    "templates/care/checkin_form.html",
+    "templates/care/checkin_done.html",
+    "templates/care/checkin_gone.html",
 )
 STAFF_TEMPLATES = frozenset(
     {
@@ -65,15 +99,36 @@ STAFF_TEMPLATES = frozenset(
         "templates/directory/my_profile.html",
         "templates/directory/verify.html",
         "templates/directory/verify_queue.html",
+        # The therapist's copy of a new booking: staff read the clinic's language.
+        "templates/bookings/email/confirmation_staff.html",
+        "templates/bookings/email/confirmation_staff.txt",
     }
 )
-# Forms whose labels, help texts and errors clients read.
+# Forms whose labels, help texts and errors clients read, and the code that writes to clients.
 PYTHON_SOURCES = (
     "knotwork/clients/forms.py",
     "knotwork/clients/intake_forms.py",
     "knotwork/directory/forms.py",
     "knotwork/pwa/forms.py",
     "knotwork/pwa/views.py",
+    "knotwork/clients/portal_views.py",
+    "knotwork/clients/intake_services.py",
+    "knotwork/clients/documents.py",
+    "knotwork/clients/language.py",
+    "knotwork/bookings/forms.py",
+    "knotwork/bookings/waitlist_views.py",
+    "knotwork/care/forms.py",
+    "knotwork/care/aftercare.py",
+    "knotwork/care/documents.py",
+    # Subjects and texts of what is sent to clients (e-mail, SMS, PDF).
+    "knotwork/bookings/tasks.py",
+    "knotwork/bookings/waitlist.py",
+    "knotwork/bookings/classes.py",
+    "knotwork/bookings/series.py",
+    "knotwork/care/tasks.py",
+    "knotwork/messaging/tasks.py",
+    "knotwork/outcomes/tasks.py",
+    "knotwork/accounts/services.py",
 )
 KEYWORDS = {
     "_": None,
@@ -246,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(problems)} translation problem(s) in what clients see ({count} templates checked); see docs/i18n.md")
         return 1
     languages = ", ".join(LANGUAGES)
-    print(f"translations: {len(used)} messages in {count} templates and {len(PYTHON_SOURCES)} form modules, all in {languages}")
+    print(f"translations: {len(used)} messages in {count} templates and {len(PYTHON_SOURCES)} Python modules, all in {languages}")
     return 0
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from knotwork.accounts.models import ApiToken, Clinic, Invitation, Membership, Role, User
 from knotwork.audit.models import Action
@@ -48,12 +49,18 @@ def invitation_create(*, clinic: Clinic, email: str, invited_by: User, role: str
     )
     url = absolute_url(reverse("invitation_accept", args=[raw]))
     audit_record(action=Action.INVITE, obj=invitation, clinic=clinic, detail={"kind": invitation.kind, "role": role})
-    subject = f"You are invited to {clinic.name} on Knotwork"
-    body = (
-        f"{invited_by.display_name} invited you to join {clinic.name} on Knotwork.\n\n"
-        f"Open this link within 7 days to accept:\n{url}\n\n"
-        "If you did not expect this, you can ignore this email."
-    )
+    from knotwork.clients.language import client_translation
+
+    # A client's invitation to the portal in their language (staff: the clinic's, English).
+    with client_translation(client):
+        subject = gettext("You are invited to %(clinic)s on Knotwork") % {"clinic": clinic.name}
+        body = "\n\n".join(
+            [
+                gettext("%(name)s invited you to join %(clinic)s on Knotwork.") % {"name": invited_by.display_name, "clinic": clinic.name},
+                gettext("Open this link within 7 days to accept:") + f"\n{url}",
+                gettext("If you did not expect this, you can ignore this email."),
+            ]
+        )
     transaction.on_commit(lambda: send_email(to=email, subject=subject, text=body, clinic=clinic))
     return IssuedInvitation(invitation=invitation, url=url)
 

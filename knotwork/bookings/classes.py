@@ -34,6 +34,7 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from knotwork.accounts.models import Capability, Clinic, Membership, User
 from knotwork.accounts.permissions import membership_for, require
@@ -60,6 +61,7 @@ from knotwork.bookings.services import (
     holds_expire,
     therapist_lock,
 )
+from knotwork.clients.language import client_translation, short_when
 from knotwork.clients.models import Client
 from knotwork.lib.mail import send_email
 from knotwork.lib.urls import absolute_url
@@ -307,7 +309,7 @@ def seat_book(*, class_session: ClassSession, client: Client, actor: Actor) -> C
         role=actor.role,
         detail={"class": class_session.pk, "client": client.pk},
     )
-    transaction.on_commit(lambda: _mail_clients(class_session, [client], template="class_seat", subject="Your seat"))
+    transaction.on_commit(lambda: _mail_clients(class_session, [client], template="class_seat", subject=SEAT_SUBJECT))
     return seat
 
 
@@ -357,8 +359,12 @@ def class_cancel(*, class_session: ClassSession, actor: Actor) -> ClassSession:
         detail={"status": ClassStatus.CANCELLED, "seats_cancelled": len(seats)},
     )
     clients = [s.client for s in seats]
-    transaction.on_commit(lambda: _mail_clients(class_session, clients, template="class_cancelled", subject="Cancelled"))
+    transaction.on_commit(lambda: _mail_clients(class_session, clients, template="class_cancelled", subject=CANCELLED_SUBJECT))
     return class_session
+
+
+SEAT_SUBJECT = gettext_noop("Your seat: %(name)s on %(when)s")
+CANCELLED_SUBJECT = gettext_noop("Cancelled: %(name)s on %(when)s")
 
 
 def _client_email(client: Client) -> str:
@@ -366,8 +372,9 @@ def _client_email(client: Client) -> str:
 
 
 def _mail_clients(class_session: ClassSession, clients: list[Client], *, template: str, subject: str) -> int:
-    """One e-mail per client (a booked seat, or the seat a cancellation took); a failing server is logged, not raised."""
-    subject = f"{subject}: {class_session.name} on {class_session.local_start:%a %-d %b, %H:%M}"
+    """One e-mail per client (a booked seat, or the seat a cancellation took), each in the client's language
+    (``subject``: a message with ``%(name)s`` and ``%(when)s``); a failing server is logged, not raised."""
+    message = subject
     context = {
         "session": class_session,
         "clinic": class_session.clinic,
@@ -375,7 +382,6 @@ def _mail_clients(class_session: ClassSession, clients: list[Client], *, templat
         "zone": class_session.clinic.time_zone,
         "book_link": absolute_url(reverse("book_clinic", args=[class_session.clinic.slug])),
         "mine_link": absolute_url(reverse("my_classes")),
-        "subject": subject,
     }
     sent = 0
     for client in clients:
@@ -383,8 +389,10 @@ def _mail_clients(class_session: ClassSession, clients: list[Client], *, templat
         if not to:
             continue
         try:
-            text = render_to_string(f"bookings/email/{template}.txt", {**context, "client": client})
-            html = render_to_string(f"bookings/email/{template}.html", {**context, "client": client})
+            with client_translation(client):
+                subject = gettext(message) % {"name": class_session.name, "when": short_when(class_session.local_start)}
+                text = render_to_string(f"bookings/email/{template}.txt", {**context, "client": client, "subject": subject})
+                html = render_to_string(f"bookings/email/{template}.html", {**context, "client": client, "subject": subject})
             send_email(to=to, subject=subject, text=text, html=html, clinic=class_session.clinic)
             sent += 1
         except Exception:  # noqa: BLE001 - one bad address or a down server must not stop the others

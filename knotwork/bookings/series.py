@@ -32,6 +32,7 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django_tasks import task
 
 from knotwork.accounts.models import Capability, Clinic, Membership, User
@@ -767,6 +768,17 @@ def series_move_following(*, appointment: Appointment, start: datetime, actor: A
 
 # --- Telling people, once ----------------------------------------------------------------------
 
+
+def _client_subject(change: str, n: int, when: str) -> str:
+    """The subject of a series e-mail in the active language (SUBJECTS' wording)."""
+    values = {"n": n, "when": when}
+    if change == "booked":
+        return ngettext("%(n)d appointment booked, from %(when)s", "%(n)d appointments booked, from %(when)s", n) % values
+    if change == "cancelled":
+        return ngettext("%(n)d appointment cancelled, from %(when)s", "%(n)d appointments cancelled, from %(when)s", n) % values
+    return ngettext("%(n)d appointment moved, from %(when)s", "%(n)d appointments moved, from %(when)s", n) % values
+
+
 SUBJECTS = {
     "booked": "{n} appointments booked, from {when}",
     "cancelled": "{n} appointments cancelled, from {when}",
@@ -780,6 +792,7 @@ def send_series_notice(series_id: int, change: str, appointment_ids: list[int]) 
     appointment in the attached calendar file (cancelled ones as cancellations)."""
     from knotwork.bookings.ics import calendar_bytes
     from knotwork.bookings.tasks import _client_email
+    from knotwork.clients.language import client_translation, short_when
     from knotwork.lib.mail import send_email
     from knotwork.lib.urls import absolute_url
 
@@ -806,9 +819,13 @@ def send_series_notice(series_id: int, change: str, appointment_ids: list[int]) 
     for to, audience in ((_client_email(first), "client"), (first.therapist.email, "therapist")):
         if not to:
             continue
-        text = render_to_string("bookings/series_email.txt", {**context, "audience": audience})
-        html = render_to_string("bookings/series_email.html", {**context, "audience": audience})
-        ics = calendar_bytes(rows, audience=audience, method="CANCEL" if change == "cancelled" else "REQUEST")
+        # The client's copy in their language; the therapist's in the clinic's (English).
+        with client_translation(first.client if audience == "client" else None):
+            if audience == "client":
+                subject = _client_subject(change, len(rows), short_when(first.local_start))
+            text = render_to_string("bookings/series_email.txt", {**context, "audience": audience, "subject": subject})
+            html = render_to_string("bookings/series_email.html", {**context, "audience": audience, "subject": subject})
+            ics = calendar_bytes(rows, audience=audience, method="CANCEL" if change == "cancelled" else "REQUEST")
         send_email(
             to=to, subject=subject, text=text, html=html, clinic=first.clinic, attachments=[("appointments.ics", ics, "text/calendar")]
         )

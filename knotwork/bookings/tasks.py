@@ -22,11 +22,13 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tasks import task
 
 from knotwork.bookings.ics import calendar_bytes
 from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, ReminderLog, SmsStatus
 from knotwork.bookings.sms import SmsError, mask_number, next_text_time, sms_sender
+from knotwork.clients.language import client_translation, clinic_translation, short_when
 from knotwork.lib.mail import send_email
 from knotwork.lib.urls import absolute_url
 from knotwork.pwa import tasks as push_tasks
@@ -77,20 +79,25 @@ def send_booking_confirmation(appointment_id: int) -> None:
         return
     requested = appointment.status == AppointmentStatus.REQUESTED
     when = f"{appointment.local_start:%a %-d %b, %H:%M}"
-    _mail(
-        to=_client_email(appointment),
-        subject=f"{'Booking request received' if requested else 'Booking confirmed'}: {when}",
-        template="confirmation",
-        appointment=appointment,
-        audience="client",
-    )
-    _mail(
-        to=appointment.therapist.email,
-        subject=f"{'New booking request' if requested else 'New booking'}: {when}",
-        template="confirmation_staff",
-        appointment=appointment,
-        audience="therapist",
-    )
+    with client_translation(appointment.client):  # the client's copy in their language
+        client_when = short_when(appointment.local_start)
+        _mail(
+            to=_client_email(appointment),
+            subject=gettext("Booking request received: %(when)s") % {"when": client_when}
+            if requested
+            else gettext("Booking confirmed: %(when)s") % {"when": client_when},
+            template="confirmation",
+            appointment=appointment,
+            audience="client",
+        )
+    with clinic_translation():
+        _mail(
+            to=appointment.therapist.email,
+            subject=f"{'New booking request' if requested else 'New booking'}: {when}",
+            template="confirmation_staff",
+            appointment=appointment,
+            audience="therapist",
+        )
 
 
 @task()
@@ -100,13 +107,24 @@ def send_booking_change(appointment_id: int, change: str) -> None:
         return
     when = f"{appointment.local_start:%a %-d %b, %H:%M}"
     method = "CANCEL" if change == "cancelled" else "REQUEST"
-    for to, audience in ((_client_email(appointment), "client"), (appointment.therapist.email, "therapist")):
+    with client_translation(appointment.client):  # the client's copy in their language
+        client_when = short_when(appointment.local_start)
+        subject = gettext("Appointment cancelled: %(when)s") if change == "cancelled" else gettext("Appointment moved: %(when)s")
         _mail(
-            to=to,
+            to=_client_email(appointment),
+            subject=subject % {"when": client_when},
+            template="change",
+            appointment=appointment,
+            audience="client",
+            ics_method=method,
+        )
+    with clinic_translation():
+        _mail(
+            to=appointment.therapist.email,
             subject=f"Appointment {'cancelled' if change == 'cancelled' else 'moved'}: {when}",
             template="change",
             appointment=appointment,
-            audience=audience,
+            audience="therapist",
             ics_method=method,
         )
 
@@ -123,9 +141,10 @@ def _email_reminder(appointment: Appointment) -> bool:
     email = _client_email(appointment) if client is not None and client.reminders_by_email else ""
     if not email:
         return False
-    subject = f"Reminder: your appointment on {appointment.local_start:%a %-d %b at %H:%M}"
-    # Time, place and a link: never the service's clinical purpose or any notes.
-    text, html = _render("reminder", {**_context(appointment), "subject": subject})
+    with client_translation(client):
+        subject = gettext("Reminder: your appointment on %(when)s") % {"when": short_when(appointment.local_start)}
+        # Time, place and a link: never the service's clinical purpose or any notes.
+        text, html = _render("reminder", {**_context(appointment), "subject": subject})
     send_email(to=email, subject=subject, text=text, html=html, clinic=appointment.clinic)
     return True
 
@@ -147,7 +166,12 @@ def _text_reminder(entry: ReminderLog, appointment: Appointment) -> None:
     client = appointment.client
     assert client is not None  # _wants_text
     link = absolute_url(reverse("appointment_detail", args=[appointment.pk]))
-    text = f"Reminder: {appointment.clinic.name}, {appointment.local_start:%a %-d %b %H:%M}. Details: {link}"
+    with client_translation(client):
+        text = gettext("Reminder: %(clinic)s, %(when)s. Details: %(link)s") % {
+            "clinic": appointment.clinic.name,
+            "when": short_when(appointment.local_start),
+            "link": link,
+        }
     try:
         message_id = sms_sender().send(to=client.phone, text=text) or ""
     except SmsError as exc:

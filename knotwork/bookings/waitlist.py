@@ -33,6 +33,7 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from knotwork.accounts.models import Capability, Clinic, Membership, User
 from knotwork.accounts.permissions import membership_for, require
@@ -53,6 +54,7 @@ from knotwork.bookings.models import (
 from knotwork.bookings.selectors import free_slots, is_returning_client
 from knotwork.bookings.services import Actor, BookingError, SlotTaken
 from knotwork.bookings.sms import SmsError, mask_number, next_text_time, sms_sender
+from knotwork.clients.language import client_translation, short_when
 from knotwork.clients.models import Client
 from knotwork.lib.mail import send_email
 from knotwork.lib.urls import absolute_url
@@ -325,9 +327,18 @@ def _client_email(client: Client) -> str:
 
 
 def _mail(offer: WaitlistOffer, *, template: str, subject: str, link: str = "") -> bool:
+    """E-mail the client in their language; ``subject`` is a message with ``%(when)s``, marked with gettext_noop."""
     to = _client_email(offer.entry.client)
     if not to:
         return False
+    with client_translation(offer.entry.client):
+        subject = gettext(subject) % {"when": short_when(offer.local_start)}
+        text, html = _render_offer(offer, template=template, subject=subject, link=link)
+    send_email(to=to, subject=subject, text=text, html=html, clinic=offer.clinic)
+    return True
+
+
+def _render_offer(offer: WaitlistOffer, *, template: str, subject: str, link: str) -> tuple[str, str]:
     context = {
         "offer": offer,
         "clinic": offer.clinic,
@@ -341,10 +352,7 @@ def _mail(offer: WaitlistOffer, *, template: str, subject: str, link: str = "") 
         "waitlist_link": absolute_url(reverse("my_waitlist")),
         "subject": subject,
     }
-    text = render_to_string(f"bookings/email/{template}.txt", context)
-    html = render_to_string(f"bookings/email/{template}.html", context)
-    send_email(to=to, subject=subject, text=text, html=html, clinic=offer.clinic)
-    return True
+    return render_to_string(f"bookings/email/{template}.txt", context), render_to_string(f"bookings/email/{template}.html", context)
 
 
 def _offer_create(*, entry: WaitlistEntry, freed: Appointment, now: datetime) -> tuple[WaitlistOffer, str] | None:
@@ -376,9 +384,8 @@ def _offer_create(*, entry: WaitlistEntry, freed: Appointment, now: datetime) ->
             audit_record(
                 action=Action.CREATE, obj=offer, clinic=freed.clinic, role="system", detail={"entry": entry.pk, "freed_from": freed.pk}
             )
-            when = f"{offer.local_start:%a %-d %b, %H:%M}"
             link = absolute_url(reverse("waitlist_claim", args=[raw]))
-            _mail(offer, template="waitlist_offer", subject=f"A time has come free: {when}", link=link)
+            _mail(offer, template="waitlist_offer", subject=gettext_noop("A time has come free: %(when)s"), link=link)
     except IntegrityError:
         return None  # offered before (a rerun of the task)
     except Exception:
@@ -403,7 +410,12 @@ def _text_offer(offer: WaitlistOffer, raw: str, *, now: datetime) -> None:
     if not WaitlistOffer.objects.filter(pk=offer.pk, sms_status=SmsStatus.NONE).update(sms_status=SmsStatus.SENDING):
         return
     link = absolute_url(reverse("waitlist_claim", args=[raw]))
-    text = f"{offer.clinic.name}: a time has come free, {offer.local_start:%a %-d %b %H:%M}. First to claim it gets it: {link}"
+    with client_translation(client):
+        text = gettext("%(clinic)s: a time has come free, %(when)s. First to claim it gets it: %(link)s") % {
+            "clinic": offer.clinic.name,
+            "when": short_when(offer.local_start),
+            "link": link,
+        }
     try:
         sms_sender().send(to=client.phone, text=text)
     except SmsError as exc:
@@ -527,9 +539,8 @@ def tell_gone(offer_ids: Iterable[int], *, now: datetime | None = None) -> int:
     for offer in rows:
         if not WaitlistOffer.objects.filter(pk=offer.pk, gone_notified_at__isnull=True).update(gone_notified_at=now):
             continue
-        when = f"{offer.local_start:%a %-d %b, %H:%M}"
         try:
-            told += _mail(offer, template="waitlist_gone", subject=f"That time has gone: {when}")
+            told += _mail(offer, template="waitlist_gone", subject=gettext_noop("That time has gone: %(when)s"))
         except Exception:
             log.exception("waitlist offer %s: the 'gone' e-mail failed", offer.pk)
     return told

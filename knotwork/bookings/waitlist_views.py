@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Capability, Clinic, Membership
@@ -34,20 +36,23 @@ from knotwork.lib.views import paginate, staff_view
 class WaitlistForm(forms.Form):
     """What a client waits for: a service, a therapist or any, and when they could come."""
 
-    service = forms.ModelChoiceField(queryset=Service.objects.none(), empty_label=None)
-    therapist = forms.ModelChoiceField(queryset=Service.objects.none(), required=False, empty_label="Any therapist")
-    earliest_date = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    latest_date = forms.DateField(label="Until", widget=forms.DateInput(attrs={"type": "date"}))
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), empty_label=None, label=_("Service"))
+    therapist = forms.ModelChoiceField(
+        queryset=Service.objects.none(), required=False, empty_label=_("Any therapist"), label=_("Therapist")
+    )
+    earliest_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    latest_date = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
     weekdays = forms.TypedMultipleChoiceField(
-        label="Days",
-        choices=Weekday.choices,
+        label=_("Days"),
+        # The day names come from Django's own catalogues ("Monday" -> "lunes", "lundi").
+        choices=[(value, _(name)) for value, name in Weekday.choices],
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: any day.",
+        help_text=_("None ticked: any day."),
     )
-    day_start = forms.TimeField(label="Earliest start", widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
-    day_end = forms.TimeField(label="Finished by", widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
+    day_start = forms.TimeField(label=_("Earliest start"), widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
+    day_end = forms.TimeField(label=_("Finished by"), widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         today = timezone.localdate(timezone=clinic.tz)
@@ -61,7 +66,7 @@ class WaitlistForm(forms.Form):
         )
         self.fields["therapist"].queryset = clinic_therapists(clinic)  # type: ignore[attr-defined]
         self.fields["therapist"].label_from_instance = lambda u: u.display_name  # type: ignore[attr-defined]
-        zone = f"{clinic.time_zone} time"
+        zone = gettext("%(zone)s time") % {"zone": clinic.time_zone}
         self.fields["day_start"].help_text = zone
         self.fields["day_end"].help_text = zone
 
@@ -105,7 +110,7 @@ def waitlist_claim(request: HttpRequest, token: str) -> HttpResponse:
             error, status = exc.message, exc.status
             offer.refresh_from_db()
         else:
-            messages.success(request, "The time is yours. A confirmation is on its way by e-mail.")
+            messages.success(request, gettext("The time is yours. A confirmation is on its way by e-mail."))
             if user is not None:
                 return redirect("appointment_detail", appointment.pk)
             return redirect("waitlist_claim", token)

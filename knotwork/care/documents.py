@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from knotwork.care.aftercare import Aftercare
 from knotwork.care.figures import figure_svg
@@ -73,28 +74,40 @@ def note_pdf(visit: Visit) -> HttpResponse:
 
 
 def aftercare_pdf(sheet: Aftercare, *, visit_id: int) -> HttpResponse:
-    doc = Document(title=f"Your aftercare - {sheet.date_text}", subtitle=sheet.clinic_name, footer=f"{sheet.clinic_name} - aftercare")
-    doc.paragraph(f"Hello {sheet.client_name}, here is what we did today and how to look after yourself in the next few days.")
-    doc.section("What we did")
+    """The aftercare sheet in the active language (the caller builds ``sheet`` and calls this in the client's)."""
+    doc = Document(
+        title=gettext("Your aftercare - %(date)s") % {"date": sheet.date_text},
+        subtitle=sheet.clinic_name,
+        footer=gettext("%(clinic)s - aftercare") % {"clinic": sheet.clinic_name},
+    )
+    doc.paragraph(
+        gettext("Hello %(name)s, here is what we did today and how to look after yourself in the next few days.")
+        % {"name": sheet.client_name}
+    )
+    doc.section(gettext("What we did"))
     for line in sheet.what_we_did:
         doc.paragraph(f"- {line}")
-    doc.section("Soreness")
+    doc.section(gettext("Soreness"))
     doc.paragraph(sheet.soreness)
-    doc.section("Water")
+    doc.section(gettext("Water"))
     doc.paragraph(sheet.hydration)
-    doc.section("Heat or ice")
+    doc.section(gettext("Heat or ice"))
     doc.paragraph(sheet.heat_ice)
     if sheet.program:
-        doc.section("Your home program")
+        doc.section(gettext("Your home program"))
         for entry in sheet.program:
             doc.paragraph(f"{entry.exercise.name} - {entry.dosage}")
             doc.svg(figure_svg(entry.exercise.pose, entry.exercise.focus), width=30)
             for n, step in enumerate(entry.exercise.steps, 1):
                 doc.paragraph(f"{n}. {step}", size=9.5)
             if entry.item.note:
-                doc.paragraph(f"Note: {entry.item.note}", muted=True, size=9.5)
-    doc.section("When to call the clinic")
-    doc.paragraph(f"Call {sheet.clinic_name}{' on ' + sheet.clinic_phone if sheet.clinic_phone else ''} if you have:")
+                doc.paragraph(gettext("Note: %(note)s") % {"note": entry.item.note}, muted=True, size=9.5)
+    doc.section(gettext("When to call the clinic"))
+    if sheet.clinic_phone:
+        call = gettext("Call %(clinic)s on %(phone)s if you have:") % {"clinic": sheet.clinic_name, "phone": sheet.clinic_phone}
+    else:
+        call = gettext("Call %(clinic)s if you have:") % {"clinic": sheet.clinic_name}
+    doc.paragraph(call)
     for line in sheet.call_us:
         doc.paragraph(f"- {line}")
     return _pdf_response(doc.output(), f"aftercare-{visit_id}.pdf")

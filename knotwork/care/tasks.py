@@ -15,9 +15,11 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tasks import task
 
 from knotwork.care.models import CheckIn, Visit, new_token
+from knotwork.clients.language import client_translation
 from knotwork.clients.models import Client
 from knotwork.lib.mail import send_email
 from knotwork.lib.urls import absolute_url
@@ -36,8 +38,10 @@ def send_aftercare_email(visit_id: int) -> None:
     if visit is None or visit.client.portal_user is None:
         return
     link = absolute_url(reverse("portal_aftercare", args=[visit.pk]))
-    body = render_to_string("care/email/aftercare.txt", {"clinic": visit.clinic, "client": visit.client, "link": link})
-    send_email(to=visit.client.portal_user.email, subject=f"Your aftercare from {visit.clinic.name}", text=body, clinic=visit.clinic)
+    with client_translation(visit.client):
+        body = render_to_string("care/email/aftercare.txt", {"clinic": visit.clinic, "client": visit.client, "link": link})
+        subject = gettext("Your aftercare from %(clinic)s") % {"clinic": visit.clinic.name}
+    send_email(to=visit.client.portal_user.email, subject=subject, text=body, clinic=visit.clinic)
 
 
 def due_checkins(*, now: datetime) -> int:
@@ -54,8 +58,10 @@ def due_checkins(*, now: datetime) -> int:
             if not to:
                 continue
             link = absolute_url(reverse("checkin_answer", args=[raw]))
-            body = render_to_string("care/email/checkin.txt", {"clinic": checkin.clinic, "client": checkin.visit.client, "link": link})
-            send_email(to=to, subject=f"How are you feeling? A quick question from {checkin.clinic.name}", text=body, clinic=checkin.clinic)
+            with client_translation(checkin.visit.client):
+                body = render_to_string("care/email/checkin.txt", {"clinic": checkin.clinic, "client": checkin.visit.client, "link": link})
+                subject = gettext("How are you feeling? A quick question from %(clinic)s") % {"clinic": checkin.clinic.name}
+            send_email(to=to, subject=subject, text=body, clinic=checkin.clinic)
         push_tasks.checkin(checkin, link)  # after the claim committed: a failed push never re-sends the e-mail
         sent += 1
     return sent

@@ -1,4 +1,5 @@
-"""Consent documents (versioned text files) and drawn signatures (SVG path data, sanitised)."""
+"""Consent documents (versioned text files, each version in English and in the languages it is
+translated into) and drawn signatures (SVG path data, sanitised)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 CONSENT_DIR = Path(__file__).resolve().parent / "data" / "consent"
+SOURCE_LANGUAGE = "en"
 
 # The signature pad (static/clients/signature.js) draws in this box and writes absolute
 # M/L commands with whole numbers; anything else is refused rather than "repaired".
@@ -32,6 +35,8 @@ class ConsentDocument:
     title: str
     version: int
     text: str
+    # The language of ``text``: "en", or a language this version was translated into.
+    language: str = SOURCE_LANGUAGE
 
     @property
     def sha256(self) -> str:
@@ -48,20 +53,39 @@ class ConsentDocument:
 
 
 @cache
-def current_documents() -> tuple[ConsentDocument, ...]:
+def _index() -> dict[str, dict[str, Any]]:
     raw = yaml.safe_load((CONSENT_DIR / "documents.yaml").read_text(encoding="utf-8"))
-    return tuple(document(d["id"], int(d["current"]), title=d["title"]) for d in raw["documents"])
+    return {d["id"]: d for d in raw["documents"]}
+
+
+def languages_of(doc_id: str, version: int) -> tuple[str, ...]:
+    """The languages one version of a document is published in, English first."""
+    entry = _index().get(doc_id, {})
+    translated = (entry.get("translations") or {}).get(version) or ()
+    return (SOURCE_LANGUAGE, *(str(lang) for lang in translated))
 
 
 @cache
-def document(doc_id: str, version: int, *, title: str = "") -> ConsentDocument:
+def current_documents(language: str = SOURCE_LANGUAGE) -> tuple[ConsentDocument, ...]:
+    """The current version of every document, in ``language`` where that version is translated into it
+    and in English where it is not (each document's ``language`` says which)."""
+    return tuple(document(doc_id, int(d["current"]), language=language) for doc_id, d in _index().items())
+
+
+@cache
+def document(doc_id: str, version: int, *, title: str = "", language: str = SOURCE_LANGUAGE) -> ConsentDocument:
     if not re.fullmatch(r"[a-z][a-z0-9-]{1,39}", doc_id):
         raise KeyError(doc_id)
-    path = CONSENT_DIR / f"{doc_id}.v{version}.txt"
-    if not title:
-        raw = yaml.safe_load((CONSENT_DIR / "documents.yaml").read_text(encoding="utf-8"))
-        title = next(d["title"] for d in raw["documents"] if d["id"] == doc_id)
-    return ConsentDocument(id=doc_id, title=title, version=version, text=path.read_text(encoding="utf-8"))
+    entry = _index().get(doc_id, {})
+    if language not in languages_of(doc_id, version):
+        language = SOURCE_LANGUAGE
+    if language == SOURCE_LANGUAGE:
+        path = CONSENT_DIR / f"{doc_id}.v{version}.txt"
+        title = title or str(entry["title"])
+    else:
+        path = CONSENT_DIR / f"{doc_id}.v{version}.{language}.txt"
+        title = str((entry.get("titles") or {}).get(language) or entry["title"])
+    return ConsentDocument(id=doc_id, title=title, version=version, text=path.read_text(encoding="utf-8"), language=language)
 
 
 def clean_signature(raw: str) -> str:

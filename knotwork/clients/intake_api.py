@@ -84,6 +84,7 @@ class IntakeOut(Schema):
     id: int
     status: str
     form_version: str
+    language: str = Field(..., description="the language the client answered in (en, es, fr); the wording of each answer is in it")
     submitted_at: datetime | None
     reviewed_at: datetime | None
     answers: list[AnswerOut]
@@ -163,5 +164,6 @@ def get_intake(request: HttpRequest, client_id: int):  # type: ignore[no-untyped
     audit_record(action=Action.VIEW, obj=intake, role=membership.role, detail={"client": client.pk})
     stored = intake.answers.items()
     answers = [{"question_id": k, "question": v.get("q", ""), "answer": v.get("a")} for k, v in stored if isinstance(v, dict)]
-    return {"id": intake.pk, "status": intake.status, "form_version": intake.form_version, "submitted_at": intake.submitted_at,
+    return {"id": intake.pk, "status": intake.status, "form_version": intake.form_version, "language": intake.language,
+            "submitted_at": intake.submitted_at,
             "reviewed_at": intake.reviewed_at, "answers": answers}  # fmt: skip

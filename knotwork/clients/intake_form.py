@@ -1,6 +1,10 @@
 """The intake form's definition: Knotwork's standard questions, the engine's red-flag questions and a
 clinic's own questions, as one list of sections. Pure Python (no Django), so screening rules and
 tests can check question ids against it.
+
+The form is written in English; :func:`translate_form` gives the same form (same ids, choices and
+rules) worded in another language from ``data/intake_i18n/<language>.yaml``. A question with no
+translation stays in English and says so (``Question.translated``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from knotwork.atlas.loader import atlas
 from knotwork.engine import red_flag_questions, red_flag_rules_version
 
 FORM_FILE = Path(__file__).resolve().parent / "data" / "intake_form.yaml"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "data" / "intake_i18n"
+SOURCE_LANGUAGE = "en"
 KINDS = ("text", "textarea", "choice", "multichoice", "yesno", "number", "date", "cells", "symptoms", "drawing")
 LIST_KINDS = ("multichoice", "cells", "symptoms")
 YES_NO = {"yes": "Yes", "no": "No"}
@@ -40,6 +46,8 @@ class Question:
     max: int | None = None
     max_length: int | None = None
     red_flag: str | None = None
+    # False when the form is in another language but this question could only be shown in English.
+    translated: bool = True
 
     def label_of(self, value: Any) -> str:
         """An answer in words, as a client or therapist reads it."""
@@ -69,6 +77,13 @@ class FormDefinition:
     version: str
     sections: tuple[Section, ...]
     by_id: dict[str, Question] = field(repr=False, default_factory=dict)
+    # The language the sections and questions are worded in.
+    language: str = SOURCE_LANGUAGE
+
+    @property
+    def untranslated(self) -> list[Question]:
+        """Questions shown in English in a form worded in another language."""
+        return [q for s in self.sections for q in s.questions if not q.translated]
 
     def section(self, section_id: str) -> Section:
         for s in self.sections:
@@ -241,3 +256,93 @@ def red_flag_answers(answers: Mapping[str, Any]) -> dict[str, bool]:
         if value in ("yes", "no"):
             out[f.id] = value == "yes"
     return out
+
+
+# -- other languages ---------------------------------------------------------------------------
+
+
+@cache
+def _translation(language: str) -> Mapping[str, Any] | None:
+    if not re.fullmatch(r"[a-z]{2,3}", language or ""):
+        return None
+    path = TRANSLATIONS_DIR / f"{language}.yaml"
+    if not path.is_file():
+        return None
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return raw if isinstance(raw, dict) else None
+
+
+def form_languages() -> tuple[str, ...]:
+    """The languages the standard form is worded in, English first."""
+    return (SOURCE_LANGUAGE, *sorted(p.stem for p in TRANSLATIONS_DIR.glob("*.yaml") if _translation(p.stem)))
+
+
+def translate_form(form: FormDefinition, language: str) -> FormDefinition:
+    """``form`` worded in ``language``: same ids, kinds, choices' values and rules, so answers given
+    in any language are the same data. English (unchanged) when there is no translation file.
+
+    A clinic's own questions keep the clinic's wording (only yes/no is translated), and a red-flag
+    question whose English wording has changed since it was translated is asked in English: a
+    safety question is never asked from a stale translation.
+    """
+    tr = _translation(language)
+    if language == SOURCE_LANGUAGE or tr is None:
+        return form
+    sections_tr = tr.get("sections") or {}
+    questions_tr = tr.get("questions") or {}
+    flags_tr = tr.get("red_flags") or {}
+    yes_no = {_yn(k): str(v) for k, v in (tr.get("yes_no") or {}).items()}
+    symptoms = {str(k): str(v) for k, v in (tr.get("symptoms") or {}).items()}
+    regions = {str(k): str(v) for k, v in (tr.get("regions") or {}).items()}
+    sides = {str(k): str(v) for k, v in (tr.get("sides") or {}).items()}
+
+    def choice_label(q: Question, value: str, english: str, given: Mapping[str, Any]) -> str:
+        if q.kind == "yesno":
+            return yes_no.get(value, english)
+        if q.kind == "symptoms":
+            return symptoms.get(value, english)
+        if q.kind == "cells":
+            region, _, side = value.partition(":")
+            if region in regions:
+                name = regions[region]
+                label = sides[side] % {"region": name} if side in sides else name
+                return label[:1].upper() + label[1:]
+            return english
+        return str(given.get(value, english))
+
+    def one(q: Question, custom: bool) -> Question:
+        given: dict[str, Any]
+        if q.red_flag:
+            entry = flags_tr.get(q.red_flag) or {}
+            ok = bool(entry.get("text")) and entry.get("en") == q.text
+            text, help_, given = (str(entry["text"]) if ok else q.text), q.help, {}
+        elif custom:
+            ok, text, help_, given = False, q.text, q.help, {}
+        else:
+            entry = questions_tr.get(q.id) or {}
+            ok = bool(entry.get("text"))
+            text = str(entry["text"]) if ok else q.text
+            help_ = str(entry.get("help") or q.help) if ok else q.help
+            given = {_yn(k): v for k, v in (entry.get("choices") or {}).items()}
+        choices = tuple((v, choice_label(q, v, label, given) if (ok or q.kind == "yesno") else label) for v, label in q.choices)
+        return Question(
+            id=q.id, kind=q.kind, text=text, help=help_, required=q.required, required_if=q.required_if, choices=choices,
+            min=q.min, max=q.max, max_length=q.max_length, red_flag=q.red_flag, translated=ok,
+        )  # fmt: skip
+
+    sections: list[Section] = []
+    for s in form.sections:
+        entry = sections_tr.get(s.id) or {}
+        sections.append(
+            Section(
+                id=s.id,
+                title=str(entry.get("title") or s.title),
+                intro=str(entry.get("intro") or s.intro) if s.intro else "",
+                questions=tuple(one(q, s.custom) for q in s.questions),
+                red_flags=s.red_flags,
+                custom=s.custom,
+                consent=s.consent,
+            )
+        )
+    by_id = {q.id: q for s in sections for q in s.questions}
+    return FormDefinition(version=form.version, sections=tuple(sections), by_id=by_id, language=language)

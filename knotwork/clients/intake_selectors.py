@@ -24,7 +24,15 @@ from knotwork.atlas.loader import atlas
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients.consent import ConsentDocument, current_documents
-from knotwork.clients.intake_form import CustomQuestion, FormDefinition, build_form, plain_answers, red_flag_answers
+from knotwork.clients.intake_form import (
+    SOURCE_LANGUAGE,
+    CustomQuestion,
+    FormDefinition,
+    build_form,
+    plain_answers,
+    red_flag_answers,
+    translate_form,
+)
 from knotwork.clients.models import (
     Client,
     ConsentSignature,
@@ -39,12 +47,13 @@ from knotwork.clients.selectors import OPEN_CLIENT
 from knotwork.engine import DEFAULT_TOP, QUALITY_LABELS, ExplainResult, Triage, explain
 
 
-def intake_form_for(clinic: Clinic) -> FormDefinition:
+def intake_form_for(clinic: Clinic, language: str = SOURCE_LANGUAGE) -> FormDefinition:
+    """The clinic's intake form worded in ``language`` (English where there is no translation)."""
     custom = [
         CustomQuestion(key=q.key, kind=q.kind, text=q.text, help=q.help_text, required=q.required, choices=tuple(q.choices))
         for q in IntakeQuestion.objects.filter(clinic=clinic, archived_at__isnull=True)
     ]
-    return build_form(custom)
+    return translate_form(build_form(custom), language)
 
 
 def get_own_client(user: Any, client_id: int) -> Client:
@@ -191,7 +200,7 @@ def drawing_words(marks: list[dict[str, Any]]) -> str:
     return "; ".join(mark_words(m) for m in marks)
 
 
-def consents_due(client: Client) -> list[ConsentDocument]:
+def consents_due(client: Client, language: str = SOURCE_LANGUAGE) -> list[ConsentDocument]:
     """The current consent documents a client must sign again: once they have signed anything, every
     document whose current version is newer than the one they signed (or that they never signed).
     A client who has signed nothing yet signs everything with their first intake instead."""
@@ -200,7 +209,7 @@ def consents_due(client: Client) -> list[ConsentDocument]:
     )
     if not signed:
         return []
-    return [doc for doc in current_documents() if signed.get(doc.id, 0) < doc.version]
+    return [doc for doc in current_documents(language) if signed.get(doc.id, 0) < doc.version]
 
 
 # -- the engine on a client's record -------------------------------------------------------------

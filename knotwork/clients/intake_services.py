@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from knotwork.accounts.models import Capability, Membership, User
 from knotwork.accounts.permissions import require
@@ -22,6 +23,7 @@ from knotwork.audit.services import audit_record
 from knotwork.clients.consent import ConsentDocument, clean_signature, current_documents
 from knotwork.clients.intake_form import FormDefinition, plain_answers
 from knotwork.clients.intake_selectors import intake_form_for
+from knotwork.clients.language import client_translation
 from knotwork.clients.models import (
     Client,
     ConsentSignature,
@@ -59,7 +61,7 @@ def intake_save_answers(*, intake: IntakeSubmission, form: FormDefinition, answe
     """Merge one step's answers into the draft, each stored with the question's wording of today."""
     intake = IntakeSubmission.objects.select_for_update().get(pk=intake.pk)
     if intake.status != IntakeStatus.DRAFT:
-        raise ValidationError("This intake has been submitted already; ask your clinic to change an answer.")
+        raise ValidationError(gettext("This intake has been submitted already; ask your clinic to change an answer."))
     changed: list[str] = []
     for qid, value in answers.items():
         q = form.by_id[qid]
@@ -73,7 +75,8 @@ def intake_save_answers(*, intake: IntakeSubmission, form: FormDefinition, answe
             intake.answers[qid] = {"q": q.text, "a": value}
             changed.append(qid)
     intake.form_version = form.version
-    intake.save(update_fields=["answers", "form_version", "updated_at"])
+    intake.language = form.language
+    intake.save(update_fields=["answers", "form_version", "language", "updated_at"])
     if changed:
         audit_record(action=Action.UPDATE, obj=intake, actor=actor, role="client", detail={"questions": sorted(changed)})
     return intake
@@ -100,6 +103,7 @@ def consent_sign(
         title=document.title,
         text=document.text,
         text_sha256=document.sha256,
+        language=document.language,
         typed_name=signed.typed_name[:150],
         drawn_svg_path=clean_signature(signed.signature),
         signed_at=timezone.now(),
@@ -113,7 +117,7 @@ def consent_sign(
         clinic=client.clinic,
         actor=actor,
         role="client",
-        detail={"document": document.id, "version": document.version},
+        detail={"document": document.id, "version": document.version, "language": document.language},
     )
     return sig
 
@@ -122,7 +126,7 @@ def consent_sign(
 def consents_resign(*, client: Client, documents: list[ConsentDocument], signed: SignatureInput, actor: User) -> list[ConsentSignature]:
     """Sign new versions of documents the client signed before: all of them or, on any error, none."""
     if not documents:
-        raise ValidationError("There is nothing to sign.")
+        raise ValidationError(gettext("There is nothing to sign."))
     return [consent_sign(client=client, document=doc, signed=signed, actor=actor) for doc in documents]
 
 
@@ -130,24 +134,28 @@ def consents_resign(*, client: Client, documents: list[ConsentDocument], signed:
 def intake_submit(*, intake: IntakeSubmission, form: FormDefinition, signed: SignatureInput, actor: User) -> IntakeSubmission:
     """Sign the consents, then submit: the drawing becomes a PainDrawing and the answers are screened.
 
+    ``form`` is the form as the client saw it: its language is recorded on the intake, and the
+    consents are signed in that language where the documents are translated into it.
+
     Refused (ValidationError, nothing written) while a required answer is missing.
     """
     intake = IntakeSubmission.objects.select_for_update().select_related("client", "clinic").get(pk=intake.pk)
     if intake.status != IntakeStatus.DRAFT:
-        raise ValidationError("This intake has been submitted already.")
+        raise ValidationError(gettext("This intake has been submitted already."))
     answers = plain_answers(intake.answers)
     missing = form.missing(answers)
     if missing:
         raise ValidationError([f"{s.title}: {q.text}" for s, q in missing])
     client = intake.client
-    for doc in current_documents():
+    for doc in current_documents(form.language):
         consent_sign(client=client, document=doc, signed=signed, actor=actor, intake=intake)
     now = timezone.now()
     intake.status = IntakeStatus.SUBMITTED
     intake.submitted_at = now
     intake.form_version = form.version
+    intake.language = form.language
     intake.red_flag_rules_version = red_flag_rules_version()
-    intake.save(update_fields=["status", "submitted_at", "form_version", "red_flag_rules_version", "updated_at"])
+    intake.save(update_fields=["status", "submitted_at", "form_version", "language", "red_flag_rules_version", "updated_at"])
     drawing = answers.get("drawing") or {"marks": []}
     if drawing.get("marks"):
         drawing_create(
@@ -291,14 +299,17 @@ def intake_request_info(*, intake: IntakeSubmission, membership: Membership, not
     audit_record(action=Action.UPDATE, obj=intake, role=membership.role, detail={"requested_info": entry.pk})
     email = client.portal_user.email if client.portal_user else client.email
     url = absolute_url(reverse("portal_intake", args=[client.pk]))
-    subject = f"{client.clinic.name}: a question about your intake"
     # The email says only that there is a question, never what it is: email is not a secure channel.
-    body = (
-        f"Hello {client.preferred_name or client.first_name},\n\n"
-        f"{client.clinic.name} has a question about the intake form you sent. "
-        f"Please sign in to read it:\n{url}\n\n"
-        f"If you did not expect this, please contact {client.clinic.name}."
-    )
+    names = {"clinic": client.clinic.name, "name": client.preferred_name or client.first_name}
+    with client_translation(client):
+        subject = gettext("%(clinic)s: a question about your intake") % names
+        body = "\n\n".join(
+            [
+                gettext("Hello %(name)s,") % names,
+                gettext("%(clinic)s has a question about the intake form you sent. Please sign in to read it:") % names + f"\n{url}",
+                gettext("If you did not expect this, please contact %(clinic)s.") % names,
+            ]
+        )
     transaction.on_commit(lambda: send_email(to=email, subject=subject, text=body, clinic=client.clinic))
     return entry
 

@@ -23,7 +23,7 @@ from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients import intake_services as services
 from knotwork.clients.documents import consent_pdf_response
-from knotwork.clients.intake_form import FormDefinition, plain_answers
+from knotwork.clients.intake_form import SOURCE_LANGUAGE, FormDefinition, plain_answers
 from knotwork.clients.intake_forms import DrawingForm, IntakeQuestionForm, MedicalClearanceForm, NoteForm, OptionalNoteForm
 from knotwork.clients.intake_selectors import (
     ClientExplain,
@@ -41,6 +41,7 @@ from knotwork.clients.intake_selectors import (
     latest_intake,
     open_flags,
 )
+from knotwork.clients.language import language_name
 from knotwork.clients.models import Client, IntakeQuestion, IntakeSubmission, PainDrawing
 from knotwork.clients.portal_views import drawing_form_context
 from knotwork.clients.screening import techniques
@@ -60,12 +61,24 @@ def display_map(marks: list[dict[str, Any]], *, id_prefix: str, compact: bool = 
 
 
 def answer_sections(intake: IntakeSubmission, form: FormDefinition) -> list[dict[str, Any]]:
-    """Answers grouped by step with the wording the client saw; answers to retired questions kept at the end."""
+    """Answers grouped by step; answers to retired questions kept at the end.
+
+    ``form`` is the clinic's form in the clinic's language (English). An intake answered in English
+    shows the wording the client saw; one answered in another language shows each question and
+    choice in the clinic's language, with the wording the client read kept beside it (``asked``):
+    the values are the same in every language, free text stays as the client wrote it.
+    """
     stored = intake.answers
+    translated = intake.language != form.language
     out: list[dict[str, Any]] = []
     for s in form.sections:
-        rows = [{"q": stored[q.id].get("q", q.text), "a": q.label_of(stored[q.id].get("a")), "id": q.id, "red_flag": q.red_flag}
-                for q in s.questions if q.id in stored and q.kind != "drawing"]  # fmt: skip
+        rows = []
+        for q in s.questions:
+            if q.id not in stored or q.kind == "drawing":
+                continue
+            asked = stored[q.id].get("q", q.text)
+            rows.append({"q": q.text if translated else asked, "asked": asked if translated and asked != q.text else "",
+                         "a": q.label_of(stored[q.id].get("a")), "id": q.id, "red_flag": q.red_flag})  # fmt: skip
         if rows:
             out.append({"title": s.title, "rows": rows})
     retired = [{"q": v.get("q", k), "a": str(v.get("a")), "id": k} for k, v in stored.items() if k not in form.by_id]
@@ -156,6 +169,7 @@ def _review_context(client: Client, membership: Membership, *, intake: IntakeSub
     explained = client_explain(client, latest_drawing(client), answers=plain_answers(intake.answers) if intake else {})
     return {
         "client": client, "membership": membership, "intake": intake,
+        "intake_language": language_name(intake.language) if intake and intake.language != SOURCE_LANGUAGE else "",
         "sections": answer_sections(intake, intake_form_for(client.clinic)) if intake else [],
         "notes": intake.notes.select_related("author") if intake else [], "review_form": OptionalNoteForm(),
         "info_form": info_form or NoteForm(), "can_edit": membership.can(Capability.EDIT_CLINICAL),

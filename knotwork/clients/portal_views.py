@@ -8,6 +8,7 @@ linked to, and staff (who have no such link) get a 404 here, never someone's int
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -16,13 +17,14 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from knotwork.atlas.bodymap import render_bodymap
 from knotwork.clients import intake_services as services
-from knotwork.clients.consent import SIGNATURE_HEIGHT, SIGNATURE_WIDTH, current_documents
+from knotwork.clients.consent import SIGNATURE_HEIGHT, SIGNATURE_WIDTH, ConsentDocument, current_documents
 from knotwork.clients.documents import consent_pdf_response
 from knotwork.clients.forms import OwnDetailsForm
-from knotwork.clients.intake_form import FormDefinition, Section, plain_answers
+from knotwork.clients.intake_form import SOURCE_LANGUAGE, FormDefinition, Section, plain_answers
 from knotwork.clients.intake_forms import DrawingForm, ResignForm, SectionForm, SignatureForm
 from knotwork.clients.intake_selectors import (
     consents_due,
@@ -32,6 +34,7 @@ from knotwork.clients.intake_selectors import (
     get_own_client,
     intake_form_for,
 )
+from knotwork.clients.language import active_language, language_name
 from knotwork.clients.models import Client, IntakeStatus, IntakeSubmission
 from knotwork.clients.services import client_update_own_details
 from knotwork.engine import QUALITY_LABELS
@@ -44,9 +47,25 @@ def bodymap_input(marks: list[dict[str, Any]], *, id_prefix: str) -> str:
             categories={m["cell"]: m["quality"] for m in marks if m.get("quality")},
             mode="input",
             id_prefix=id_prefix,
-            title="Pain drawing",
+            title=gettext("Pain drawing"),
         )
     )
+
+
+def language_note(
+    *, section: Section | None = None, documents: Iterable[ConsentDocument] = (), form: FormDefinition | None = None
+) -> dict[str, Any] | None:
+    """What a page in the client's language shows in English instead, for ``_language_note.html``:
+    the whole form (no translation), some of a step's questions, or consent documents."""
+    language = active_language()
+    if language == SOURCE_LANGUAGE:
+        return None
+    whole_form = form is not None and form.language != language
+    questions = 0 if whole_form or section is None else sum(1 for q in section.questions if not q.translated)
+    english_docs = [d.title for d in documents if d.language != language]
+    if not (whole_form or questions or english_docs):
+        return None
+    return {"name": language_name(language), "form": whole_form, "questions": questions, "documents": english_docs}
 
 
 def _progress(form: FormDefinition, section: Section) -> dict[str, Any]:
@@ -77,12 +96,12 @@ def portal_intake(request: HttpRequest, client_id: int) -> HttpResponse:
     client = get_own_client(request.user, client_id)
     intakes = list(client.intakes.all()[:5])
     draft = next((i for i in intakes if i.status == IntakeStatus.DRAFT), None)
-    form = intake_form_for(client.clinic)
+    form = intake_form_for(client.clinic, active_language())
     answers = plain_answers(draft.answers) if draft else {}
     missing = {s.id for s, _ in form.missing(answers)}
     steps = [{"section": s, "done": s.id not in missing and any(q.id in answers for q in s.questions)} for s in form.sections]
     context = {"client": client, "intakes": intakes, "draft": draft, "steps": steps, "consents": client.consents.all()[:10],
-               "drawings": drawings_of(client)[:5], "consents_due": consents_due(client)}  # fmt: skip
+               "drawings": drawings_of(client)[:5], "consents_due": consents_due(client, active_language())}  # fmt: skip
     return render(request, "clients/portal_intake.html", context)
 
 
@@ -90,18 +109,20 @@ def portal_intake(request: HttpRequest, client_id: int) -> HttpResponse:
 def portal_consents_sign(request: HttpRequest, client_id: int) -> HttpResponse:
     """Read and sign the new versions of documents the client signed before."""
     client = get_own_client(request.user, client_id)
-    due = consents_due(client)
+    due = consents_due(client, active_language())
     if not due:
         signed_before = client.consents.exists()
-        messages.info(request, "Your signed documents are up to date." if signed_before else "You sign the consent with your intake.")
+        up_to_date = gettext("Your signed documents are up to date.")
+        messages.info(request, up_to_date if signed_before else gettext("You sign the consent with your intake."))
         return redirect("portal_intake", client.pk)
     form = ResignForm(request.POST if request.method == "POST" else None, initial={"typed_name": client.full_name})
     if request.method == "POST" and form.is_valid():
         signed = services.request_signature_input(request, form.cleaned_data["typed_name"], form.cleaned_data["signature"])
         services.consents_resign(client=client, documents=due, signed=signed, actor=request.user)  # type: ignore[arg-type]
-        messages.success(request, "Thank you. Your signed copies are listed under Signed documents.")
+        messages.success(request, gettext("Thank you. Your signed copies are listed under Signed documents."))
         return redirect("portal_intake", client.pk)
-    context = {"client": client, "form": form, "documents": due, "sig_width": SIGNATURE_WIDTH, "sig_height": SIGNATURE_HEIGHT}
+    context = {"client": client, "form": form, "documents": due, "sig_width": SIGNATURE_WIDTH, "sig_height": SIGNATURE_HEIGHT,
+               "language_note": language_note(documents=due)}  # fmt: skip
     return render(request, "clients/consent_resign.html", context, status=400 if form.is_bound else 200)
 
 
@@ -111,7 +132,7 @@ def portal_intake_start(request: HttpRequest, client_id: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("portal_intake", client.pk)
     services.intake_start(client=client, actor=request.user)  # type: ignore[arg-type]
-    return redirect("portal_intake_step", client.pk, intake_form_for(client.clinic).step_ids()[0])
+    return redirect("portal_intake_step", client.pk, intake_form_for(client.clinic, active_language()).step_ids()[0])
 
 
 def _draft_of(client: Client) -> IntakeSubmission:
@@ -124,7 +145,7 @@ def _draft_of(client: Client) -> IntakeSubmission:
 @login_required
 def portal_intake_step(request: HttpRequest, client_id: int, step: str) -> HttpResponse:
     client = get_own_client(request.user, client_id)
-    intake, form_def = _draft_of(client), intake_form_for(client.clinic)
+    intake, form_def = _draft_of(client), intake_form_for(client.clinic, active_language())
     if step not in form_def.step_ids():
         raise Http404("No such step")
     section = form_def.section(step)
@@ -138,7 +159,7 @@ def portal_intake_step(request: HttpRequest, client_id: int, step: str) -> HttpR
         services.intake_save_answers(intake=intake, form=form_def, answers=form.valid_answers(), actor=request.user)  # type: ignore[arg-type]
         only_required_missing = all(e.code == "required" for errs in form.errors.as_data().values() for e in errs)
         if action == "save" and only_required_missing:
-            messages.success(request, "Saved. You can finish your intake later from your portal.")
+            messages.success(request, gettext("Saved. You can finish your intake later from your portal."))
             return redirect("portal_intake", client.pk)
         progress = _progress(form_def, section)
         if action == "back" and only_required_missing and progress["prev"]:
@@ -152,6 +173,7 @@ def portal_intake_step(request: HttpRequest, client_id: int, step: str) -> HttpR
         "form": form,
         **_progress(form_def, section),
         **_drawing_context(form),
+        "language_note": language_note(section=section, form=form_def),
     }
     return render(request, "clients/intake_step.html", context)
 
@@ -170,11 +192,12 @@ def _consent_step(
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Thank you. Your intake has been sent to the clinic.")
+            messages.success(request, gettext("Thank you. Your intake has been sent to the clinic."))
             return redirect("portal_intake", client.pk)
+    documents = current_documents(form_def.language)
     context = {"client": client, "intake": intake, "section": section, "form": form, "missing": missing if form.is_bound else [],
-               "documents": current_documents(), "sig_width": SIGNATURE_WIDTH, "sig_height": SIGNATURE_HEIGHT,
-               **_progress(form_def, section)}  # fmt: skip
+               "documents": documents, "sig_width": SIGNATURE_WIDTH, "sig_height": SIGNATURE_HEIGHT,
+               "language_note": language_note(documents=documents, form=form_def), **_progress(form_def, section)}  # fmt: skip
     return render(request, "clients/intake_consent.html", context)
 
 
@@ -185,7 +208,7 @@ def portal_drawing_new(request: HttpRequest, client_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         marks, note = form.cleaned_data["drawing"]["marks"], form.cleaned_data["note"]
         services.drawing_create(client=client, marks=marks, note=note, actor=request.user)  # type: ignore[arg-type]
-        messages.success(request, "Your pain drawing was saved. Your therapist will see it before your next visit.")
+        messages.success(request, gettext("Your pain drawing was saved. Your therapist will see it before your next visit."))
         return redirect("portal_intake", client.pk)
     return render(request, "clients/drawing_form.html", drawing_form_context(form, client=client, portal=True))
 
@@ -206,7 +229,7 @@ def portal_consent_pdf(request: HttpRequest, consent_id: int) -> HttpResponse:
     sig, membership = get_consent_for_user(request.user, consent_id)
     if membership is not None:
         raise Http404("Staff download consents from the client's record")
-    return consent_pdf_response(sig)
+    return consent_pdf_response(sig, language=sig.language)
 
 
 @login_required
@@ -216,6 +239,6 @@ def portal_details(request: HttpRequest, client_id: int) -> HttpResponse:
     form = OwnDetailsForm(request.POST if request.method == "POST" else None, instance=client)
     if request.method == "POST" and form.is_valid():
         changed = client_update_own_details(client=client, user=request.user, data=form.cleaned_data)
-        messages.success(request, "Your details are saved." if changed else "Nothing had changed.")
+        messages.success(request, gettext("Your details are saved.") if changed else gettext("Nothing had changed."))
         return redirect("home")
     return render(request, "clients/portal_details.html", {"client": client, "form": form}, status=400 if form.is_bound else 200)

@@ -8,10 +8,12 @@ the front desk; a clinical one to the client's therapists, or before any appoint
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext
 from django_tasks import task
 
 from knotwork.accounts.models import Membership, Role
 from knotwork.bookings.models import Appointment
+from knotwork.clients.language import client_translation
 from knotwork.lib.mail import send_email
 from knotwork.lib.urls import absolute_url
 from knotwork.messaging.models import Message, Thread, thread_capability
@@ -46,7 +48,11 @@ def notify_new_message(message_id: int) -> None:
         portal = thread.client.portal_user
         recipients = [portal.email] if portal else []
     link = absolute_url(reverse("thread_detail", args=[thread.pk]))
-    clinic = thread.clinic.name
-    text = f"You have a new message in your {clinic} conversation.\n\nRead it here (sign-in needed): {link}\n\n{clinic}\n"
+    # Staff read it in the clinic's language (English), a client in their own.
+    with client_translation(None if message.from_client else thread.client):
+        clinic = thread.clinic.name
+        text = gettext("You have a new message in your %(clinic)s conversation.") % {"clinic": clinic}
+        text += "\n\n" + gettext("Read it here (sign-in needed): %(link)s") % {"link": link} + f"\n\n{clinic}\n"
+        subject = gettext("You have a new message")
     for to in recipients:
-        send_email(to=to, subject="You have a new message", text=text, clinic=thread.clinic)
+        send_email(to=to, subject=subject, text=text, clinic=thread.clinic)

@@ -14,9 +14,11 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_tasks import task
 
 from knotwork.care.models import Episode, EpisodeStatus
+from knotwork.clients.language import client_translation
 from knotwork.lib.mail import send_email
 from knotwork.lib.urls import absolute_url
 from knotwork.outcomes.models import OutcomeSchedule
@@ -48,10 +50,10 @@ def outcome_reminders(*, now: datetime) -> int:
             if client.portal_user is None:
                 continue
             link = absolute_url(reverse("portal_measures", args=[client.pk]))
-            body = render_to_string("outcomes/email/reminder.txt", {"clinic": episode.clinic, "client": client, "link": link})
-            send_email(
-                to=client.portal_user.email, subject=f"A short progress check from {episode.clinic.name}", text=body, clinic=episode.clinic
-            )
+            with client_translation(client):
+                body = render_to_string("outcomes/email/reminder.txt", {"clinic": episode.clinic, "client": client, "link": link})
+                subject = gettext("A short progress check from %(clinic)s") % {"clinic": episode.clinic.name}
+            send_email(to=client.portal_user.email, subject=subject, text=body, clinic=episode.clinic)
         sent += 1
     return sent
 

@@ -7,6 +7,11 @@
  * M/L commands and whole numbers in the canvas's own coordinates (the server accepts nothing else:
  * knotwork/clients/consent.py clean_signature). A signature kept in the input (a form shown again
  * after an error) is drawn back onto the pad.
+ *
+ * Without a pointer: <button data-signature-keyboard> writes the name typed in the form's
+ * [autocomplete=name] field onto the pad as a handwritten-looking stroke, so a person who signs with
+ * the keyboard (or a switch, or voice control) signs with the same deliberate act as everyone else.
+ * The words shown are the template's (data-signed-text, data-name-first on the status element).
  */
 
 const TOKEN = /([ML])\s*(-?\d+(?:\.\d+)?)[\s,]+(-?\d+(?:\.\d+)?)/g;
@@ -39,7 +44,7 @@ function initPad(root) {
 
   function sync() {
     output.value = parts.join(" ");
-    if (status) status.textContent = parts.length ? "Signed." : "";
+    if (status) status.textContent = parts.length ? status.dataset.signedText || "Signed." : "";
   }
 
   function redraw(path) {
@@ -90,10 +95,54 @@ function initPad(root) {
       sync();
     });
   }
+  const keyboard = root.querySelector("[data-signature-keyboard]");
+  if (keyboard) {
+    keyboard.addEventListener("click", () => {
+      const form = root.closest("form");
+      const nameField = form && form.querySelector('[autocomplete="name"]');
+      const name = nameField ? nameField.value.trim() : "";
+      if (!name) {
+        if (status) status.textContent = status.dataset.nameFirst || "Type your full name first.";
+        if (nameField) nameField.focus();
+        return;
+      }
+      parts = [];
+      redraw(nameStroke(name, canvas.width, canvas.height));
+      sync();
+    });
+  }
   if (output.value) {
     redraw(output.value);
     sync();
   }
+}
+
+// A joined-up, slanted stroke with one loop per letter of the name: absolute M/L path data in
+// whole numbers inside the pad, as the server requires. The same name always gives the same stroke.
+function nameStroke(name, width, height) {
+  const letters = Array.from(name.replace(/\s+/g, " ")).slice(0, 40);
+  const step = Math.min(28, (width - 80) / Math.max(letters.length, 1));
+  const base = Math.round(height * 0.62);
+  const path = [];
+  let x = 40;
+  letters.forEach((ch, i) => {
+    const code = ch.codePointAt(0) || 0;
+    if (ch === " ") {
+      x += step * 0.6;
+      path.push(`M${Math.round(x)} ${base}`);
+      return;
+    }
+    const tall = /[A-Zbdfhklt]/.test(ch) ? 0.55 : 0.3;
+    const top = Math.round(base - height * tall + (code % 5));
+    if (i === 0 || !path.length) path.push(`M${Math.round(x)} ${base}`);
+    path.push(`L${Math.round(x + step * 0.35)} ${top}`);
+    path.push(`L${Math.round(x + step * 0.55)} ${Math.round(top + (base - top) * 0.35)}`);
+    path.push(`L${Math.round(x + step * 0.45)} ${base}`);
+    path.push(`L${Math.round(x + step)} ${Math.round(base - height * 0.08)}`);
+    x += step;
+  });
+  path.push(`L${Math.round(Math.min(x + 20, width - 10))} ${Math.round(base + height * 0.1)}`);
+  return path.join(" ");
 }
 
 export function initAll(root = document) {

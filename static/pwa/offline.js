@@ -4,6 +4,22 @@
 // the server records one entry per exercise and day, so sending it twice changes nothing.
 const QUEUE_KEY = "knotwork-offline-queue";
 
+// The words shown, in the page's language: templates/pwa/_offline_strings.html renders them as
+// data attributes of <meta name="knotwork-offline-text">; English when a page does not have it.
+const ENGLISH = {
+  queuedOne: "1 entry is saved on this device and will be sent when you are back online.",
+  queuedMany: "{count} entries are saved on this device and will be sent when you are back online.",
+  refusedOne: "1 saved entry could not be sent. Please sign in and enter it again.",
+  refusedMany: "{count} saved entries could not be sent. Please sign in and enter them again.",
+  offline: "You are offline. Your exercises are still here; what you tick is saved on this device.",
+};
+
+function words(name, count) {
+  const meta = document.querySelector('meta[name="knotwork-offline-text"]');
+  const text = (meta && meta.dataset[name]) || ENGLISH[name];
+  return text.replace("{count}", String(count));
+}
+
 function readQueue() {
   try {
     const items = JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
@@ -28,9 +44,7 @@ function say(text) {
 function describeQueue() {
   const waiting = readQueue().length;
   if (!waiting) return "";
-  return waiting === 1
-    ? "1 entry is saved on this device and will be sent when you are back online."
-    : `${waiting} entries are saved on this device and will be sent when you are back online.`;
+  return waiting === 1 ? words("queuedOne", 1) : words("queuedMany", waiting);
 }
 
 function queueForm(form) {
@@ -66,7 +80,7 @@ async function flushQueue() {
   }
   writeQueue(left);
   if (refused) {
-    say(`${refused} saved ${refused === 1 ? "entry" : "entries"} could not be sent. Please sign in and enter ${refused === 1 ? "it" : "them"} again.`);
+    say(refused === 1 ? words("refusedOne", 1) : words("refusedMany", refused));
   } else if (sent && !left.length) {
     window.location.reload();
   } else {
@@ -98,7 +112,7 @@ function init() {
     });
   });
   window.addEventListener("online", flushQueue);
-  window.addEventListener("offline", () => say(describeQueue() || "You are offline. Your exercises are still here; what you tick is saved on this device."));
+  window.addEventListener("offline", () => say(describeQueue() || words("offline", 0)));
   say(describeQueue());
   flushQueue();
 }

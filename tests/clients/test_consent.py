@@ -74,7 +74,7 @@ def consent_v2(monkeypatch):
     text = "What changed\nPressure is yours to set."
     v2 = ConsentDocument(id="nmt-consent", title="Consent to neuromuscular therapy", version=2, text=text)
     documents = tuple(v2 if d.id == "nmt-consent" else d for d in current_documents())
-    monkeypatch.setattr(intake_selectors, "current_documents", lambda: documents)
+    monkeypatch.setattr(intake_selectors, "current_documents", lambda language="en": documents)
     return v2
 
 

@@ -25,6 +25,7 @@ from knotwork.care.library import library
 from knotwork.care.models import CareSettings, HomeProgramItem, Visit
 from knotwork.care.views.common import add_errors, figure, form_status
 from knotwork.clients.intake_selectors import get_clinical_client, get_own_client
+from knotwork.clients.language import client_translation
 from knotwork.clients.models import Client
 from knotwork.lib.views import staff_view
 
@@ -185,7 +186,8 @@ def aftercare(request: HttpRequest, visit_id: int) -> HttpResponse:
 def aftercare_pdf(request: HttpRequest, visit_id: int) -> HttpResponse:
     visit, membership = selectors.get_visit_for_user(request.user, visit_id, audit=False)
     audit_record(action=Action.EXPORT, obj=visit, role=membership.role, detail={"format": "pdf", "aftercare": True})
-    return aftercare_pdf_response(aftercare_for(selectors.visit_full(visit.pk), _program_items(visit.client)), visit_id=visit.pk)
+    with client_translation(visit.client):  # printed for the client: in the client's language
+        return aftercare_pdf_response(aftercare_for(selectors.visit_full(visit.pk), _program_items(visit.client)), visit_id=visit.pk)
 
 
 @require_POST

@@ -71,6 +71,9 @@ class IntakeSubmission(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="intakes")
     status = models.CharField(max_length=10, choices=IntakeStatus.choices, default=IntakeStatus.DRAFT)
     form_version = models.CharField(max_length=80)
+    # The language the form was shown in when the client last saved it ("en", "es", "fr"): the
+    # stored wording (``answers[…]["q"]``) is in this language, the values are the same in all.
+    language = models.CharField(max_length=8, default="en")
     answers = EncryptedJSONField(default=dict, blank=True)
     red_flag_rules_version = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -123,7 +126,8 @@ class ConsentSignature(models.Model):
     """One signature on one version of one consent document.
 
     ``text`` is the exact text shown and ``text_sha256`` its hash, so what was agreed can be
-    proven even after the document's next version is published.
+    proven even after the document's next version is published; ``language`` says which language's
+    text of that version it was.
     """
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
@@ -134,6 +138,8 @@ class ConsentSignature(models.Model):
     title = models.CharField(max_length=120)
     text = models.TextField()
     text_sha256 = models.CharField(max_length=64)
+    # The language of ``text``: English or the translation of this version the client signed.
+    language = models.CharField(max_length=8, default="en")
     typed_name = models.CharField(max_length=150)
     drawn_svg_path = models.TextField()
     signed_at = models.DateTimeField()
