@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from knotwork.lib.claim_codes import validate_place_of_service
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -90,6 +92,12 @@ class Clinic(models.Model):
         validators=[MinValueValidator(-180), MaxValueValidator(180)],
     )
     is_demo = models.BooleanField(default=False, help_text="Created by `knotwork demo`; never real data.")
+    # US superbills (docs/money.md, "Receipts for insurers"). Kept here rather than on the billing
+    # settings so the setting needs no billing migration; the billing settings page edits them.
+    us_superbill = models.BooleanField("Print US superbills", default=False)
+    place_of_service = models.CharField(
+        "Place of service code", max_length=2, default="11", validators=[validate_place_of_service], help_text="CMS code: 11 office."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

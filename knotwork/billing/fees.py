@@ -24,8 +24,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
@@ -53,8 +51,6 @@ from knotwork.billing.providers import CardDeclined, PaymentProvider, ProviderEr
 from knotwork.billing.selectors import invoice_money, settings_for
 from knotwork.billing.services import BillingError, InvoiceLocked, _lock_clinic
 from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, Service
-from knotwork.lib.mail import send_email
-from knotwork.lib.urls import absolute_url
 
 log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
@@ -352,13 +348,12 @@ def _audit(fee: Fee, actor: Any, event: str, **detail: Any) -> None:
 
 def card_payment_recorded(*, invoice_id: int, payment: Payment) -> None:
     """``online.record_card_payment`` calls this for every card payment it records: a fee's invoice
-    paid by card marks the fee paid and sends the client a receipt after the commit."""
+    paid by card marks the fee paid. The receipt e-mail follows from ``payment_record``
+    (knotwork.billing.receipt_email), which names the fee when the payment paid one."""
     fee = Fee.objects.filter(invoice_id=invoice_id).exclude(status=FeeStatus.WAIVED).first()
     if fee is None:
         return
     Fee.objects.filter(pk=fee.pk).update(status=FeeStatus.PAID, problem="", charge_key="", intent_id=payment.intent_id)
-    fee_id, payment_id = fee.pk, payment.pk
-    transaction.on_commit(lambda: send_fee_receipt.enqueue(fee_id, payment_id))
 
 
 def adopt_intent(*, intent_id: str, metadata: object, provider: PaymentProvider) -> CardIntent | None:
@@ -472,19 +467,8 @@ def charge_fee(fee_id: int) -> str:
 
 @task()
 def send_fee_receipt(fee_id: int, payment_id: int) -> bool:
-    """E-mail the client a receipt for a fee charged to their card: amount, card brand and last
-    four digits, invoice number, a link to their invoices. Nothing else about the card."""
-    fee = Fee.objects.select_related("clinic", "client", "invoice", "appointment__service").filter(pk=fee_id).first()
-    payment = Payment.objects.filter(pk=payment_id).first()
-    if fee is None or payment is None or not fee.client.email:
-        return False
-    card = SavedCard.objects.filter(client_id=fee.client_id).first()
-    what = FEE_WORDS.get(fee.kind, "Fee")
-    context = {
-        "fee": fee, "payment": payment, "invoice": fee.invoice, "card": card, "what": what,
-        "amount": money.format_money(payment.amount, payment.currency),
-        "link": absolute_url(reverse("portal_invoices", args=[fee.client_id])),
-    }  # fmt: skip
-    text = render_to_string("billing/email/fee_receipt.txt", context)
-    send_email(to=fee.client.email, subject=f"Receipt from {fee.clinic.name}: {what.lower()}", text=text, clinic=fee.clinic)
-    return True
+    """Kept for tasks queued before fee receipts became ordinary payment receipts: sends that
+    receipt unless it has gone already (knotwork.billing.receipt_email)."""
+    from knotwork.billing.receipt_email import SENT, send_payment_receipt
+
+    return bool(send_payment_receipt.call(payment_id) == SENT)

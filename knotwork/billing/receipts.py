@@ -4,6 +4,10 @@ Clinic legal name, address and tax number; each practitioner's name with the cre
 directory has verified (licence or registration number); the client; the date and duration of
 each treatment and its fee; what was paid, how, and the invoice number.
 
+A US superbill (``superbill=True``) adds the tax id, place of service, NPIs, ICD-10 diagnoses and a
+CPT code per line (knotwork.billing.superbill). Per-period statements build on the same pieces
+(knotwork.billing.statements).
+
 Built with knotwork.lib.pdf (fpdf2 with the embedded DejaVu Sans): amounts carry the ISO code
 ("GBP 60.00"), as they do everywhere else in Knotwork.
 """
@@ -21,6 +25,7 @@ from knotwork.accounts.models import User
 from knotwork.billing.models import BillingSettings, Invoice, InvoiceLine, InvoiceStatus, Payment
 from knotwork.billing.money import format_money
 from knotwork.billing.selectors import invoice_money, invoices_paid_by, payment_refunded, payments_for_invoice, settings_for
+from knotwork.billing.superbill import Claim, claim_for, place_of_service
 from knotwork.clients.models import Client
 from knotwork.directory.models import Credential
 from knotwork.lib.pdf import Document
@@ -48,57 +53,88 @@ def _document(conf: BillingSettings, title: str) -> Document:
     return Document(title=title, subtitle=conf.display_name, footer=conf.footer.replace("\n", " ")[:180] or conf.display_name)
 
 
-def _party_facts(conf: BillingSettings, client: Client) -> list[tuple[str, str]]:
+def _party_facts(conf: BillingSettings, client: Client, *, superbill: bool = False) -> list[tuple[str, str]]:
     return [
         ("Clinic", conf.display_name),
         ("Address", conf.display_address or "-"),
-        ("Tax number", conf.tax_number or "-"),
+        ("Tax ID (EIN)" if superbill else "Tax number", conf.tax_number or "-"),
+        *([("Place of service", place_of_service(conf.clinic))] if superbill else []),
         ("Client", client.full_name),
         *([("Client date of birth", f"{client.date_of_birth:%d %b %Y}")] if client.date_of_birth else []),
+        *([("Client address", client.address)] if superbill and client.address else []),
     ]
 
 
-def _practitioners(doc: Document, lines: Sequence[InvoiceLine], clinic_id: int, on: date) -> None:
+def _practitioners(doc: Document, lines: Sequence[InvoiceLine], clinic_id: int, on: date | None, claim: Claim | None = None) -> None:
+    """Each practitioner on the lines with the credentials verified and valid on ``on``, or, when
+    ``on`` is None, on each treatment's own date (a licence renewed mid-period prints both numbers,
+    each with its dates)."""
     therapists = {line.therapist_id: line.therapist for line in lines if line.therapist is not None}
     if not therapists:
         return
     doc.section("Practitioner" if len(therapists) == 1 else "Practitioners")
     rows = []
     for user in therapists.values():
-        creds = practitioner_credentials(user, clinic_id, on)
-        rows.append((user.full_name or user.email, "; ".join(creds) or "No verified credentials on file"))
+        days = sorted({on or line.service_date or timezone.localdate() for line in lines if line.therapist_id == user.pk})
+        held: dict[str, list[date]] = {}
+        for day in days:
+            held.setdefault("; ".join(practitioner_credentials(user, clinic_id, day)), []).append(day)
+        npi = claim.npi.get(user.pk) if claim else None
+        for creds, on_days in held.items():
+            text = (f"NPI {npi}; " if npi else "") + (creds or "No verified credentials on file")
+            if len(held) > 1:
+                text += " (treatments on " + ", ".join(f"{d:%d %b %Y}" for d in on_days) + ")"
+            rows.append((user.full_name or user.email, text))
     doc.facts(rows)
 
 
-def _lines_table(doc: Document, lines: Sequence[InvoiceLine], cur: str) -> None:
-    doc.section("Treatments and items")
+def _diagnoses(doc: Document, claim: Claim) -> None:
+    doc.section("Diagnoses (ICD-10)")
+    if not claim.diagnoses:
+        doc.paragraph("No diagnosis codes are recorded on the episode of care.", muted=True)
+        return
+    doc.table(["", "ICD-10", "Description"], [list(d) for d in claim.diagnoses], widths=(10, 30, 134))
+
+
+def _lines_table(doc: Document, lines: Sequence[InvoiceLine], cur: str, claim: Claim | None = None, *, title: str = "") -> None:
+    doc.section(title or "Treatments and items")
     rows = []
     for line in lines:
         tax = f" (incl. {line.tax_percent.normalize():f}% tax {format_money(line.tax, cur)})" if line.tax else ""
-        rows.append(
-            [
-                f"{line.service_date:%d %b %Y}" if line.service_date else "-",
-                line.description,
-                f"{line.duration_minutes} min" if line.duration_minutes else "-",
-                (line.therapist.full_name or line.therapist.email) if line.therapist else "-",
-                str(line.quantity),
-                format_money(line.total, cur) + tax,
-            ]
-        )
-    doc.table(["Date", "Description", "Duration", "Practitioner", "Qty", "Fee"], rows, widths=(24, 48, 20, 34, 10, 38))
+        credited = " - credited" if getattr(line, "is_credited", False) else ""
+        row = [
+            f"{line.service_date:%d %b %Y}" if line.service_date else "-",
+            line.description,
+            *([claim.cpt(line), claim.pointers.get(line.pk) or "-"] if claim else []),
+            f"{line.duration_minutes} min" if line.duration_minutes else "-",
+            (line.therapist.full_name or line.therapist.email) if line.therapist else "-",
+            str(line.quantity),
+            format_money(line.total, cur) + tax + credited,
+        ]
+        rows.append(row)
+    if claim:
+        heads = ["Date", "Service", "CPT", "Dx", "Duration", "Practitioner", "Units", "Fee"]
+        doc.table(heads, rows, widths=(22, 34, 19, 10, 19, 28, 12, 30))
+    else:
+        doc.table(["Date", "Description", "Duration", "Practitioner", "Qty", "Fee"], rows, widths=(24, 48, 20, 34, 10, 38))
 
 
-def receipt_pdf(invoice: Invoice) -> bytes:
+def _claim(lines: Sequence[InvoiceLine], client: Client, clinic_id: int, superbill: bool) -> Claim | None:
+    return claim_for(lines, client, clinic_id) if superbill else None
+
+
+def receipt_pdf(invoice: Invoice, *, superbill: bool = False) -> bytes:
     """One invoice (or credit note) with its lines, totals and the payments towards it."""
     conf = settings_for(invoice.clinic)
     cur = invoice.currency
     figures = invoice_money(invoice)
     paid_in_full = not invoice.is_credit_note and invoice.status == InvoiceStatus.ISSUED and figures.balance <= 0
-    doc = _document(conf, _title(invoice, paid_in_full))
+    title = _title(invoice, paid_in_full)
+    doc = _document(conf, f"Superbill - {title}" if superbill else title)
     issued = timezone.localtime(invoice.issued_at, invoice.clinic.tz) if invoice.issued_at else None
     doc.facts(
         [
-            *_party_facts(conf, invoice.client),
+            *_party_facts(conf, invoice.client, superbill=superbill),
             ("Number", invoice.number or "Draft - not yet issued"),
             ("Issued", f"{issued:%d %b %Y}" if issued else "-"),
             *([("Credits invoice", invoice.credit_for.number)] if invoice.credit_for else []),
@@ -106,9 +142,12 @@ def receipt_pdf(invoice: Invoice) -> bytes:
             *([("Voided", invoice.void_reason)] if invoice.status == InvoiceStatus.VOID else []),
         ]
     )
-    lines = list(invoice.lines.select_related("therapist").order_by("position", "id"))
-    _practitioners(doc, lines, invoice.clinic_id, issued.date() if issued else timezone.localdate())
-    _lines_table(doc, lines, cur)
+    lines = list(invoice.lines.select_related("therapist", "service", "invoice").order_by("position", "id"))
+    claim = _claim(lines, invoice.client, invoice.clinic_id, superbill)
+    _practitioners(doc, lines, invoice.clinic_id, issued.date() if issued else timezone.localdate(), claim)
+    if claim:
+        _diagnoses(doc, claim)
+    _lines_table(doc, lines, cur, claim)
     totals = [("Subtotal", format_money(invoice.subtotal, cur)), ("Tax", format_money(invoice.tax_total, cur))]
     totals += [("Total", format_money(invoice.total, cur))]
     if not invoice.is_credit_note:
@@ -132,18 +171,18 @@ def receipt_pdf(invoice: Invoice) -> bytes:
     return doc.output()
 
 
-def payment_receipt_pdf(payment: Payment) -> bytes:
+def payment_receipt_pdf(payment: Payment, *, superbill: bool = False) -> bytes:
     """One payment: how and when it was paid, and the invoices (with their treatments) it paid."""
     conf = settings_for(payment.clinic)
     cur = payment.currency
-    doc = _document(conf, "Payment receipt")
+    doc = _document(conf, "Superbill - payment receipt" if superbill else "Payment receipt")
     paid = invoices_paid_by(payment)
     refunded = payment_refunded(payment)
     kept = payment.amount - sum((applied for _, applied in paid), Decimal("0.00")) - refunded
     at = timezone.localtime(payment.at, payment.clinic.tz)
     doc.facts(
         [
-            *_party_facts(conf, payment.client),
+            *_party_facts(conf, payment.client, superbill=superbill),
             ("Received", f"{at:%d %b %Y %H:%M}"),
             ("Method", payment.get_method_display() + (f" ({payment.reference})" if payment.reference else "")),
             ("Amount paid", format_money(payment.amount, cur)),
@@ -160,16 +199,20 @@ def payment_receipt_pdf(payment: Payment) -> bytes:
         )  # fmt: skip
         lines = list(
             InvoiceLine.objects.filter(invoice__in=[i for i, _ in paid])
-            .select_related("therapist")
+            .select_related("therapist", "service", "invoice")
             .order_by("invoice_id", "position", "id")
         )
-        _practitioners(doc, lines, payment.clinic_id, at.date())
-        _lines_table(doc, lines, cur)
+        claim = _claim(lines, payment.client, payment.clinic_id, superbill)
+        _practitioners(doc, lines, payment.clinic_id, at.date(), claim)
+        if claim:
+            _diagnoses(doc, claim)
+        _lines_table(doc, lines, cur, claim)
     return doc.output()
 
 
-def receipt_response(invoice: Invoice) -> HttpResponse:
-    return pdf_response(receipt_pdf(invoice), invoice.number or f"draft-{invoice.pk}")
+def receipt_response(invoice: Invoice, *, superbill: bool = False) -> HttpResponse:
+    name = invoice.number or f"draft-{invoice.pk}"
+    return pdf_response(receipt_pdf(invoice, superbill=superbill), f"superbill-{name}" if superbill else name)
 
 
 def pdf_response(data: bytes, name: str) -> HttpResponse:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from knotwork.accounts.models import Clinic
 from knotwork.bookings.models import Service
@@ -17,12 +18,13 @@ from knotwork.clients.models import Client
 class AboutYouForm(forms.Form):
     """The few details a new client gives when booking for the first time."""
 
-    first_name = forms.CharField(max_length=80, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(max_length=80, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    first_name = forms.CharField(label=_("First name"), max_length=80, widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(label=_("Last name"), max_length=80, widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     phone = forms.CharField(
+        label=_("Phone"),
         max_length=40,
         required=False,
-        help_text="For reminders and if the clinic needs to reach you.",
+        help_text=_("For reminders and if the clinic needs to reach you."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
 

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from knotwork.accounts.models import Clinic
+from knotwork.lib.claim_codes import validate_cpt, validate_modifier
 
 currency_code = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as GBP.")
 
@@ -97,6 +98,10 @@ class Service(models.Model):
     deposit_percent = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)], help_text="Or a share of the price."
     )
+    # For US superbills (docs/money.md, "Receipts for insurers"): the clinic's own CPT code and
+    # modifier for the service. Empty unless the clinic bills US insurers.
+    cpt_code = models.CharField("CPT code", max_length=5, blank=True, default="", validators=[validate_cpt])
+    cpt_modifier = models.CharField("CPT modifier", max_length=2, blank=True, default="", validators=[validate_modifier])
 
     objects = ServiceQuerySet.as_manager()
 

@@ -10,6 +10,7 @@ from django import forms
 from knotwork.accounts.models import Clinic, Membership
 from knotwork.bookings.models import Availability, AvailabilityException, BookingPolicy, Room, Service
 from knotwork.bookings.selectors import clinic_therapists
+from knotwork.lib.claim_codes import normalise_cpt, normalise_modifier
 
 # Active ISO 4217 currency codes: a three-letter pattern alone would accept "ABC".
 ISO_4217 = frozenset(
@@ -42,6 +43,8 @@ class ServiceForm(forms.ModelForm):
             "payment_policy",
             "deposit_amount",
             "deposit_percent",
+            "cpt_code",
+            "cpt_modifier",
         ]
         labels = {
             "payment_policy": "When booked online, take",
@@ -54,7 +57,11 @@ class ServiceForm(forms.ModelForm):
             "needs_room": "Needs a room",
             "position": "Order on the booking page",
         }
-        help_texts = {"currency": "Three-letter ISO 4217 code, e.g. GBP, EUR, USD."}
+        help_texts = {
+            "currency": "Three-letter ISO 4217 code, e.g. GBP, EUR, USD.",
+            "cpt_code": "For US superbills only, e.g. 97140 manual therapy, 97124 massage, 97112 neuromuscular re-education.",
+            "cpt_modifier": "Optional, e.g. GP or 59.",
+        }
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -93,7 +100,15 @@ class ServiceForm(forms.ModelForm):
             data["deposit_amount"] = data["deposit_percent"] = None
         if policy in (Service.PaymentPolicy.DEPOSIT, Service.PaymentPolicy.PREPAY) and data.get("price") == 0:
             self.add_error("payment_policy", "A free service has nothing to pay when booking.")
+        if data.get("cpt_modifier") and not data.get("cpt_code"):
+            self.add_error("cpt_modifier", "A modifier goes with a CPT code: give the code too, or leave both empty.")
         return data
+
+    def clean_cpt_code(self) -> str:
+        return normalise_cpt(self.cleaned_data.get("cpt_code") or "")
+
+    def clean_cpt_modifier(self) -> str:
+        return normalise_modifier(self.cleaned_data.get("cpt_modifier") or "")
 
     def clean_price(self) -> Any:
         price = self.cleaned_data.get("price")

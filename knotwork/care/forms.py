@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from knotwork.atlas.loader import atlas
 from knotwork.care.library import library, technique_choices
@@ -19,6 +20,10 @@ from knotwork.care.models import (
     Visit,
 )
 from knotwork.clients.models import PainDrawing
+from knotwork.lib.claim_codes import parse_diagnoses
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
 
 GOAL_ROWS = 4
 BLANK = [("", "—")]
@@ -35,13 +40,26 @@ def trigger_point_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     return sorted(((m.name, [(tp.id, f"{m.name}: {tp.name}") for tp in m.trigger_points]) for m in atlas().muscles), key=lambda g: g[0])
 
 
-def _zero_ten(label: str, *, required: bool = False) -> forms.IntegerField:
+def _zero_ten(label: str | _StrPromise, *, required: bool = False) -> forms.IntegerField:
     return forms.IntegerField(
         label=label, min_value=0, max_value=10, required=required, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
     )
 
 
-class EpisodeForm(forms.Form):
+class DiagnosisForm(forms.Form):
+    """The episode's ICD-10 codes for US superbills: one a line, the code then a description."""
+
+    diagnosis_codes = forms.CharField(
+        label="ICD-10 diagnosis codes (US superbills)", required=False, max_length=3000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional. One a line: the code, then a description, e.g. “M79.1 Myalgia” or “M62.830 Muscle spasm of back”.",
+    )  # fmt: skip
+
+    def clean_diagnosis_codes(self) -> list[dict[str, str]]:
+        return parse_diagnoses(self.cleaned_data.get("diagnosis_codes") or "")
+
+
+class EpisodeForm(DiagnosisForm):
+    field_order = ["complaint", "started_on", "goals_note", "drawings", "diagnosis_codes"]
     complaint = forms.CharField(max_length=200, help_text="In the client's words, e.g. “right-sided headaches since March”.")
     started_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     goals_note = forms.CharField(
@@ -220,19 +238,19 @@ class DosageForm(forms.Form):
 class AdherenceForm(forms.Form):
     item = forms.IntegerField(widget=forms.HiddenInput)
     day = forms.DateField(widget=forms.HiddenInput)
-    done = forms.BooleanField(required=False, label="Done")
-    feeling = _zero_ten("How did it feel? (0 = fine, 10 = very painful)")
+    done = forms.BooleanField(required=False, label=_("Done"))
+    feeling = _zero_ten(_("How did it feel? (0 = fine, 10 = very painful)"))
 
 
 class CheckInAnswerForm(forms.Form):
-    soreness = forms.IntegerField(label="How sore are you now? (0 = not at all, 10 = worst imaginable)", min_value=0, max_value=10,
+    soreness = forms.IntegerField(label=_("How sore are you now? (0 = not at all, 10 = worst imaginable)"), min_value=0, max_value=10,
                                   widget=forms.NumberInput(attrs={"inputmode": "numeric"}))  # fmt: skip
     familiar_pain_returned = forms.TypedChoiceField(
-        label="Has your usual pain come back?", choices=[("yes", "Yes"), ("no", "No")], widget=forms.RadioSelect,
+        label=_("Has your usual pain come back?"), choices=[("yes", _("Yes")), ("no", _("No"))], widget=forms.RadioSelect,
         coerce=lambda v: v == "yes",
     )  # fmt: skip
     worrying = forms.CharField(
-        label="Anything worrying you? (optional)", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Anything worrying you? (optional)"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 

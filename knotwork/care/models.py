@@ -83,6 +83,9 @@ class Episode(models.Model):
     ended_on = models.DateField(null=True, blank=True)
     goals_note = models.TextField(blank=True)
     drawings = models.ManyToManyField(PainDrawing, blank=True, related_name="episodes")
+    # ICD-10 codes the therapist gives the episode, for US superbills: ``[{"code": "M79.1",
+    # "description": "Myalgia"}]``, at most 12 (knotwork.lib.claim_codes checks the form).
+    diagnosis_codes = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

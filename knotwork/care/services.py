@@ -94,11 +94,18 @@ def ensure_unlocked(visit: Visit) -> None:
 
 @transaction.atomic
 def episode_create(
-    *, membership: Membership, client: Client, complaint: str, started_on: date, goals_note: str = "", drawing_ids: list[int] | None = None
+    *,
+    membership: Membership,
+    client: Client,
+    complaint: str,
+    started_on: date,
+    goals_note: str = "",
+    drawing_ids: list[int] | None = None,
+    diagnosis_codes: list[dict[str, str]] | None = None,
 ) -> Episode:
     episode = Episode.objects.create(
         clinic_id=client.clinic_id, client=client, complaint=complaint.strip(), started_on=started_on,
-        goals_note=goals_note, created_by=membership.user,
+        goals_note=goals_note, created_by=membership.user, diagnosis_codes=diagnosis_codes or [],
     )  # fmt: skip
     linked = episode_link_drawings(membership=membership, episode=episode, drawing_ids=drawing_ids or [], audit=False)
     _audit(Action.CREATE, episode, membership, client=client.pk, drawings=linked)
@@ -114,6 +121,15 @@ def episode_link_drawings(*, membership: Membership, episode: Episode, drawing_i
     if audit:
         _audit(Action.UPDATE, episode, membership, fields=["drawings"], count=len(drawings))
     return len(drawings)
+
+
+@transaction.atomic
+def episode_set_diagnoses(*, membership: Membership, episode: Episode, diagnosis_codes: list[dict[str, str]]) -> Episode:
+    """Replace the episode's ICD-10 codes (already checked by ``claim_codes.parse_diagnoses``)."""
+    episode.diagnosis_codes = diagnosis_codes
+    episode.save(update_fields=["diagnosis_codes"])
+    _audit(Action.UPDATE, episode, membership, fields=["diagnosis_codes"], count=len(diagnosis_codes))
+    return episode
 
 
 @transaction.atomic

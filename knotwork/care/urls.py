@@ -9,6 +9,7 @@ urlpatterns = [
     path("clients/<int:client_id>/episodes/new/", episodes.episode_new, name="episode_new"),
     path("clients/<int:client_id>/episodes/<int:episode_id>/", episodes.episode_detail, name="episode_detail"),
     path("clients/<int:client_id>/episodes/<int:episode_id>/status/", episodes.episode_status, name="episode_status"),
+    path("clients/<int:client_id>/episodes/<int:episode_id>/diagnoses/", episodes.episode_diagnoses, name="episode_diagnoses"),
     path("clients/<int:client_id>/episodes/<int:episode_id>/plan/", episodes.plan_edit, name="plan_edit"),
     path("clients/<int:client_id>/episodes/<int:episode_id>/visits/new/", episodes.visit_new, name="visit_new"),
     path("clients/<int:client_id>/visits/", visits.client_history, name="client_visit_history"),

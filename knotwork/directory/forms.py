@@ -10,6 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from knotwork.directory.models import Condition, Credential, Gender, NmtLevel, Review, ReviewReport, TherapistProfile, pack
 from knotwork.directory.search import DEFAULT_RADIUS_KM, SORTS, SearchParams
+from knotwork.lib.claim_codes import normalise_npi
 
 LANGUAGE_CHOICES = sorted(
     ((code, info["name"]) for code, info in LANG_INFO.items() if "name" in info and "-" not in code), key=lambda c: c[1]
@@ -58,6 +59,10 @@ class ProfileForm(forms.Form):
     )
     gender_description = forms.CharField(label="Your own words (if self-described)", max_length=40, required=False)
     accepting_new_clients = forms.BooleanField(label="I am accepting new clients", required=False)
+    npi = forms.CharField(
+        label="NPI (US only)", max_length=12, required=False,
+        help_text="Your ten-digit National Provider Identifier, printed on US superbills. Not shown on your public page.",
+    )  # fmt: skip
     is_published = forms.BooleanField(label="Publish my profile (the clinic owner approves it before it goes public)", required=False)
 
     @classmethod
@@ -73,6 +78,7 @@ class ProfileForm(forms.Form):
             "gender": profile.gender,
             "gender_description": profile.gender_description,
             "accepting_new_clients": profile.accepting_new_clients,
+            "npi": profile.npi,
             "is_published": profile.is_published,
         }
         return cls(data, initial=initial)
@@ -82,6 +88,9 @@ class ProfileForm(forms.Form):
         if len(items) > 10 or any(len(m) > 40 for m in items):
             raise forms.ValidationError("List at most 10 techniques of up to 40 characters each.")
         return items
+
+    def clean_npi(self) -> str:
+        return normalise_npi(self.cleaned_data.get("npi") or "")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

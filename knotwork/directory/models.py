@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from knotwork.accounts.models import Clinic, Membership, Role
+from knotwork.lib.claim_codes import validate_npi
 
 # Bayesian average for the rating sort: every therapist starts as if they had PRIOR_WEIGHT reviews
 # of PRIOR_MEAN stars. One 5-star review scores (5·4 + 5) / 6 ≈ 4.17; forty reviews averaging
@@ -104,6 +105,9 @@ class TherapistProfile(models.Model):
     gender = models.CharField(max_length=12, choices=Gender.choices, blank=True, default=Gender.UNSTATED)
     gender_description = models.CharField(max_length=40, blank=True)
     accepting_new_clients = models.BooleanField(default=True)
+    npi = models.CharField(
+        "NPI", max_length=10, blank=True, default="", validators=[validate_npi], help_text="US National Provider Identifier."
+    )
     is_published = models.BooleanField(default=False, help_text="The therapist wants the page public.")
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")

@@ -147,7 +147,7 @@ def profile_for_therapist(*, user: User, clinic: Clinic) -> TherapistProfile:
 
 PROFILE_FIELDS = (
     "display_name", "headline", "bio", "languages", "modalities", "conditions", "nmt_level", "gender",
-    "gender_description", "accepting_new_clients", "is_published",
+    "gender_description", "accepting_new_clients", "is_published", "npi",
 )  # fmt: skip
 
 

@@ -14,9 +14,10 @@ from knotwork.accounts.models import Capability
 from knotwork.accounts.permissions import require
 from knotwork.bookings.selectors import get_appointment_for_user
 from knotwork.care import selectors, services
-from knotwork.care.forms import EpisodeForm, EpisodeStatusForm, PlanForm
+from knotwork.care.forms import DiagnosisForm, EpisodeForm, EpisodeStatusForm, PlanForm
 from knotwork.care.views.common import add_errors, form_status
 from knotwork.clients.intake_selectors import get_clinical_client
+from knotwork.lib.claim_codes import diagnoses_text
 from knotwork.lib.views import paginate
 
 
@@ -28,7 +29,8 @@ def episode_new(request: HttpRequest, client_id: int) -> HttpResponse:
         d = form.cleaned_data
         try:
             episode = services.episode_create(membership=membership, client=client, complaint=d["complaint"], started_on=d["started_on"],
-                                              goals_note=d["goals_note"], drawing_ids=[x.pk for x in d["drawings"]])  # fmt: skip
+                                              goals_note=d["goals_note"], drawing_ids=[x.pk for x in d["drawings"]],
+                                              diagnosis_codes=d["diagnosis_codes"])  # fmt: skip
         except ValidationError as exc:
             add_errors(form, exc)
         else:
@@ -47,6 +49,7 @@ def episode_detail(request: HttpRequest, client_id: int, episode_id: int) -> Htt
         "client": episode.client, "episode": episode, "membership": membership, "plan": plans[0] if plans else None,
         "older_plans": plans[1:], "page": paginate(request, selectors.visit_history(episode.client).filter(episode=episode)),
         "drawings": episode.drawings.order_by("-taken_at"), "status_form": EpisodeStatusForm(initial={"status": episode.status}),
+        "diagnosis_form": DiagnosisForm(initial={"diagnosis_codes": diagnoses_text(episode.diagnosis_codes)}),
         "can_edit": membership.can(Capability.EDIT_CLINICAL), "stage_labels": dict(services.Stage.choices),
         "muscle_names": dict(selectors.muscle_names()),
     }  # fmt: skip
@@ -63,6 +66,19 @@ def episode_status(request: HttpRequest, client_id: int, episode_id: int) -> Htt
         messages.success(request, f"Episode is now {episode.get_status_display().lower()}.")
     else:
         messages.error(request, "Choose a valid status.")
+    return redirect("episode_detail", episode.client_id, episode.pk)
+
+
+@require_POST
+@login_required
+def episode_diagnoses(request: HttpRequest, client_id: int, episode_id: int) -> HttpResponse:
+    episode, membership = selectors.get_episode_for_user(request.user, episode_id, write=True)
+    form = DiagnosisForm(request.POST)
+    if form.is_valid():
+        services.episode_set_diagnoses(membership=membership, episode=episode, diagnosis_codes=form.cleaned_data["diagnosis_codes"])
+        messages.success(request, "Diagnosis codes saved.")
+    else:
+        messages.error(request, " ".join(str(e) for e in form.errors.get("diagnosis_codes", ["Check the diagnosis codes."])))
     return redirect("episode_detail", episode.client_id, episode.pk)
 
 
