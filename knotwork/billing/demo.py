@@ -1,7 +1,8 @@
 """Demo money: the clinic's billing settings and VAT, and invoices for past visits — paid by card,
 paid in part, unpaid, overpaid into store credit, and one corrected by a credit note — plus a
-package product with one package sold and a session used, and a gift card partly spent. Everything
-goes through the services, so `knotwork money verify` is clean on the demo."""
+package product with one package sold and a session used, a gift card partly spent, and a monthly
+membership the portal client pays for. Everything goes through the services, so `knotwork money
+verify` is clean on the demo."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ def seed_demo(*, clinic: Clinic, rng: random.Random) -> None:
         )
     _portal_client_invoice(clinic, actor, vat)
     _prepaid(clinic, actor, visits)
+    _membership(clinic, actor, vat, visits)
 
 
 def _prepaid(clinic: Clinic, actor: Any, visits: list[Appointment]) -> None:
@@ -133,4 +135,26 @@ def _portal_client_invoice(clinic: Clinic, actor: Any, vat: TaxRate) -> None:
     services.payment_record(
         clinic=clinic, client=tom, actor=actor, method=PaymentMethod.CARD_TERMINAL, amount=invoice.total, currency=invoice.currency,
         invoices=[invoice], reference="demo terminal 0042",
+    )  # fmt: skip
+
+
+def _membership(clinic: Clinic, actor: Any, vat: TaxRate, visits: list[Appointment]) -> None:
+    """A monthly membership plan, and the portal client (Tom Hughes) as a member who paid the first
+    month at the desk, so the portal and the account page show one."""
+    from knotwork.billing import membership
+    from knotwork.billing.models import MembershipPlan
+
+    tom = Client.objects.filter(clinic=clinic, first_name="Tom", last_name="Hughes").first()
+    if not visits or tom is None or MembershipPlan.objects.filter(clinic=clinic).exists():
+        return
+    plan = MembershipPlan.objects.create(
+        clinic=clinic, name="Monthly maintenance", price=Decimal("55.00"), currency=visits[0].currency, tax_rate=vat,
+        credits_per_period=1, pricing="percent", pricing_value=Decimal("10.00"), minimum_periods=3, max_pause_days=60,
+    )  # fmt: skip
+    plan.credit_services.set([visits[0].service])
+    member = membership.membership_sign_up(client=tom, plan=plan, actor=actor, pay_at_desk=True)
+    first = member.periods.get().invoice
+    services.payment_record(
+        clinic=clinic, client=tom, actor=actor, method=PaymentMethod.CARD_TERMINAL, amount=first.total, currency=first.currency,
+        invoices=[first], reference="demo terminal 0108",
     )  # fmt: skip

@@ -10,7 +10,16 @@ from django import forms
 
 from knotwork.accounts.models import Clinic
 from knotwork.billing import money
-from knotwork.billing.models import BillingSettings, ClientPackage, InvoiceLine, LineKind, PackageProduct, PaymentMethod, TaxRate
+from knotwork.billing.models import (
+    BillingSettings,
+    ClientMembership,
+    ClientPackage,
+    InvoiceLine,
+    LineKind,
+    PackageProduct,
+    PaymentMethod,
+    TaxRate,
+)
 from knotwork.bookings.models import Service
 from knotwork.bookings.setup_forms import ISO_4217
 from knotwork.clients.models import Client
@@ -118,13 +127,20 @@ class LineForm(forms.Form):
 
 # Online card payments are recorded by the provider's confirmation, never entered at the desk; gift
 # cards and package sessions have fields of their own (a code, a package) on the pay forms.
-DESK_METHODS = [c for c in PaymentMethod.choices if c[0] not in (PaymentMethod.CARD_ONLINE, PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE)]
+DESK_METHODS = [
+    c for c in PaymentMethod.choices
+    if c[0] not in (PaymentMethod.CARD_ONLINE, PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE, PaymentMethod.MEMBERSHIP)
+]  # fmt: skip
 
 
 class PaymentForm(forms.Form):
     """Pay at the desk: a package session and/or a gift card, then money for the rest. Every part
     is optional but one; all of it is taken in one transaction or none of it."""
 
+    membership = forms.ModelChoiceField(
+        queryset=ClientMembership.objects.none(), required=False, label="Use a membership credit", empty_label="No membership credit",
+        help_text="Pays one session of a service the membership's credits cover.",
+    )  # fmt: skip
     package = forms.ModelChoiceField(
         queryset=ClientPackage.objects.none(), required=False, label="Use a package session", empty_label="No package",
         help_text="Pays one session of a service the package covers.",
@@ -160,13 +176,22 @@ class PaymentForm(forms.Form):
             )
         if not self.fields["package"].queryset.exists():  # type: ignore[attr-defined]
             del self.fields["package"]
+        if client is not None:
+            from knotwork.billing.membership import usable_memberships
+
+            self.fields["membership"].queryset = usable_memberships(client)  # type: ignore[attr-defined]
+            field = self.fields["membership"]
+            field.label_from_instance = lambda m: f"{m.name} — {m.credits_left} credit{'s' if m.credits_left != 1 else ''} left"  # type: ignore[attr-defined]
+        if not self.fields["membership"].queryset.exists():  # type: ignore[attr-defined]
+            del self.fields["membership"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         code = (data.get("gift_card_code") or "").strip()
         if data.get("gift_card_amount") is not None and not code:
             self.add_error("gift_card_code", "Enter the gift card's code to take an amount from it.")
-        if self.needs_something and not (data.get("package") or code) and data.get("amount") is None and "amount" not in self.errors:
+        something = data.get("package") or data.get("membership") or code
+        if self.needs_something and not something and data.get("amount") is None and "amount" not in self.errors:
             self.add_error("amount", "Enter the amount received, a gift card code or a package session.")
         return data
 

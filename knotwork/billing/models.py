@@ -238,6 +238,7 @@ class LineKind(models.TextChoices):
     GIFT_CARD = "gift_card", "Gift card"
     OTHER = "other", "Other"
     FEE = "fee", "Cancellation or no-show fee"
+    MEMBERSHIP = "membership", "Membership fee"
 
 
 class InvoiceLine(models.Model):
@@ -303,6 +304,7 @@ class PaymentMethod(models.TextChoices):
     # Value paid for earlier: not money received now (see docs/money.md, "Gift cards", "Packages").
     GIFT_CARD = "gift_card", "Gift card"
     PACKAGE = "package", "Package session"
+    MEMBERSHIP = "membership", "Membership credit"
 
 
 class Payment(models.Model):
@@ -474,6 +476,15 @@ from knotwork.billing.cardfile_models import (  # noqa: E402, F401
     FeeStatus,
     SavedCard,
     StripeCustomer,
+)
+from knotwork.billing.membership_models import (  # noqa: E402, F401
+    ClientMembership,
+    MembershipEntry,
+    MembershipEntryKind,
+    MembershipPeriod,
+    MembershipPlan,
+    MembershipStatus,
+    PeriodStatus,
 )
 from knotwork.billing.prepaid_models import (  # noqa: E402, F401
     ClientPackage,

@@ -150,12 +150,15 @@ def invoice_from_appointment(*, appointment: Appointment, actor: User) -> Invoic
         raise BillingError(f"The appointment was priced in {appointment.currency} but the clinic invoices in {conf.currency}.")
     invoice = invoice_create(clinic=appointment.clinic, client=appointment.client, actor=actor, appointment=appointment)
     service = appointment.service
+    from knotwork.billing.membership import member_discount
+
     invoice_line_add(
         invoice=invoice,
         actor=actor,
         kind=LineKind.SERVICE,
         description=service.name,
         unit_price=appointment.price,
+        discount=member_discount(client=appointment.client, service=service, unit_price=appointment.price, currency=conf.currency),
         tax_rate=conf.default_tax_rate,
         service=service,
         therapist=appointment.therapist,
@@ -422,6 +425,7 @@ def payment_record(
     intent_id: str = "",
     gift_card: GiftCard | None = None,
     package: ClientPackage | None = None,
+    member: Any = None,
 ) -> Payment:
     """Money received: applied to ``invoices`` in order, each up to what it still owes; whatever is
     left becomes the client's store credit. Paying with store credit spends that credit instead.
@@ -430,10 +434,12 @@ def payment_record(
     confirmation records it); nobody records one by hand.
 
     A gift-card payment names its ``gift_card`` and a package-session payment its ``package``
-    (one session, for one invoice); like store credit, neither can pay more than is owed. An
-    invoice paid in full here activates the gift cards and packages sold on it.
+    (one session, for one invoice), and a membership-credit payment its ``member`` (the
+    ``ClientMembership``; one credit, for one invoice); like store credit, none can pay more than is
+    owed. An invoice paid in full here activates the gift cards and packages sold on it and marks a
+    membership period it bills paid.
     """
-    from knotwork.billing import prepaid
+    from knotwork.billing import prepaid, receipt_email
 
     if client.clinic_id != clinic.pk:
         raise BillingError("That client is not in this clinic.", field="client")
@@ -445,6 +451,8 @@ def payment_record(
         raise BillingError("A gift-card payment needs the gift card's code.", field="gift_card_code")
     if (method == PaymentMethod.PACKAGE) != (package is not None):
         raise BillingError("A package-session payment needs the package.", field="package")
+    if (method == PaymentMethod.MEMBERSHIP) != (member is not None):
+        raise BillingError("A membership-credit payment needs the membership.", field="membership")
     try:
         money.check_currency(currency)
     except money.MoneyError as exc:
@@ -466,7 +474,7 @@ def payment_record(
         raise BillingError(
             f"The client has only {money.format_money(store_credit(client, currency), currency)} of store credit.", field="amount"
         )
-    prepaid_method = method in (PaymentMethod.STORE_CREDIT, PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE)
+    prepaid_method = method in (PaymentMethod.STORE_CREDIT, PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE, PaymentMethod.MEMBERSHIP)
     if prepaid_method and not targets:
         raise BillingError("Name the invoice this pays.", field="invoices")
     if gift_card is not None:
@@ -478,6 +486,15 @@ def payment_record(
         package, package_line = prepaid.package_check(package, invoice=targets[0], client=client)
         if value != prepaid.package_amount(targets[0], package_line):
             raise BillingError(f"A package session pays {prepaid.package_amount(targets[0], package_line)} here.", field="amount")
+    member_line = None
+    if member is not None:
+        from knotwork.billing import membership
+
+        if len(targets) != 1:
+            raise BillingError("A membership credit pays one invoice.", field="invoices")
+        member, member_line = membership.credit_check(member, invoice=targets[0], client=client)
+        if value != prepaid.package_amount(targets[0], member_line):
+            raise BillingError(f"A membership credit pays {prepaid.package_amount(targets[0], member_line)} here.", field="amount")
     payment = Payment.objects.create(
         clinic=clinic, client=client, method=method, amount=value, currency=currency, reference=reference.strip()[:100],
         received_by=actor, at=at or timezone.now(), intent_id=intent_id,
@@ -502,6 +519,8 @@ def payment_record(
         prepaid.gift_card_spend(gift_card, payment, actor)
     if package is not None and package_line is not None:
         prepaid.package_spend(package, package_line, payment, actor)
+    if member is not None and member_line is not None:
+        membership.credit_spend(member, member_line, payment, actor)
     audit_record(
         action=Action.CREATE,
         obj=payment,
@@ -510,11 +529,13 @@ def payment_record(
         detail={
             "invoices": [i.pk for i in targets], "store_credit": str(left), **({"intent": intent_id} if intent_id else {}),
             **({"gift_card": gift_card.pk} if gift_card else {}), **({"package": package.pk} if package else {}),
+            **({"membership": member.pk} if member else {}),
         },
     )  # fmt: skip
     for invoice in targets:
         if invoice_money(invoice).balance <= 0:
             prepaid.activate_paid(invoice, actor)
+    receipt_email.on_payment_recorded(payment)  # the receipt e-mail, once, after the commit
     return payment
 
 
@@ -538,6 +559,10 @@ def payment_refund(*, payment: Payment, actor: User | None, amount: object, reas
 
     if payment.method == PaymentMethod.PACKAGE and value != payment.amount:
         prepaid.package_restore(payment, value, actor)  # refuses: a session is given back whole
+    if payment.method == PaymentMethod.MEMBERSHIP and value != payment.amount:
+        from knotwork.billing.membership import credit_restore
+
+        credit_restore(payment, value, actor)  # refuses: a credit is given back whole
     pockets = payment_pockets(payment)
     available = store_credit(payment.client, payment.currency)
     limit = sum((p.amount for p in pockets if p.invoice_id is not None), ZERO) + min(
@@ -563,6 +588,10 @@ def payment_refund(*, payment: Payment, actor: User | None, amount: object, reas
         prepaid.gift_card_restore(payment, value, actor)
     elif payment.method == PaymentMethod.PACKAGE:
         prepaid.package_restore(payment, value, actor)
+    elif payment.method == PaymentMethod.MEMBERSHIP:
+        from knotwork.billing.membership import credit_restore
+
+        credit_restore(payment, value, actor)
     audit_record(
         action=Action.UPDATE,
         obj=payment,

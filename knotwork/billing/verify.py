@@ -11,7 +11,9 @@
   online payment came from an intent Knotwork opened;
 - every gift card's balance and every package's remaining sessions, recomputed from their own
   ledgers, agree with the figure cached on the row, stay within what was bought, and every
-  gift-card or package-session payment spent exactly its amount (or one session).
+  gift-card or package-session payment spent exactly its amount (or one session);
+- every membership's credits left, recomputed from its entries, agree with the cached figure, and
+  every membership-credit payment used exactly one credit.
 """
 
 from __future__ import annotations
@@ -246,6 +248,26 @@ def _prepaid(add: list[Finding]) -> None:
             add.append(Finding(p.clinic_id, f"package-session payment {p.pk} used {uses.get(p.pk, 0)} sessions, not one"))
 
 
+def _memberships(add: list[Finding]) -> None:
+    """Each membership's cached credits equal its entries' sum (never below zero), each paid
+    period granted at most once, and every membership-credit payment used exactly one credit."""
+    from knotwork.billing.models import ClientMembership, MembershipEntry
+
+    sums: dict[int, int] = defaultdict(int)
+    uses: dict[int, int] = defaultdict(int)
+    for e in MembershipEntry.objects.all().iterator(chunk_size=2000):
+        sums[e.membership_id] += e.credits
+        if e.kind == "use":
+            uses[e.payment_id or 0] += 1
+    for m in ClientMembership.objects.only("pk", "clinic_id", "credits_left").iterator(chunk_size=2000):
+        derived = sums.get(m.pk, 0)
+        if derived != m.credits_left or derived < 0:
+            add.append(Finding(m.clinic_id, f"membership {m.pk}: {m.credits_left} credits left, its entries say {derived}"))
+    for p in Payment.objects.filter(method=PaymentMethod.MEMBERSHIP).only("pk", "clinic_id"):
+        if uses.get(p.pk, 0) != 1:
+            add.append(Finding(p.clinic_id, f"membership-credit payment {p.pk} used {uses.get(p.pk, 0)} credits, not one"))
+
+
 def verify_money() -> Report:
     report = Report()
     findings: list[Finding] = []
@@ -254,5 +276,6 @@ def verify_money() -> Report:
     _ledger(report, findings)
     _online(findings)
     _prepaid(findings)
+    _memberships(findings)
     report.findings = findings
     return report

@@ -240,7 +240,8 @@ def invoice_issue(request: HttpRequest, pk: int) -> HttpResponse:
 def _settle_args(form: Any) -> dict[str, Any]:
     data = form.cleaned_data
     return {
-        "package": data.get("package"), "gift_card_code": data.get("gift_card_code", ""), "gift_card_amount": data.get("gift_card_amount"),
+        "package": data.get("package"), "membership": data.get("membership"),
+        "gift_card_code": data.get("gift_card_code", ""), "gift_card_amount": data.get("gift_card_amount"),
         "method": data["method"], "amount": data["amount"], "reference": data["reference"],
     }  # fmt: skip
 

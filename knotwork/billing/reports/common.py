@@ -30,7 +30,7 @@ MONEY_METHODS = (
     PaymentMethod.CHEQUE,
     PaymentMethod.OTHER,
 )
-PREPAID_METHODS = (PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE, PaymentMethod.STORE_CREDIT)
+PREPAID_METHODS = (PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE, PaymentMethod.MEMBERSHIP, PaymentMethod.STORE_CREDIT)
 # Lines that sell prepaid value: a liability until it is used, not revenue.
 PREPAID_LINES = (LineKind.GIFT_CARD, LineKind.PACKAGE)
 PRESETS = {"this_month": "This month", "last_month": "Last month", "this_year": "This year"}

@@ -149,7 +149,7 @@ def _redeemed(clinic: Clinic, period: Period) -> list[tuple[str, str, Decimal]]:
     rows = (
         LedgerEntry.objects.filter(
             clinic=clinic, kind__in=[LedgerKind.PAYMENT, LedgerKind.REFUND], at__gte=start, at__lt=end,
-            payment__method__in=[PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE],
+            payment__method__in=[PaymentMethod.GIFT_CARD, PaymentMethod.PACKAGE, PaymentMethod.MEMBERSHIP],
         )
         .values("currency", "payment__method")
         .annotate(s=Sum("amount"))
