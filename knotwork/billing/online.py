@@ -147,6 +147,11 @@ def _intent_succeeded(event: WebhookEvent, provider: PaymentProvider) -> str:
 
         # A fee charged off-session whose worker died before it wrote the intent down.
         card = fees.adopt_intent(intent_id=intent_id, metadata=obj.get("metadata"), provider=provider)
+        if card is None:
+            from knotwork.billing import membership_billing
+
+            # The same for a membership period's charge.
+            card = membership_billing.adopt_intent(intent_id=intent_id, metadata=obj.get("metadata"), provider=provider)
     if card is None:
         return "ignored: not an intent Knotwork opened"
     _lock_clinic(card.clinic_id)
@@ -184,6 +189,9 @@ def record_card_payment(*, card: CardIntent, amount: Decimal, currency: str) -> 
     from knotwork.billing import deposits
 
     deposits.card_payment_recorded(invoice_id=card.invoice_id)  # an online booking's deposit books the time
+    from knotwork.billing import shop
+
+    shop.card_payment_recorded(invoice_id=card.invoice_id, payment=payment)  # an online order's receipt
     return payment, True
 
 

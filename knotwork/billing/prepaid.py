@@ -15,6 +15,7 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Sum
@@ -195,15 +196,32 @@ def activate_paid(invoice: Invoice, actor: User | None) -> None:
             created_by=actor, at=now,
         )  # fmt: skip
         audit_record(action=Action.UPDATE, obj=package, actor=actor, role=role, detail={"event": "activate", "invoice": invoice.pk})
+    from knotwork.billing.membership_billing import period_paid
+
+    period_paid(invoice, actor)  # a membership period's fee paid: its credits are granted
 
 
 def gift_card_deliver(card_id: int) -> None:
     """The e-mail with the code, to the recipient (or the buyer when no recipient address was
     given). Runs after the commit that activated the card; a failure is logged, not raised."""
     card = GiftCard.objects.select_related("clinic", "purchaser").get(pk=card_id)
-    to = card.recipient_email or card.purchaser.email
-    if not to or card.delivered_at is not None:
-        return  # nowhere to send it, or already handed over
+    if card.delivered_at is not None:
+        return  # already handed over
+    if gift_card_send(card):
+        GiftCard.objects.filter(pk=card.pk).update(delivered_at=timezone.now())
+
+
+def gift_card_address(card: GiftCard) -> str:
+    """Where the code goes: the recipient, or the buyer when no recipient address was given."""
+    return card.recipient_email or card.purchaser.email
+
+
+def gift_card_send(card: GiftCard) -> bool:
+    """Send the code's e-mail now (the delivery, or the desk's re-send). False when there is
+    nowhere to send it; the mail backend's errors are raised to the caller."""
+    to = gift_card_address(card)
+    if not to:
+        return False
     from knotwork.lib.mail import send_email
 
     code = format_code(decrypt(card.code_encrypted))
@@ -222,7 +240,7 @@ def gift_card_deliver(card_id: int) -> None:
         "Give the code at the desk when you pay. Keep it safe: whoever has the code can spend the card.",
     ]  # fmt: skip
     send_email(to=to, subject=f"Your gift card for {card.clinic.name}", text="\n".join(lines), clinic=card.clinic)
-    GiftCard.objects.filter(pk=card.pk).update(delivered_at=timezone.now())
+    return True
 
 
 # --- Spending (called by payment_record, under the clinic's lock) ---------------------------
@@ -271,10 +289,13 @@ def gift_card_restore(payment: Payment, value: Decimal, actor: User | None) -> N
 
 def covered_line(invoice: Invoice, package: ClientPackage) -> InvoiceLine | None:
     """The first service line of the invoice the package covers that still has a session unpaid by a package."""
+    from knotwork.billing.membership import credits_used_on
+
     services = set(package.services.values_list("pk", flat=True))
+    member_used = credits_used_on(invoice)  # sessions paid by a membership credit
     lines = invoice.lines.filter(kind=LineKind.SERVICE, service__isnull=False).annotate(used=Sum("package_entries__sessions"))
     for line in lines.order_by("position", "id"):
-        if line.service_id in services and -(line.used or 0) < line.quantity:
+        if line.service_id in services and -(line.used or 0) + member_used.get(line.pk, 0) < line.quantity:
             return line
     return None
 
@@ -365,13 +386,14 @@ def invoice_settle(
     actor: User,
     issue: bool = False,
     package: ClientPackage | None = None,
+    membership: Any = None,
     gift_card_code: str = "",
     gift_card_amount: Decimal | None = None,
     method: str = "",
     amount: object = None,
     reference: str = "",
 ) -> tuple[Invoice, list[Payment]]:
-    """Check-out at the desk in one transaction: issue (if asked), then a package session, then a
+    """Check-out at the desk in one transaction: issue (if asked), then a membership credit, then a package session, then a
     gift card (by default as much of what is owed as it holds), then money for the rest. Any
     refusal undoes all of it, so the desk can correct the form and try again."""
     from knotwork.billing.services import payment_record
@@ -379,6 +401,10 @@ def invoice_settle(
     if issue:
         invoice = invoice_issue(invoice=invoice, actor=actor)
     payments: list[Payment] = []
+    if membership is not None:
+        from knotwork.billing.membership import credit_redeem
+
+        payments.append(credit_redeem(invoice=invoice, membership=membership, actor=actor))
     if package is not None:
         payments.append(package_redeem(invoice=invoice, package=package, actor=actor))
     if normalise_code(gift_card_code):

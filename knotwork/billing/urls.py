@@ -1,6 +1,6 @@
 from django.urls import path
 
-from knotwork.billing import deposit_views, fee_views, prepaid_views, report_views, views
+from knotwork.billing import deposit_views, fee_views, membership_views, prepaid_views, report_views, shop_views, statement_views, views
 
 urlpatterns = [
     # Staff: settings (owner), invoices, check-out, client accounts, refunds.
@@ -54,4 +54,28 @@ urlpatterns = [
     # Deposits and prepayment: the online booking's payment step.
     path("booking/deposit/", deposit_views.book_deposit, name="book_deposit"),
     path("booking/deposit/card/", deposit_views.book_deposit_card, name="book_deposit_card"),
+    # Buying gift cards and packages online, and the desk's re-send of a gift card's e-mail.
+    path("gift-cards/buy/<slug:slug>/", shop_views.gift_card_buy, name="shop_gift_card"),
+    path("portal/<int:client_id>/shop/", shop_views.portal_shop, name="portal_shop"),
+    path("orders/<int:invoice_id>/pay/", shop_views.order_pay, name="shop_order_pay"),
+    path("orders/<int:invoice_id>/pay/done/", shop_views.order_done, name="shop_order_done"),
+    path("gift-cards/<int:pk>/resend/", shop_views.gift_card_resend, name="gift_card_resend"),
+    # Memberships: the owner's plans, the desk's members, a client's membership.
+    path("billing/settings/memberships/", membership_views.plan_list, name="membership_plans"),
+    path("billing/settings/memberships/<int:pk>/toggle/", membership_views.plan_toggle, name="membership_plan_toggle"),
+    path("memberships/", membership_views.membership_list, name="membership_list"),
+    path("memberships/<int:pk>/", membership_views.membership_detail, name="membership_detail"),
+    path("memberships/<int:pk>/charge/", membership_views.membership_charge, name="membership_charge"),
+    path("memberships/<int:pk>/pause/", membership_views.membership_pause, name="membership_pause"),
+    path("memberships/<int:pk>/resume/", membership_views.membership_resume, name="membership_resume"),
+    path("memberships/<int:pk>/keep/", membership_views.membership_keep, name="membership_keep"),
+    path("memberships/<int:pk>/cancel/", membership_views.membership_cancel, name="membership_cancel"),
+    path("clients/<int:client_id>/memberships/new/", membership_views.membership_sign_up, name="membership_sign_up"),
+    # Statements, US superbills and receipts by e-mail.
+    path("clients/<int:client_id>/statement/", statement_views.client_statement, name="client_statement"),
+    path("portal/<int:client_id>/statement/", statement_views.portal_statement, name="portal_statement"),
+    path("invoices/<int:pk>/superbill.pdf", statement_views.invoice_superbill, name="invoice_superbill"),
+    path("payments/<int:pk>/superbill.pdf", statement_views.payment_superbill, name="payment_superbill"),
+    path("payments/<int:pk>/receipt/email/", statement_views.payment_receipt_email, name="payment_receipt_email"),
+    path("billing/settings/superbill/", statement_views.superbill_settings, name="superbill_settings"),
 ]

@@ -79,6 +79,8 @@ TYPES: dict[str, ObjectType] = {
     "gift_card": ObjectType("billing.GiftCard", "clinic"),
     "package_product": ObjectType("billing.PackageProduct", "clinic"),
     "client_package": ObjectType("billing.ClientPackage", "clinic", "client", {"client": "client_id"}),
+    "membership_plan": ObjectType("billing.MembershipPlan", "clinic"),
+    "client_membership": ObjectType("billing.ClientMembership", "clinic", "client", {"client": "client_id"}),
     "outcome_response": ObjectType("outcomes.OutcomeResponse", "clinic", "client", {"client": "client_id", "episode": "episode_id"}),
 }
 

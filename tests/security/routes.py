@@ -236,6 +236,17 @@ ROUTES: dict[str, Route] = {
     "package_detail": Route(TP, ids={"pk": "client_package"}),
     "package_product_toggle": Route(MC, ids={"pk": "package_product"}),
     "package_sell": Route(TP, ids={"client_id": "client"}),
+    # --- memberships (billing) --------------------------------------------------------------
+    "membership_plans": Route(MC, "the owner's membership plans, in the billing settings"),
+    "membership_plan_toggle": Route(MC, "POST only", ids={"pk": "membership_plan"}),
+    "membership_list": Route(TP, "the desk's members and their to-do"),
+    "membership_detail": Route(TP, ids={"pk": "client_membership"}),
+    "membership_charge": Route(TP, "POST only: the exactly-once charge of an unpaid period", ids={"pk": "client_membership"}),
+    "membership_pause": Route(TP, "a confirmation page", ids={"pk": "client_membership"}),
+    "membership_resume": Route(TP, "POST only", ids={"pk": "client_membership"}),
+    "membership_keep": Route(TP, "POST only", ids={"pk": "client_membership"}),
+    "membership_cancel": Route(TP, "a confirmation page; the minimum-term override is the owner's", ids={"pk": "client_membership"}),
+    "membership_sign_up": Route(TP, ids={"client_id": "client"}),
     # --- directory -------------------------------------------------------------------------
     "directory_search": Route("public", "therapist directory"),
     "directory_places": Route("public", "place names for the directory search box"),
@@ -421,6 +432,19 @@ ROUTES: dict[str, Route] = {
     # --- deposits and prepayment (billing) ---------------------------------------------------------
     "book_deposit": Route("authenticated", "the booking's payment step: only the signed-in client the hold was kept for (session-bound)"),
     "book_deposit_card": Route("authenticated", "where the card form returns during the payment step; same rule"),
+    "shop_gift_card": Route("public", "buy a gift card of the clinic online (rate-limited; 404 without online payments)"),
+    "portal_shop": Route("client", "the client's own shop: packages on sale and a gift card", ids={"client_id": "client"}),
+    "shop_order_pay": Route("public", "an order's card step: only the browser that placed it or the buyer's login; else 404"),
+    "shop_order_done": Route("public", "where Stripe.js returns after an order's payment; same rule"),
+    "gift_card_resend": Route(TP, "POST only: e-mail a paid card's code again (rate-limited)", ids={"pk": "gift_card"}),
+    # --- statements, US superbills, receipts by e-mail (billing) ------------------------------------
+    "client_statement": Route(TP, "a period's statement (?format=pdf)", ids={"client_id": "client"}),
+    "portal_statement": Route("client", "the client's own statement", ids={"client_id": "client"}),
+    "invoice_superbill": Route(SD, "as invoice_pdf, printed as a US superbill", ids={"pk": "invoice"}),
+    "payment_superbill": Route(TP, ids={"pk": "payment"}),
+    "payment_receipt_email": Route(TP, "POST only: e-mail the payment's receipt again", ids={"pk": "payment"}),
+    "superbill_settings": Route(MC),
+    "episode_diagnoses": Route(EC, "POST only: the episode's ICD-10 codes", ids={**C, "episode_id": "episode"}),
 }
 
 # allauth's sign-in, sign-up, reset and confirmation pages are public by nature.

@@ -24,6 +24,12 @@ class Command(BaseCommand):
         from knotwork.billing.deposits import void_unpaid
 
         void_unpaid()  # invoices of online bookings whose deposit never came
+        from knotwork.billing.membership_billing import bill_memberships
+
+        bill_memberships.enqueue()  # membership periods due, and their charges
+        from knotwork.billing.shop import void_abandoned
+
+        void_abandoned()  # online gift-card and package orders never paid
         if options["now"]:
             sent = due_reminders(now=timezone.now())
             self.stdout.write(f"{sent} reminder(s) sent; {expired} lapsed hold(s) released; {cleaned} old idempotency record(s) removed")
