@@ -8,7 +8,7 @@ from knotwork.billing.api import router as billing_router
 from knotwork.bookings.api import router as bookings_router
 from knotwork.care.api import router as care_router
 from knotwork.clients.api import router as clients_router
-from knotwork.clients.intake_api import router as intake_router
+from knotwork.clients.intake.api import router as intake_router
 from knotwork.directory.api import router as directory_router
 from knotwork.interop.api import router as interop_router
 from knotwork.learn.api import router as learn_router

@@ -33,7 +33,7 @@ from knotwork.bookings.services import BookingError, OutsideHours, SlotTaken
 from knotwork.bookings.slots import Slot
 from knotwork.bookings.views import _actor, _by_day, _day, _day_param, _id, _moment
 from knotwork.clients.forms import PHONE_CHARS
-from knotwork.clients.intake_selectors import consents_due, open_flags
+from knotwork.clients.intake.selectors import consents_due, open_flags
 from knotwork.clients.models import Client, ScreeningFlag
 from knotwork.clients.selectors import SEARCH_MIN_CHARS, client_search, get_client_for_user
 from knotwork.clients.services import client_create

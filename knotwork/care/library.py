@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from knotwork.atlas.loader import atlas
-from knotwork.clients.screening import techniques as screening_techniques
+from knotwork.clients.intake.screening import techniques as screening_techniques
 
 DATA = Path(__file__).resolve().parent / "data"
 KINDS = ("stretch", "release", "strength", "mobility", "relaxation")

@@ -201,7 +201,7 @@ def focus_for_plan(client: Client, episode: Episode) -> Focus:
     The drawing is explained as on the pre-visit summary (intake red-flag answers, assessment,
     recorded clearance); while its triage withholds the muscle list, nothing is suggested at all.
     """
-    from knotwork.clients.intake_selectors import client_explain
+    from knotwork.clients.intake.selectors import client_explain
 
     names = {m.id: m.name for m in atlas().muscles}
     out: dict[str, FocusSuggestion] = {}

@@ -43,9 +43,9 @@ from knotwork.care.models import (
     hash_token,
     new_token,
 )
-from knotwork.clients.intake_selectors import open_flags
+from knotwork.clients.intake.screening import techniques as screening_names
+from knotwork.clients.intake.selectors import open_flags
 from knotwork.clients.models import Client, PainDrawing
-from knotwork.clients.screening import techniques as screening_names
 
 CHECKIN_AFTER = timedelta(hours=24)
 PROGRAM_SOFT_LIMIT = 4

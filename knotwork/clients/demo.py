@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from knotwork.accounts.models import Clinic
 from knotwork.clients.consent import current_documents
-from knotwork.clients.intake_form import plain_answers
-from knotwork.clients.intake_selectors import intake_form_for
-from knotwork.clients.intake_services import SignatureInput, consent_sign, drawing_create, flags_raise
+from knotwork.clients.intake.definition import plain_answers
+from knotwork.clients.intake.screening import screen
+from knotwork.clients.intake.selectors import intake_form_for
+from knotwork.clients.intake.services import SignatureInput, consent_sign, drawing_create, flags_raise
 from knotwork.clients.models import Client, IntakeStatus, IntakeSubmission
-from knotwork.clients.screening import screen
 from knotwork.engine import red_flag_questions, red_flag_rules_version
 
 # Pain patterns an NMT clinic sees every week: (cells with intensity, quality), newest drawing last.

@@ -27,7 +27,7 @@ from django.utils import timezone
 from knotwork.accounts.models import Invitation, Membership, User
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
-from knotwork.clients.intake_services import DEMOGRAPHIC_ANSWERS
+from knotwork.clients.intake.services import DEMOGRAPHIC_ANSWERS
 from knotwork.clients.models import Client, IntakeSubmission
 
 IDENTIFIER_FIELDS = (

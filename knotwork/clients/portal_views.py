@@ -20,13 +20,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from knotwork.atlas.bodymap import render_bodymap
-from knotwork.clients import intake_services as services
 from knotwork.clients.consent import SIGNATURE_HEIGHT, SIGNATURE_WIDTH, ConsentDocument, current_documents
 from knotwork.clients.documents import consent_pdf_response
 from knotwork.clients.forms import OwnDetailsForm
-from knotwork.clients.intake_form import SOURCE_LANGUAGE, FormDefinition, Section, plain_answers
-from knotwork.clients.intake_forms import DrawingForm, ResignForm, SectionForm, SignatureForm
-from knotwork.clients.intake_selectors import (
+from knotwork.clients.intake import services as services
+from knotwork.clients.intake.definition import SOURCE_LANGUAGE, FormDefinition, Section, plain_answers
+from knotwork.clients.intake.forms import DrawingForm, ResignForm, SectionForm, SignatureForm
+from knotwork.clients.intake.selectors import (
     consents_due,
     drawing_words,
     drawings_of,

@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from knotwork.clients import intake_views as staff
 from knotwork.clients import portal_views as portal
+from knotwork.clients.intake import views as staff
 
 urlpatterns = [
     # Staff (clinic) pages

@@ -13,7 +13,7 @@ from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many
 from knotwork.clients import erasure, services
 from knotwork.clients.forms import ClientForm, PortalInviteForm
-from knotwork.clients.intake_selectors import consents_due
+from knotwork.clients.intake.selectors import consents_due
 from knotwork.clients.selectors import client_list, get_client_for_user
 from knotwork.lib.views import paginate, staff_view
 

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.care.selectors import get_episode_for_user
-from knotwork.clients.intake_selectors import get_clinical_client, get_own_client
+from knotwork.clients.intake.selectors import get_clinical_client, get_own_client
 from knotwork.clients.models import Client
 from knotwork.interop import fhir, services
 from knotwork.interop.models import DataExport

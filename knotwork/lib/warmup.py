@@ -13,7 +13,7 @@ from knotwork.atlas.bodymap import cell_labels, cell_order, geometry, view_shape
 from knotwork.atlas.loader import atlas
 from knotwork.care.forms import muscle_choices, trigger_point_choices
 from knotwork.care.library import library, self_care_slugs, techniques
-from knotwork.clients.intake_form import standard_form
+from knotwork.clients.intake.definition import standard_form
 from knotwork.engine import red_flag_questions
 from knotwork.engine.core import default_engine
 from knotwork.engine.lookalikes import lookalike_rules

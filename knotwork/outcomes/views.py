@@ -21,7 +21,7 @@ from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.care import selectors as care
 from knotwork.care.models import Episode, EpisodeStatus
-from knotwork.clients.intake_selectors import get_own_client
+from knotwork.clients.intake.selectors import get_own_client
 from knotwork.lib.csv import csv_response
 from knotwork.lib.views import staff_view
 from knotwork.outcomes import analytics, forms, scoring, selectors, services

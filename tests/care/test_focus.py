@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from knotwork.care.selectors import focus_for_plan, focus_suggestions
-from knotwork.clients.intake_services import medical_clearance_record
+from knotwork.clients.intake.services import medical_clearance_record
 from knotwork.clients.models import PainDrawing
 
 CHEST = [{"cell": "chest-upper:left", "intensity": 8}, {"cell": "upper-arm-medial:left", "intensity": 5}]

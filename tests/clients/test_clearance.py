@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from knotwork.accounts.models import Membership
 from knotwork.audit.models import AuditEvent
-from knotwork.clients.intake_selectors import client_explain, latest_drawing
-from knotwork.clients.intake_services import medical_clearance_record
+from knotwork.clients.intake.selectors import client_explain, latest_drawing
+from knotwork.clients.intake.services import medical_clearance_record
 from knotwork.clients.models import MedicalClearance, PainDrawing
 from knotwork.lib.testing import make_user
 

@@ -53,7 +53,7 @@ class SignatureTests:
 @pytest.fixture
 def signed_v1(world):
     """Ada (client_a, with a portal login) signed the current version of both documents at her intake."""
-    from knotwork.clients.intake_services import SignatureInput, consent_sign
+    from knotwork.clients.intake.services import SignatureInput, consent_sign
     from knotwork.lib.testing import make_user
 
     world.ada = make_user("ada@mail.example", mfa=False)
@@ -68,8 +68,8 @@ def signed_v1(world):
 @pytest.fixture
 def consent_v2(monkeypatch):
     """The clinic publishes version 2 of the NMT consent (the privacy notice stays at its version)."""
-    from knotwork.clients import intake_selectors
     from knotwork.clients.consent import ConsentDocument
+    from knotwork.clients.intake import selectors as intake_selectors
 
     text = "What changed\nPressure is yours to set."
     v2 = ConsentDocument(id="nmt-consent", title="Consent to neuromuscular therapy", version=2, text=text)
@@ -81,7 +81,7 @@ def consent_v2(monkeypatch):
 @pytest.mark.django_db
 class ResignTests:
     def test_nothing_is_due_before_a_first_signature_or_while_every_version_is_current(self, world, signed_v1):
-        from knotwork.clients.intake_selectors import consents_due
+        from knotwork.clients.intake.selectors import consents_due
 
         assert consents_due(world.client_b) == []
         assert consents_due(world.client_a) == []
@@ -90,7 +90,7 @@ class ResignTests:
         from django.urls import reverse
 
         from knotwork.audit.models import Action, AuditEvent
-        from knotwork.clients.intake_selectors import consents_due
+        from knotwork.clients.intake.selectors import consents_due
         from knotwork.clients.models import ConsentSignature
 
         assert consents_due(signed_v1.client_a) == [consent_v2]

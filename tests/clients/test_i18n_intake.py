@@ -15,11 +15,11 @@ from knotwork.bookings.tasks import send_booking_confirmation
 from knotwork.care.aftercare import Aftercare
 from knotwork.care.documents import aftercare_pdf
 from knotwork.clients import consent as consent_module
-from knotwork.clients import intake_form
 from knotwork.clients.consent import current_documents, document
-from knotwork.clients.intake_form import build_form, standard_form, translate_form
-from knotwork.clients.intake_selectors import intake_form_for
-from knotwork.clients.intake_services import intake_request_info, intake_save_answers, intake_start
+from knotwork.clients.intake import definition as intake_form
+from knotwork.clients.intake.definition import build_form, standard_form, translate_form
+from knotwork.clients.intake.selectors import intake_form_for
+from knotwork.clients.intake.services import intake_request_info, intake_save_answers, intake_start
 from knotwork.clients.language import client_language
 from knotwork.clients.models import ConsentSignature, IntakeStatus, IntakeSubmission
 from knotwork.engine import red_flag_questions

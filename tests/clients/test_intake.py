@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from knotwork.accounts.models import Role
 from knotwork.audit.models import AuditEvent
-from knotwork.clients.intake_form import _question, standard_form
-from knotwork.clients.intake_selectors import intake_form_for
-from knotwork.clients.intake_services import intake_save_answers, intake_start
+from knotwork.clients.intake.definition import _question, standard_form
+from knotwork.clients.intake.selectors import intake_form_for
+from knotwork.clients.intake.services import intake_save_answers, intake_start
 from knotwork.clients.models import ConsentSignature, IntakeQuestion, IntakeStatus, IntakeSubmission, PainDrawing, ScreeningFlag
 from knotwork.engine import red_flag_questions
 from knotwork.lib.testing import make_client, make_staff, make_user

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from knotwork.audit.models import Action, AuditEvent
-from knotwork.clients.intake_services import drawing_create
+from knotwork.clients.intake.services import drawing_create
 from knotwork.clients.models import IntakeStatus, IntakeSubmission, PainDrawing, ScreeningFlag
 
 pytestmark = pytest.mark.django_db

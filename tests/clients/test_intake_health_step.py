@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from knotwork.clients.intake_form import LIST_KINDS, standard_form
-from knotwork.clients.intake_forms import SectionForm
+from knotwork.clients.intake.definition import LIST_KINDS, standard_form
+from knotwork.clients.intake.forms import SectionForm
 from knotwork.clients.models import IntakeSubmission
 from tests.clients.test_intake import complete_answers, fill
 

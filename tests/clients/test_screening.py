@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from knotwork.clients import screening
-from knotwork.clients.intake_form import standard_question_ids
+from knotwork.clients.intake import screening
+from knotwork.clients.intake.definition import standard_question_ids
 from knotwork.engine import red_flag_questions
 
 # rule id -> (answers that trigger it, expected class, cells it must name, techniques it must forbid)

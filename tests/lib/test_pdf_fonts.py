@@ -17,7 +17,7 @@ from knotwork.care.documents import note_pdf
 from knotwork.care.selectors import visit_full
 from knotwork.clients.consent import current_documents
 from knotwork.clients.documents import consent_pdf
-from knotwork.clients.intake_services import SignatureInput, consent_sign
+from knotwork.clients.intake.services import SignatureInput, consent_sign
 from knotwork.lib.pdf import FONT_DIR, Document, pdf_safe
 from tests.lib.pdf_text import Run, pdf_runs, pdf_text
 

@@ -161,7 +161,7 @@ def _fill_gaps(s: Seeded) -> None:
             weekdays=[0, 1, 2, 3, 4], day_start=time(9), day_end=time(12), created_by=s.front_desk_a,
         )  # fmt: skip
     _seed_class(s)
-    from knotwork.clients.intake_services import intake_start
+    from knotwork.clients.intake.services import intake_start
 
     try:
         from knotwork.interop.models import DataExport
@@ -253,7 +253,7 @@ def seed() -> Seeded:
 def other_params(clinic: Clinic, client_id: int | None) -> dict[str, object]:
     """Real values for path parameters that name reference data rather than tenant objects."""
     from knotwork.atlas.models import TriggerPoint
-    from knotwork.clients.intake_selectors import intake_form_for
+    from knotwork.clients.intake.selectors import intake_form_for
 
     values: dict[str, object] = {"step": intake_form_for(clinic).step_ids()[0]}
     tp = TriggerPoint.objects.order_by("pk").first()

@@ -16,7 +16,7 @@ from knotwork.bookings.selectors import get_appointment_for_user
 from knotwork.care import selectors, services
 from knotwork.care.forms import DiagnosisForm, EpisodeForm, EpisodeStatusForm, PlanForm
 from knotwork.care.views.common import add_errors, form_status
-from knotwork.clients.intake_selectors import get_clinical_client
+from knotwork.clients.intake.selectors import get_clinical_client
 from knotwork.lib.claim_codes import diagnoses_text
 from knotwork.lib.views import paginate
 

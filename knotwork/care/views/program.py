@@ -24,7 +24,7 @@ from knotwork.care.forms import AdherenceForm, CareSettingsForm, CheckInAnswerFo
 from knotwork.care.library import library
 from knotwork.care.models import CareSettings, HomeProgramItem, Visit
 from knotwork.care.views.common import add_errors, figure, form_status
-from knotwork.clients.intake_selectors import get_clinical_client, get_own_client
+from knotwork.clients.intake.selectors import get_clinical_client, get_own_client
 from knotwork.clients.language import client_translation
 from knotwork.clients.models import Client
 from knotwork.lib.views import staff_view

@@ -23,8 +23,8 @@ from knotwork.care.forms import AddendumForm, CarryForwardForm, CheckInForm, Fin
 from knotwork.care.library import techniques
 from knotwork.care.models import TechniqueApplication, TriggerPointFinding, Visit
 from knotwork.care.views.common import add_errors, display_map, form_status, locked_response, qr_svg
-from knotwork.clients.intake_selectors import get_clinical_client
-from knotwork.clients.intake_views import _flag_rows
+from knotwork.clients.intake.selectors import get_clinical_client
+from knotwork.clients.intake.views import _flag_rows
 from knotwork.lib.views import paginate
 
 FEEDBACK_SESSION_KEY = "care_feedback_links"

@@ -255,7 +255,7 @@ class MedicalClearance(models.Model):
     At the triage levels that withhold the muscle list (emergency, same-day, ask-first) the engine
     shows the likely sources again once a clearance covers every red flag the client's current
     triage raises (``flags``: the ids positive or to be asked first when it was recorded; see
-    ``intake_selectors.client_explain``). ``note`` says who cleared the client and when, in the
+    ``intake.selectors.client_explain``). ``note`` says who cleared the client and when, in the
     clinician's words. Never edited: a later clearance is a new row, the latest one counts.
     """
 

@@ -15,8 +15,8 @@ from knotwork.accounts.models import ApiToken, Membership
 from knotwork.atlas.explain_api import ErrorOut, MarkIn, drawing_error_body
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
-from knotwork.clients import intake_services
-from knotwork.clients.intake_selectors import latest_intake
+from knotwork.clients.intake import services as intake_services
+from knotwork.clients.intake.selectors import latest_intake
 from knotwork.clients.models import Client, PainDrawing, ScreeningFlag
 from knotwork.clients.selectors import get_client_for_user
 from knotwork.engine import DrawingError

@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 
 from knotwork.atlas.loader import atlas
-from knotwork.clients.intake_form import red_flag_answers, standard_form, standard_question_ids
+from knotwork.clients.intake.definition import red_flag_answers, standard_form, standard_question_ids
 from knotwork.engine import evaluate_red_flags, red_flag_questions, red_flag_rules_version
 
-RULES_FILE = Path(__file__).resolve().parent / "data" / "screening_rules.yaml"
+RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "screening_rules.yaml"
 CLASSES = ("refer_out", "precaution", "local")
 RED_FLAG_RULE_PREFIX = "red-flag:"
 

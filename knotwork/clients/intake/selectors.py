@@ -24,7 +24,7 @@ from knotwork.atlas.loader import atlas
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients.consent import ConsentDocument, current_documents
-from knotwork.clients.intake_form import (
+from knotwork.clients.intake.definition import (
     SOURCE_LANGUAGE,
     CustomQuestion,
     FormDefinition,

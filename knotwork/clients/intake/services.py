@@ -21,8 +21,9 @@ from knotwork.accounts.permissions import require
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients.consent import ConsentDocument, clean_signature, current_documents
-from knotwork.clients.intake_form import FormDefinition, plain_answers
-from knotwork.clients.intake_selectors import intake_form_for
+from knotwork.clients.intake.definition import FormDefinition, plain_answers
+from knotwork.clients.intake.screening import FlagSpec, screen
+from knotwork.clients.intake.selectors import intake_form_for
 from knotwork.clients.language import client_translation
 from knotwork.clients.models import (
     Client,
@@ -34,7 +35,6 @@ from knotwork.clients.models import (
     PainDrawing,
     ScreeningFlag,
 )
-from knotwork.clients.screening import FlagSpec, screen
 from knotwork.engine import parse_drawing, red_flag_questions, red_flag_rules_version
 from knotwork.lib import context
 from knotwork.lib.mail import send_email

@@ -12,7 +12,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from knotwork.clients.consent import SignatureError, clean_signature
-from knotwork.clients.intake_form import LIST_KINDS, Question, Section, is_blank
+from knotwork.clients.intake.definition import LIST_KINDS, Question, Section, is_blank
 from knotwork.clients.models import IntakeQuestion
 from knotwork.engine import DrawingError, parse_drawing, red_flag_questions
 

@@ -22,8 +22,8 @@ import yaml
 from knotwork.atlas.loader import atlas
 from knotwork.engine import red_flag_questions, red_flag_rules_version
 
-FORM_FILE = Path(__file__).resolve().parent / "data" / "intake_form.yaml"
-TRANSLATIONS_DIR = Path(__file__).resolve().parent / "data" / "intake_i18n"
+FORM_FILE = Path(__file__).resolve().parent.parent / "data" / "intake_form.yaml"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "data" / "intake_i18n"
 SOURCE_LANGUAGE = "en"
 KINDS = ("text", "textarea", "choice", "multichoice", "yesno", "number", "date", "cells", "symptoms", "drawing")
 LIST_KINDS = ("multichoice", "cells", "symptoms")

@@ -21,11 +21,12 @@ from knotwork.atlas.explain_views import present, triage_panel
 from knotwork.atlas.loader import atlas
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
-from knotwork.clients import intake_services as services
 from knotwork.clients.documents import consent_pdf_response
-from knotwork.clients.intake_form import SOURCE_LANGUAGE, FormDefinition, plain_answers
-from knotwork.clients.intake_forms import DrawingForm, IntakeQuestionForm, MedicalClearanceForm, NoteForm, OptionalNoteForm
-from knotwork.clients.intake_selectors import (
+from knotwork.clients.intake import services as services
+from knotwork.clients.intake.definition import SOURCE_LANGUAGE, FormDefinition, plain_answers
+from knotwork.clients.intake.forms import DrawingForm, IntakeQuestionForm, MedicalClearanceForm, NoteForm, OptionalNoteForm
+from knotwork.clients.intake.screening import techniques
+from knotwork.clients.intake.selectors import (
     ClientExplain,
     client_explain,
     compare_drawings,
@@ -44,7 +45,6 @@ from knotwork.clients.intake_selectors import (
 from knotwork.clients.language import language_name
 from knotwork.clients.models import Client, IntakeQuestion, IntakeSubmission, PainDrawing
 from knotwork.clients.portal_views import drawing_form_context
-from knotwork.clients.screening import techniques
 from knotwork.lib.views import staff_view
 
 
