@@ -27,7 +27,7 @@ from knotwork.billing.selectors import settings_for
 from knotwork.billing.services import BillingError
 from knotwork.billing.stripejs import with_stripe_csp
 from knotwork.bookings.models import Service
-from knotwork.clients.intake_selectors import get_own_client
+from knotwork.clients.intake.selectors import get_own_client
 from knotwork.lib.views import paginate, staff_view
 
 log = logging.getLogger(__name__)

@@ -30,11 +30,10 @@ from django_tasks import task
 from knotwork.accounts.models import Clinic, User
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
-from knotwork.billing import money, services
+from knotwork.billing import money, offsession, services
 from knotwork.billing.models import (
     BillingSettings,
     CardIntent,
-    CardIntentStatus,
     ChargeMode,
     Fee,
     FeeBasis,
@@ -47,7 +46,7 @@ from knotwork.billing.models import (
     SavedCard,
     default_currency,
 )
-from knotwork.billing.providers import CardDeclined, PaymentProvider, ProviderError, get_provider
+from knotwork.billing.providers import Intent, PaymentProvider, get_provider
 from knotwork.billing.selectors import invoice_money, settings_for
 from knotwork.billing.services import BillingError, InvoiceLocked, _lock_clinic
 from knotwork.bookings.models import Appointment, AppointmentStatus, BookingPolicy, Service
@@ -224,12 +223,7 @@ def fee_create(*, appointment_id: int) -> Fee | None:
 # --- Charging -----------------------------------------------------------------------------------
 
 
-def _set(fee: Fee, status: str, problem: str = "", **fields: Any) -> Fee:
-    fee.status, fee.problem = status, problem[:300]
-    for name, value in fields.items():
-        setattr(fee, name, value)
-    fee.save(update_fields=["status", "problem", "updated_at", *fields])
-    return fee
+_set = offsession.set_status
 
 
 def _prepare(fee: Fee, provider: PaymentProvider) -> tuple[Fee, str]:
@@ -244,7 +238,7 @@ def _prepare(fee: Fee, provider: PaymentProvider) -> tuple[Fee, str]:
         if owed <= 0 or fee.invoice.status != InvoiceStatus.ISSUED:
             return fee, ""
         minor = provider.to_minor_units(owed, fee.currency)
-        key = f"knotwork-fee-{fee.invoice_id}-{fee.attempts + 1}-{fee.currency}-{minor}"
+        key = offsession.charge_key("fee", fee.invoice_id, fee.attempts + 1, fee.currency, minor)
         Fee.objects.filter(pk=fee.pk).update(charge_key=key)
         fee.charge_key = key
         return fee, key
@@ -276,68 +270,41 @@ def fee_charge(*, fee: Fee, actor: User | None, provider: PaymentProvider | None
         invoice = fee.invoice
         owed = invoice_money(invoice).balance
         if fee.intent_id:  # a charge was sent: ask how it went rather than charge again
-            try:
-                remote = provider.retrieve_payment_intent(fee.intent_id)
-            except ProviderError:
+            found = offsession.read_back(provider, fee.intent_id)
+            if found is None:
                 return _set(fee, FeeStatus.FAILED, UNREACHABLE)
-            card_intent = CardIntent.objects.get(intent_id=fee.intent_id)
-            return _settle(fee, card_intent, remote.status, remote.amount, remote.currency, provider, actor)
+            return _settle(fee, *found, provider, actor)
         if owed <= 0 or invoice.status != InvoiceStatus.ISSUED:
             # Paid (or credited) at the desk meanwhile: nothing left to charge.
             return _set(fee, FeeStatus.PAID, charge_key="")
-        card = SavedCard.objects.filter(client_id=fee.client_id).first()
-        if card is None:
+        charge = offsession.charge_saved_card(
+            provider=provider, invoice=invoice, client_id=fee.client_id, clinic_id=fee.clinic_id, owed=owed, currency=fee.currency,
+            kind="fee", attempt=fee.attempts + 1, key=key, metadata={"knotwork_fee": str(fee.pk)},
+        )  # fmt: skip
+        if charge.outcome == "no_card":
             return _set(fee, FeeStatus.NO_CARD, NO_CARD, charge_key="")
-        minor = provider.to_minor_units(owed, fee.currency)
-        if not key.endswith(f"-{fee.currency}-{minor}"):
-            # The amount changed since the key was taken (part paid at the desk): a new attempt.
-            key = f"knotwork-fee-{fee.invoice_id}-{fee.attempts + 1}-{fee.currency}-{minor}-b"
-        metadata = {
-            "knotwork_invoice": str(invoice.pk), "knotwork_fee": str(fee.pk), "knotwork_clinic": str(fee.clinic_id),
-            "invoice_number": invoice.number,
-        }  # fmt: skip
-        try:
-            remote = provider.charge_saved_card(
-                customer_id=card.customer_id, payment_method_id=card.payment_method_id, amount=minor, currency=fee.currency,
-                idempotency_key=key, metadata=metadata,
-            )  # fmt: skip
-        except CardDeclined as exc:
-            _audit(fee, actor, "charge_declined", code=exc.code)
+        if charge.outcome == "declined":
+            _audit(fee, actor, "charge_declined", code=charge.code)
             return _set(fee, FeeStatus.FAILED, DECLINED, attempts=fee.attempts + 1, charge_key="")
-        except ProviderError:
+        if charge.outcome == "unreachable" or charge.card_intent is None or charge.remote is None:
             # Not known whether the request got through: keep the key, so the retry cannot charge twice.
             return _set(fee, FeeStatus.FAILED, UNREACHABLE)
-        card_intent, _ = CardIntent.objects.get_or_create(
-            intent_id=remote.id,
-            defaults={
-                "clinic_id": fee.clinic_id, "client_id": fee.client_id, "invoice": invoice, "provider": provider.name,
-                "idempotency_key": key, "amount": provider.from_minor_units(remote.amount, remote.currency), "currency": remote.currency,
-            },
-        )  # fmt: skip
-        fee.intent_id = remote.id
+        fee.intent_id = charge.remote.id
         fee.save(update_fields=["intent_id", "updated_at"])
-        _audit(fee, actor, "charge_sent", intent=remote.id)
-        return _settle(fee, card_intent, remote.status, remote.amount, remote.currency, provider, actor)
+        _audit(fee, actor, "charge_sent", intent=charge.remote.id)
+        return _settle(fee, charge.card_intent, charge.remote, provider, actor)
 
 
-def _settle(fee: Fee, card_intent: CardIntent, status: str, amount: int, currency: str, provider: PaymentProvider, actor: Any) -> Fee:
+def _settle(fee: Fee, card_intent: CardIntent, remote: Intent, provider: PaymentProvider, actor: Any) -> Fee:
     """Act on the provider's status of the fee's intent (inside the caller's locked transaction)."""
-    from knotwork.billing import online
-
-    if status == "succeeded":
-        payment, _ = online.record_card_payment(card=card_intent, amount=provider.from_minor_units(amount, currency), currency=currency)
+    outcome = offsession.settle(card_intent, remote, provider, what="fee")
+    if outcome == offsession.PAID:
         fee.refresh_from_db()
         return fee if fee.status == FeeStatus.PAID else _set(fee, FeeStatus.PAID, charge_key="")
-    if status in ("processing", "requires_capture"):
+    if outcome == offsession.PENDING:
         return _set(fee, FeeStatus.CHARGING, "")  # the webhook records it when the bank answers
-    if status == "requires_action":
-        try:
-            provider.cancel_payment_intent(card_intent.intent_id)
-        except ProviderError:
-            log.warning("could not cancel fee intent %s that needs the client's approval", card_intent.intent_id)
-    CardIntent.objects.filter(pk=card_intent.pk, status=CardIntentStatus.OPEN).update(status=CardIntentStatus.CANCELED)
-    _audit(fee, actor, "charge_failed", provider_status=status)
-    problem = ACTION if status == "requires_action" else DECLINED
+    _audit(fee, actor, "charge_failed", provider_status=remote.status)
+    problem = ACTION if remote.status == "requires_action" else DECLINED
     return _set(fee, FeeStatus.FAILED, problem, attempts=fee.attempts + 1, charge_key="", intent_id="")
 
 
@@ -368,13 +335,9 @@ def adopt_intent(*, intent_id: str, metadata: object, provider: PaymentProvider)
         return None
     _lock_clinic(fee.clinic_id)
     remote = provider.retrieve_payment_intent(intent_id)
-    card_intent, _ = CardIntent.objects.get_or_create(
-        intent_id=intent_id,
-        defaults={
-            "clinic_id": fee.clinic_id, "client_id": fee.client_id, "invoice_id": fee.invoice_id, "provider": provider.name,
-            "idempotency_key": (fee.charge_key or f"adopted-{intent_id}")[:200],
-            "amount": provider.from_minor_units(remote.amount, remote.currency), "currency": remote.currency,
-        },
+    card_intent = offsession.record_intent(
+        remote, provider=provider, clinic_id=fee.clinic_id, client_id=fee.client_id, invoice_id=fee.invoice_id,
+        key=(fee.charge_key or f"adopted-{intent_id}")[:200],
     )  # fmt: skip
     Fee.objects.filter(pk=fee.pk, intent_id="").update(intent_id=intent_id)
     return card_intent

@@ -25,7 +25,6 @@ nothing. The credits of a period end when the next one opens unless the plan rol
 from __future__ import annotations
 
 import calendar
-import logging
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -37,7 +36,7 @@ from django_tasks import task
 from knotwork.accounts.models import User
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
-from knotwork.billing import services
+from knotwork.billing import offsession, services
 from knotwork.billing.membership_models import (
     ClientMembership,
     MembershipEntry,
@@ -47,12 +46,10 @@ from knotwork.billing.membership_models import (
     PeriodStatus,
     PeriodUnit,
 )
-from knotwork.billing.models import CardIntent, CardIntentStatus, Invoice, InvoiceStatus, LineKind, SavedCard
-from knotwork.billing.providers import CardDeclined, PaymentProvider, ProviderError, get_provider
+from knotwork.billing.models import CardIntent, Invoice, InvoiceStatus, LineKind, SavedCard
+from knotwork.billing.providers import Intent, PaymentProvider, get_provider
 from knotwork.billing.selectors import invoice_money
 from knotwork.billing.services import _lock_clinic, _role
-
-log = logging.getLogger(__name__)
 
 # Automatic retries after a decline: one day after the first, three days after the second; then the
 # desk decides (charge again by hand, take the money at the desk, or cancel).
@@ -182,12 +179,7 @@ def period_paid(invoice: Invoice, actor: User | None) -> None:
 # --- Charging -------------------------------------------------------------------------------------
 
 
-def _set(period: MembershipPeriod, status: str, problem: str = "", **fields: Any) -> MembershipPeriod:
-    period.status, period.problem = status, problem[:300]
-    for name, value in fields.items():
-        setattr(period, name, value)
-    period.save(update_fields=["status", "problem", "updated_at", *fields])
-    return period
+_set = offsession.set_status
 
 
 def _past_due(period: MembershipPeriod) -> None:
@@ -228,7 +220,7 @@ def _prepare(period: MembershipPeriod, provider: PaymentProvider) -> str:
         if owed <= 0 or period.invoice.status != InvoiceStatus.ISSUED:
             return ""
         minor = provider.to_minor_units(owed, period.invoice.currency)
-        key = f"knotwork-membership-{period.invoice_id}-{period.attempts + 1}-{period.invoice.currency}-{minor}"
+        key = offsession.charge_key("membership", period.invoice_id, period.attempts + 1, period.invoice.currency, minor)
         MembershipPeriod.objects.filter(pk=period.pk).update(charge_key=key)
         return key
 
@@ -253,72 +245,44 @@ def period_charge(*, period: MembershipPeriod, actor: User | None, provider: Pay
             return period
         invoice = period.invoice
         if period.intent_id:  # a charge was sent: ask how it went rather than charge again
-            try:
-                remote = provider.retrieve_payment_intent(period.intent_id)
-            except ProviderError:
+            found = offsession.read_back(provider, period.intent_id)
+            if found is None:
                 return _set(period, PeriodStatus.FAILED, UNREACHABLE, next_attempt_at=timezone.now() + UNREACHABLE_RETRY)
-            card_intent = CardIntent.objects.get(intent_id=period.intent_id)
-            return _settle(period, card_intent, remote.status, remote.amount, remote.currency, provider, actor)
+            return _settle(period, *found, provider, actor)
         owed = invoice_money(invoice).balance
         if owed <= 0 or invoice.status != InvoiceStatus.ISSUED:
             return period  # paid at the desk (period_paid marked it) or credited meanwhile: nothing to charge
-        card = SavedCard.objects.filter(client_id=period.membership.client_id).first()
-        if card is None:
+        charge = offsession.charge_saved_card(
+            provider=provider, invoice=invoice, client_id=period.membership.client_id, clinic_id=period.clinic_id, owed=owed,
+            currency=invoice.currency, kind="membership", attempt=period.attempts + 1, key=key,
+            metadata={"knotwork_membership_period": str(period.pk)},
+        )  # fmt: skip
+        if charge.outcome == "no_card":
             _past_due(period)
             return _set(period, PeriodStatus.NO_CARD, NO_CARD, charge_key="", next_attempt_at=None)
-        minor = provider.to_minor_units(owed, invoice.currency)
-        if not key.endswith(f"-{invoice.currency}-{minor}"):
-            # The amount changed since the key was taken (part paid at the desk): a new attempt.
-            key = f"knotwork-membership-{invoice.pk}-{period.attempts + 1}-{invoice.currency}-{minor}-b"
-        metadata = {
-            "knotwork_invoice": str(invoice.pk), "knotwork_membership_period": str(period.pk), "knotwork_clinic": str(period.clinic_id),
-            "invoice_number": invoice.number,
-        }  # fmt: skip
-        try:
-            remote = provider.charge_saved_card(
-                customer_id=card.customer_id, payment_method_id=card.payment_method_id, amount=minor, currency=invoice.currency,
-                idempotency_key=key, metadata=metadata,
-            )  # fmt: skip
-        except CardDeclined as exc:
-            _audit(period.membership, actor, "charge_declined", period=period.pk, code=exc.code)
+        if charge.outcome == "declined":
+            _audit(period.membership, actor, "charge_declined", period=period.pk, code=charge.code)
             return _declined(period, DECLINED)
-        except ProviderError:
+        if charge.outcome == "unreachable" or charge.card_intent is None or charge.remote is None:
             # Not known whether the request got through: keep the key, so the retry cannot charge twice.
             _past_due(period)
             return _set(period, PeriodStatus.FAILED, UNREACHABLE, next_attempt_at=timezone.now() + UNREACHABLE_RETRY)
-        card_intent, _ = CardIntent.objects.get_or_create(
-            intent_id=remote.id,
-            defaults={
-                "clinic_id": period.clinic_id, "client_id": period.membership.client_id, "invoice": invoice, "provider": provider.name,
-                "idempotency_key": key, "amount": provider.from_minor_units(remote.amount, remote.currency), "currency": remote.currency,
-            },
-        )  # fmt: skip
-        period.intent_id = remote.id
+        period.intent_id = charge.remote.id
         period.save(update_fields=["intent_id", "updated_at"])
-        _audit(period.membership, actor, "charge_sent", period=period.pk, intent=remote.id)
-        return _settle(period, card_intent, remote.status, remote.amount, remote.currency, provider, actor)
+        _audit(period.membership, actor, "charge_sent", period=period.pk, intent=charge.remote.id)
+        return _settle(period, charge.card_intent, charge.remote, provider, actor)
 
 
-def _settle(
-    period: MembershipPeriod, card_intent: CardIntent, status: str, amount: int, currency: str, provider: PaymentProvider, actor: Any
-) -> MembershipPeriod:
+def _settle(period: MembershipPeriod, card_intent: CardIntent, remote: Intent, provider: PaymentProvider, actor: Any) -> MembershipPeriod:
     """Act on the provider's status of the period's intent (inside the caller's locked transaction)."""
-    from knotwork.billing import online
-
-    if status == "succeeded":
-        online.record_card_payment(card=card_intent, amount=provider.from_minor_units(amount, currency), currency=currency)
+    outcome = offsession.settle(card_intent, remote, provider, what="membership")
+    if outcome == offsession.PAID:
         period.refresh_from_db()
         return period  # period_paid (through payment_record) marked it paid
-    if status in ("processing", "requires_capture"):
+    if outcome == offsession.PENDING:
         return _set(period, PeriodStatus.CHARGING, "")  # the webhook records it when the bank answers
-    if status == "requires_action":
-        try:
-            provider.cancel_payment_intent(card_intent.intent_id)
-        except ProviderError:
-            log.warning("could not cancel membership intent %s that needs the client's approval", card_intent.intent_id)
-    CardIntent.objects.filter(pk=card_intent.pk, status=CardIntentStatus.OPEN).update(status=CardIntentStatus.CANCELED)
-    _audit(period.membership, actor, "charge_failed", period=period.pk, provider_status=status)
-    return _declined(period, ACTION if status == "requires_action" else DECLINED, intent_id="")
+    _audit(period.membership, actor, "charge_failed", period=period.pk, provider_status=remote.status)
+    return _declined(period, ACTION if remote.status == "requires_action" else DECLINED, intent_id="")
 
 
 def adopt_intent(*, intent_id: str, metadata: object, provider: PaymentProvider) -> CardIntent | None:
@@ -333,13 +297,9 @@ def adopt_intent(*, intent_id: str, metadata: object, provider: PaymentProvider)
         return None
     _lock_clinic(period.clinic_id)
     remote = provider.retrieve_payment_intent(intent_id)
-    card_intent, _ = CardIntent.objects.get_or_create(
-        intent_id=intent_id,
-        defaults={
-            "clinic_id": period.clinic_id, "client_id": period.membership.client_id, "invoice_id": period.invoice_id,
-            "provider": provider.name, "idempotency_key": (period.charge_key or f"adopted-{intent_id}")[:200],
-            "amount": provider.from_minor_units(remote.amount, remote.currency), "currency": remote.currency,
-        },
+    card_intent = offsession.record_intent(
+        remote, provider=provider, clinic_id=period.clinic_id, client_id=period.membership.client_id, invoice_id=period.invoice_id,
+        key=(period.charge_key or f"adopted-{intent_id}")[:200],
     )  # fmt: skip
     MembershipPeriod.objects.filter(pk=period.pk, intent_id="").update(intent_id=intent_id)
     return card_intent

@@ -14,19 +14,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from knotwork.accounts.models import Clinic, User
-from knotwork.billing import online, prepaid_selectors, shop
+from knotwork.billing import prepaid_selectors, shop
 from knotwork.billing.providers import ProviderError, get_provider
 from knotwork.billing.services import BillingError
 from knotwork.billing.shop_forms import GiftCardBuyForm, PackageBuyForm
 from knotwork.billing.stripejs import with_stripe_csp
+from knotwork.billing.views import card_pay_page, card_pay_returned
 from knotwork.bookings.selectors import portal_client_at
-from knotwork.clients.intake_selectors import get_own_client
+from knotwork.clients.intake.selectors import get_own_client
 from knotwork.lib import context as request_context
 
 log = logging.getLogger(__name__)
@@ -121,18 +121,8 @@ def portal_shop(request: HttpRequest, client_id: int) -> HttpResponse:
 def order_pay(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """Pay an order by card: Stripe's own form takes the card; Knotwork opens (or reuses) the intent."""
     invoice = _order(request, invoice_id)
-    provider = get_provider()
-    context: dict[str, Any] = {"invoice": invoice, "contents": shop.order_contents(invoice), "configured": provider is not None}
-    context["checkout"] = None
-    if provider is not None:
-        try:
-            context["checkout"] = online.checkout_open(invoice=invoice, provider=provider)
-        except ProviderError as exc:
-            log.warning("card checkout for order %s unavailable: %s", invoice.pk, exc)
-        context["publishable_key"] = provider.publishable_key
-        context["return_url"] = request.build_absolute_uri(reverse("shop_order_done", args=[invoice.pk]))
-    unavailable = provider is not None and context["checkout"] is None
-    return render(request, "billing/shop_pay.html", context, status=503 if unavailable else 200)
+    context: dict[str, Any] = {"invoice": invoice, "contents": shop.order_contents(invoice)}
+    return card_pay_page(request, "billing/shop_pay.html", context, return_to="shop_order_done", what="order")
 
 
 @require_safe
@@ -141,17 +131,7 @@ def order_done(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """Where Stripe.js sends the buyer: the status read back from Stripe; a success is recorded
     here if the webhook has not recorded it yet (once, whichever is first)."""
     invoice = _order(request, invoice_id)
-    provider = get_provider()
-    context: dict[str, Any] = {"invoice": invoice, "configured": provider is not None, "status": "", "payment": None}
-    if provider is not None:
-        try:
-            found = shop.order_status(invoice=invoice, intent_id=request.GET.get("payment_intent", "")[:255], provider=provider)
-        except (ProviderError, BillingError) as exc:
-            log.warning("card payment status for order %s unavailable: %s", invoice.pk, exc)
-            found = ("unknown", None)
-        if found is None:
-            raise Http404("No such payment")
-        context["status"], context["payment"] = found
+    context = card_pay_returned(request, invoice, shop.order_status, what="order", errors=(ProviderError, BillingError))
     invoice.refresh_from_db()
     context["contents"] = shop.order_contents(invoice)
     return render(request, "billing/shop_done.html", context)

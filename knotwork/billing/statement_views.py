@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Capability, Clinic, Membership, User
@@ -31,23 +32,32 @@ from knotwork.audit.services import audit_record
 from knotwork.billing import receipt_email, selectors, statements
 from knotwork.billing.receipts import payment_receipt_pdf, pdf_response, receipt_response
 from knotwork.billing.report_views import PeriodForm
+from knotwork.billing.reports.common import PRESETS
 from knotwork.billing.superbill import wanted
-from knotwork.clients.intake_selectors import get_own_client
+from knotwork.clients.intake.selectors import get_own_client
 from knotwork.clients.models import Client
 from knotwork.clients.selectors import get_client_for_user
 from knotwork.lib.claim_codes import normalise_place_of_service
 from knotwork.lib.views import staff_view
 
 log = logging.getLogger(__name__)
-KINDS = [("statement", "Statement"), ("superbill", "US superbill")]
+KINDS = [("statement", _("Statement")), ("superbill", _("US superbill"))]
+# The period form's words as the client reads them (the money reports' form is staff-side English).
+PRESET_WORDS = {"this_month": _("This month"), "last_month": _("Last month"), "this_year": _("This year")}
 
 
 class StatementForm(PeriodForm):
-    kind = forms.ChoiceField(label="Print as", choices=KINDS, required=False)
+    kind = forms.ChoiceField(label=_("Print as"), choices=KINDS, required=False)
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         super().__init__(*args, today=timezone.localdate(timezone=clinic.tz), **kwargs)
         self.fields["kind"].initial = "superbill" if clinic.us_superbill else "statement"
+        preset = cast(forms.ChoiceField, self.fields["preset"])
+        preset.label = _("Period")
+        preset.choices = [("", _("Choose dates")), *((key, PRESET_WORDS.get(key, words)) for key, words in PRESETS.items())]
+        self.fields["start"].label, self.fields["end"].label = _("From"), _("To")
+        for name in ("start", "end"):  # a date input takes ISO dates whatever the language
+            cast(forms.DateInput, self.fields[name].widget).format = "%Y-%m-%d"
 
 
 class SuperbillSettingsForm(forms.ModelForm):

@@ -9,6 +9,7 @@ refused money request (BillingError) comes back as a message or a form error, ne
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.contrib import messages
@@ -35,14 +36,14 @@ from knotwork.billing.forms import (
     TaxRateForm,
     VoidForm,
 )
-from knotwork.billing.models import Invoice, InvoiceStatus, PaymentMethod, PrepaidStatus, TaxRate
+from knotwork.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod, PrepaidStatus, TaxRate
 from knotwork.billing.prepaid_selectors import lookup_throttled
 from knotwork.billing.providers import BadSignature, ProviderError, get_provider, online_payments_configured
 from knotwork.billing.receipts import payment_receipt_pdf, pdf_response, receipt_response
 from knotwork.billing.services import BillingError
 from knotwork.billing.stripejs import with_stripe_csp
 from knotwork.bookings.selectors import get_appointment_for_user
-from knotwork.clients.intake_selectors import get_own_client
+from knotwork.clients.intake.selectors import get_own_client
 from knotwork.clients.selectors import get_client_for_user
 from knotwork.lib.views import paginate, staff_view
 
@@ -377,17 +378,25 @@ def portal_invoice_pay(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """Pay what an invoice still owes by card: Stripe's own form, loaded from js.stripe.com, takes
     the card; Knotwork only opens (or reuses) the payment intent for the balance."""
     invoice = _portal_invoice(request, invoice_id)
+    return card_pay_page(request, "billing/portal_pay.html", {"invoice": invoice}, return_to="portal_invoice_pay_return", what="invoice")
+
+
+def card_pay_page(request: HttpRequest, template: str, context: dict[str, Any], *, return_to: str, what: str) -> HttpResponse:
+    """The page where Stripe's own form takes a card for what ``context["invoice"]`` still owes:
+    the payment intent opened (or reused), Stripe.js sent back to the ``return_to`` view; a 503
+    when the provider cannot be reached."""
+    invoice = context["invoice"]
     provider = get_provider()
-    context: dict[str, Any] = {"invoice": invoice, "configured": provider is not None, "checkout": None}
+    context.update(configured=provider is not None, checkout=None)
     if provider is not None:
         try:
             context["checkout"] = online.checkout_open(invoice=invoice, provider=provider)
         except ProviderError as exc:
-            log.warning("card checkout for invoice %s unavailable: %s", invoice.pk, exc)
+            log.warning("card checkout for %s %s unavailable: %s", what, invoice.pk, exc)
         context["publishable_key"] = provider.publishable_key
-        context["return_url"] = request.build_absolute_uri(reverse("portal_invoice_pay_return", args=[invoice.pk]))
+        context["return_url"] = request.build_absolute_uri(reverse(return_to, args=[invoice.pk]))
     unavailable = provider is not None and context["checkout"] is None
-    return render(request, "billing/portal_pay.html", context, status=503 if unavailable else 200)
+    return render(request, template, context, status=503 if unavailable else 200)
 
 
 @login_required
@@ -397,18 +406,33 @@ def portal_invoice_pay_return(request: HttpRequest, invoice_id: int) -> HttpResp
     """Where Stripe.js sends the client after confirming: the intent's status, read back from the
     provider. Nothing is recorded here; the signed webhook records the payment."""
     invoice = _portal_invoice(request, invoice_id)
+    context = card_pay_returned(request, invoice, online.checkout_status, what="invoice")
+    return render(request, "billing/portal_pay_return.html", context)
+
+
+def card_pay_returned(
+    request: HttpRequest,
+    invoice: Invoice,
+    status_of: Callable[..., tuple[str, Payment | None] | None],
+    *,
+    what: str,
+    errors: tuple[type[Exception], ...] = (ProviderError,),
+) -> dict[str, Any]:
+    """The context of the page Stripe.js returns to: ``status_of`` reads the status of the
+    ``payment_intent`` it names back from the provider ("unknown" when that fails with one of
+    ``errors``). An intent that is not the invoice's is a 404."""
     provider = get_provider()
     context: dict[str, Any] = {"invoice": invoice, "configured": provider is not None, "status": "", "payment": None}
     if provider is not None:
         try:
-            found = online.checkout_status(invoice=invoice, intent_id=request.GET.get("payment_intent", "")[:255], provider=provider)
-        except ProviderError as exc:
-            log.warning("card payment status for invoice %s unavailable: %s", invoice.pk, exc)
+            found = status_of(invoice=invoice, intent_id=request.GET.get("payment_intent", "")[:255], provider=provider)
+        except errors as exc:
+            log.warning("card payment status for %s %s unavailable: %s", what, invoice.pk, exc)
             found = ("unknown", None)
         if found is None:
             raise Http404("No such payment")
         context["status"], context["payment"] = found
-    return render(request, "billing/portal_pay_return.html", context)
+    return context
 
 
 @csrf_exempt  # Stripe cannot send a CSRF token; the signature authenticates the request instead

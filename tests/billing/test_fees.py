@@ -5,14 +5,10 @@ and the receipt over a real SMTP conversation (aiosmtpd on loopback)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
@@ -44,36 +40,6 @@ from tests.billing.test_stripe import deliver, succeeded_event
 from tests.bookings.test_concurrency import _race
 
 pytestmark = pytest.mark.django_db
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.received: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.received.append(envelope.original_content or envelope.content)
-        return "250 Message accepted"
-
-    def texts(self) -> list[str]:
-        messages = [email.message_from_bytes(raw, policy=email.policy.default) for raw in self.received]
-        return [f"{m['To']}\n{m['Subject']}\n{m.get_body(('plain',)).get_content()}" for m in messages]  # type: ignore[union-attr]
-
-
-@pytest.fixture
-def smtp(settings):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
-    settings.SITE_URL = "https://clinic.example"
-    yield collector
-    controller.stop()
 
 
 @pytest.fixture

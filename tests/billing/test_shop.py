@@ -7,13 +7,11 @@ and the desk's re-send."""
 from __future__ import annotations
 
 import re
-import socket
 import urllib.error
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.template import Context, Template
 from django.test import Client as HttpClient
 from django.urls import reverse
@@ -37,7 +35,7 @@ from knotwork.billing.models import (
 from knotwork.billing.verify import verify_money
 from knotwork.clients.models import Client
 from knotwork.lib.testing import make_user
-from tests.billing.test_fees import Collector
+from tests.billing.conftest import Collector
 from tests.billing.test_stripe import deliver, succeeded_event
 
 pytestmark = pytest.mark.django_db
@@ -71,24 +69,6 @@ def open_intent(http, invoice) -> CardIntent:
 
 def codes_in(mail: Collector) -> list[str]:
     return [m for text in mail.texts() for m in CODE.findall(text)]
-
-
-@pytest.fixture
-def smtp(settings):
-    """aiosmtpd on a loopback port, Django's SMTP backend pointed at it (as in test_fees.py)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
-    settings.SITE_URL = "https://clinic.example"
-    yield collector
-    controller.stop()
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+from tests.billing import conftest as billing
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -53,3 +55,15 @@ def page(browser, live_server, settings):
     page.console_errors = errors  # type: ignore[attr-defined]
     yield page
     context.close()
+
+
+# The loopback Stripe peer and the settings pointing at it, shared with the billing tests.
+stripe_peer, stripe_on = billing.stripe_peer, billing.stripe_on
+
+
+@pytest.fixture
+def stripe_js(settings, stripe_on):
+    """Online payments configured against the loopback Stripe peer (tests/billing/conftest.py), the
+    pages loading the peer's stand-in Stripe.js; returns the peer."""
+    settings.STRIPE_JS_URL = f"{stripe_on.url}/js.stripe.com/v3/"
+    return stripe_on

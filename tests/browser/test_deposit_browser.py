@@ -22,22 +22,7 @@ from tests.browser.session import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def stripe_peer():
-    from tests.billing.stripe_peer import start_peer
-
-    peer = start_peer()
-    yield peer
-    peer.stop()
-
-
-def test_a_client_books_a_session_with_a_deposit_paid_through_stripe_js(page, live_server, settings, stripe_peer):
-    from tests.billing.stripe_peer import SECRET_KEY
-
-    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = SECRET_KEY, "pk_test_knotwork"
-    settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_API_BASE = "whsec_knotwork_tests", stripe_peer.url
-    settings.STRIPE_JS_URL = f"{stripe_peer.url}/js.stripe.com/v3/"
-    stripe_peer.flush()
+def test_a_client_books_a_session_with_a_deposit_paid_through_stripe_js(page, live_server, stripe_js):
     world = make_world()
     clinic = world.clinic_a
     vat = TaxRate.objects.create(clinic=clinic, name="VAT standard", rate=Decimal("20"))

@@ -23,23 +23,8 @@ from tests.directory.conftest import BRISTOL, therapist_at
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def stripe_peer():
-    from tests.billing.stripe_peer import start_peer
-
-    peer = start_peer()
-    yield peer
-    peer.stop()
-
-
-def test_a_visitor_buys_a_gift_card_from_a_therapists_profile(page, live_server, settings, stripe_peer):
-    from tests.billing.stripe_peer import SECRET_KEY
-
-    settings.STRIPE_SECRET_KEY, settings.STRIPE_PUBLISHABLE_KEY = SECRET_KEY, "pk_test_knotwork"
-    settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_API_BASE = "whsec_knotwork_tests", stripe_peer.url
-    settings.STRIPE_JS_URL = f"{stripe_peer.url}/js.stripe.com/v3/"
+def test_a_visitor_buys_a_gift_card_from_a_therapists_profile(page, live_server, settings, stripe_js):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    stripe_peer.flush()
     rhea = therapist_at("Rhea Quayle", BRISTOL)
 
     page.goto(profile_url(rhea))
@@ -61,7 +46,7 @@ def test_a_visitor_buys_a_gift_card_from_a_therapists_profile(page, live_server,
     expect(page.get_by_role("button", name="Pay GBP 50.00")).to_be_visible()
 
     intent = CardIntent.objects.get()
-    stripe_peer.confirm_with_test_card(intent.intent_id)  # Stripe.js's confirmPayment with the card typed in
+    stripe_js.confirm_with_test_card(intent.intent_id)  # Stripe.js's confirmPayment with the card typed in
     return_url = page.locator("#card-pay").get_attribute("data-return-url")
     assert return_url is not None
     page.goto(f"{return_url}?payment_intent={intent.intent_id}")
