@@ -53,6 +53,11 @@ TEMPLATE_GLOBS = (
     "templates/pwa/*.html",
     "templates/video/*.html",
     "templates/clients/_language_note.html",
+    # Messages with the clinic, and the client's outcome questionnaires (their items stay in the
+    # validated English; the page says so).
+    "templates/messaging/*.html",
+    "templates/outcomes/portal_measures.html",
+    "templates/outcomes/record.html",
     # What is sent to clients: e-mails (HTML and text), rendered in the client's language.
     "templates/bookings/email/*.html",
     "templates/bookings/email/*.txt",
@@ -81,6 +86,17 @@ TEMPLATE_GLOBS = (
     "templates/billing/portal_card.html",
     "templates/billing/portal_pay.html",
     "templates/billing/portal_pay_return.html",
+    # Money in the portal and the shop: invoices, memberships, statements, buying online.
+    "templates/billing/portal_invoices.html",
+    "templates/billing/_status.html",
+    "templates/billing/membership_portal.html",
+    "templates/billing/statement.html",
+    "templates/billing/_statement_balance.html",
+    "templates/billing/shop_*.html",
+    "templates/billing/_shop_contents.html",
+    "templates/billing/_shop_link.html",
+    # Receipts and gift cards e-mailed to clients.
+    "templates/billing/email/*.txt",
     "templates/care/aftercare.html",
     "templates/care/portal_program.html",
     "templates/care/checkin_form.html",
@@ -107,14 +123,17 @@ STAFF_TEMPLATES = frozenset(
 # Forms whose labels, help texts and errors clients read, and the code that writes to clients.
 PYTHON_SOURCES = (
     "knotwork/clients/forms.py",
-    "knotwork/clients/intake_forms.py",
+    "knotwork/clients/intake/forms.py",
     "knotwork/directory/forms.py",
     "knotwork/pwa/forms.py",
     "knotwork/pwa/views.py",
     "knotwork/clients/portal_views.py",
-    "knotwork/clients/intake_services.py",
+    "knotwork/clients/intake/services.py",
     "knotwork/clients/documents.py",
     "knotwork/clients/language.py",
+    "knotwork/messaging/forms.py",
+    "knotwork/messaging/services.py",
+    "knotwork/messaging/views.py",
     "knotwork/bookings/forms.py",
     "knotwork/bookings/waitlist_views.py",
     "knotwork/care/forms.py",
@@ -129,6 +148,16 @@ PYTHON_SOURCES = (
     "knotwork/messaging/tasks.py",
     "knotwork/outcomes/tasks.py",
     "knotwork/accounts/services.py",
+    # Money: the shop's form and messages, the statement's form, memberships' fee period, receipts
+    # and the gift card's e-mail.
+    "knotwork/billing/shop_forms.py",
+    "knotwork/billing/shop.py",
+    "knotwork/billing/shop_views.py",
+    "knotwork/billing/statement_views.py",
+    "knotwork/billing/membership_models.py",
+    "knotwork/billing/receipt_email.py",
+    "knotwork/billing/client_text.py",
+    "knotwork/billing/fees.py",  # the cancellation policy's sentence, on booking and portal pages
 )
 KEYWORDS = {
     "_": None,
@@ -186,7 +215,9 @@ def messages_used(templates: Iterable[Path], python_sources: Iterable[Path]) -> 
 
 def _keys(func: str, messages: object) -> list[tuple[str | None, str | tuple[str, ...]]]:
     items = messages if isinstance(messages, tuple) else (messages,)
-    if any(not isinstance(m, str) for m in items):
+    while items and items[-1] is None:  # ngettext's count, a variable: not a message
+        items = items[:-1]
+    if not items or any(not isinstance(m, str) for m in items):
         return []  # a variable (e.g. a language name from Django's own catalogue): nothing to check here
     texts = [str(m) for m in items]
     if func.startswith("np"):

@@ -25,12 +25,14 @@ from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django_tasks import task
 
 from knotwork.accounts.models import Clinic, User
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.billing import money, offsession, services
+from knotwork.billing.client_text import money_text
 from knotwork.billing.models import (
     BillingSettings,
     CardIntent,
@@ -86,10 +88,10 @@ def fee_amount(policy: FeePolicy, kind: str, *, price: Decimal, currency: str) -
 def _cost(policy: FeePolicy, kind: str, currency: str, service: Service | None) -> str:
     basis, value = _terms(policy, kind)
     if basis == FeeBasis.FIXED:
-        return money.format_money(money.quantize(value, currency), currency)
-    share = f"{value.normalize():f} % of the price"
+        return money_text(money.quantize(value, currency), currency)
+    share = gettext("%(percent)s %% of the price") % {"percent": f"{value.normalize():f}"}
     if service is not None and service.price > 0:
-        return f"{share} ({money.format_money(money.percent_of(service.price, value, service.currency), service.currency)})"
+        return f"{share} ({money_text(money.percent_of(service.price, value, service.currency), service.currency)})"
     return share
 
 
@@ -113,17 +115,32 @@ def policy_sentence(clinic: Clinic, service: Service | None = None) -> str:
     currency = BillingSettings.objects.filter(clinic=clinic).values_list("currency", flat=True).first() or default_currency()
     late = _charges(policy, FeeKind.LATE_CANCEL) and hours > 0
     missed = _charges(policy, FeeKind.NO_SHOW)
-    window = f"Cancelling less than {hours} hour{'s' if hours != 1 else ''} before"
-    card = "charged to the card you save"
+    # Whole sentences, in the active language: the portal and the booking pages show them to clients.
     if late and missed:
         late_cost, missed_cost = _cost(policy, FeeKind.LATE_CANCEL, currency, service), _cost(policy, FeeKind.NO_SHOW, currency, service)
         if late_cost == missed_cost:
-            return f"{window}, or missing the appointment, costs {late_cost}, {card}."
-        return f"{window} costs {late_cost}, and missing the appointment costs {missed_cost}, {card}."
+            return ngettext(
+                "Cancelling less than %(hours)s hour before, or missing the appointment, costs %(cost)s, charged to the card you save.",
+                "Cancelling less than %(hours)s hours before, or missing the appointment, costs %(cost)s, charged to the card you save.",
+                hours,
+            ) % {"hours": hours, "cost": late_cost}
+        return ngettext(
+            "Cancelling less than %(hours)s hour before costs %(late)s, and missing the appointment costs %(missed)s, "
+            "charged to the card you save.",
+            "Cancelling less than %(hours)s hours before costs %(late)s, and missing the appointment costs %(missed)s, "
+            "charged to the card you save.",
+            hours,
+        ) % {"hours": hours, "late": late_cost, "missed": missed_cost}
     if late:
-        return f"{window} costs {_cost(policy, FeeKind.LATE_CANCEL, currency, service)}, {card}."
+        return ngettext(
+            "Cancelling less than %(hours)s hour before costs %(cost)s, charged to the card you save.",
+            "Cancelling less than %(hours)s hours before costs %(cost)s, charged to the card you save.",
+            hours,
+        ) % {"hours": hours, "cost": _cost(policy, FeeKind.LATE_CANCEL, currency, service)}
     if missed:
-        return f"Missing the appointment costs {_cost(policy, FeeKind.NO_SHOW, currency, service)}, {card}."
+        return gettext("Missing the appointment costs %(cost)s, charged to the card you save.") % {
+            "cost": _cost(policy, FeeKind.NO_SHOW, currency, service)
+        }
     return ""
 
 

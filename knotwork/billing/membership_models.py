@@ -24,6 +24,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from knotwork.accounts.models import Clinic
 from knotwork.billing.fields import CURRENCY_OK, currency_code, money_field
@@ -79,8 +80,11 @@ class PlanTerms(models.Model):
 
     @property
     def period_words(self) -> str:
-        unit = "month" if self.period_unit == PeriodUnit.MONTH else "week"
-        return f"every {unit}" if self.period_count == 1 else f"every {self.period_count} {unit}s"
+        """The period in words ("every month", "every 2 weeks"), in the active language."""
+        n = self.period_count
+        if self.period_unit == PeriodUnit.MONTH:
+            return ngettext("every month", "every %(n)s months", n) % {"n": n}
+        return ngettext("every week", "every %(n)s weeks", n) % {"n": n}
 
 
 class MembershipPlan(PlanTerms):

@@ -31,14 +31,17 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django_tasks import task
 
 from knotwork.audit.models import Action, AuditEvent
 from knotwork.audit.services import audit_record
 from knotwork.billing import money
+from knotwork.billing.client_text import money_text
 from knotwork.billing.models import Fee, FeeKind, FeeStatus, Payment, SavedCard
 from knotwork.billing.receipts import payment_receipt_pdf
 from knotwork.billing.selectors import invoices_paid_by, payment_refunded
+from knotwork.clients.language import client_translation, clinic_translation
 from knotwork.lib.mail import send_email
 from knotwork.lib.urls import absolute_url
 
@@ -47,7 +50,7 @@ log = logging.getLogger(__name__)
 SENT_EVENT, FAILED_EVENT = "receipt_emailed", "receipt_email_failed"
 SENT, ALREADY_SENT, NO_ADDRESS, OPTED_OUT, GONE = "sent", "already sent", "no address", "opted out", "gone"
 SHOP_ORDER = "shop order"
-FEE_WORDS: dict[str, str] = {FeeKind.LATE_CANCEL: "late cancellation fee", FeeKind.NO_SHOW: "no-show fee"}
+FEE_WORDS: dict[str, Any] = {FeeKind.LATE_CANCEL: gettext_lazy("late cancellation fee"), FeeKind.NO_SHOW: gettext_lazy("no-show fee")}
 
 
 def on_payment_recorded(payment: Payment) -> None:
@@ -74,7 +77,13 @@ def _shop_order(payment: Payment) -> bool:
 
 
 def receipt_message(payment: Payment) -> dict[str, Any]:
-    """Subject, text and attachment of the receipt e-mail."""
+    """Subject, text and attachment of the receipt e-mail; the subject and text in the client's
+    language (the PDF stays in the clinic's, like every invoice and receipt)."""
+    with client_translation(payment.client):
+        return _receipt_message(payment)
+
+
+def _receipt_message(payment: Payment) -> dict[str, Any]:
     paid = invoices_paid_by(payment)
     applied = sum((amount for _, amount in paid), money.ZERO)
     kept = payment.amount - applied - payment_refunded(payment)
@@ -83,19 +92,19 @@ def receipt_message(payment: Payment) -> dict[str, Any]:
     )
     context = {
         "payment": payment, "client": payment.client, "clinic": payment.clinic, "invoices": [i for i, _ in paid],
-        "amount": money.format_money(payment.amount, payment.currency),
-        "kept": money.format_money(kept, payment.currency) if kept > 0 else "",
+        "amount": money_text(payment.amount, payment.currency),
+        "kept": money_text(kept, payment.currency) if kept > 0 else "",
         "at": timezone.localtime(payment.at, payment.clinic.tz),
-        "fee": fee, "fee_words": FEE_WORDS.get(fee.kind, "fee") if fee else "",
+        "fee": fee, "fee_words": str(FEE_WORDS.get(fee.kind, gettext_lazy("fee"))) if fee else "",
         "card": SavedCard.objects.filter(client_id=payment.client_id).first() if fee else None,
         "link": absolute_url(reverse("portal_invoices", args=[payment.client_id])),
     }  # fmt: skip
     what = f"{context['fee_words']}, {context['amount']}" if fee else context["amount"]
-    return {
-        "subject": f"Receipt from {payment.clinic.name}: {what}",
-        "text": render_to_string("billing/email/payment_receipt.txt", context),
-        "attachments": [(f"receipt-{payment.pk}.pdf", payment_receipt_pdf(payment), "application/pdf")],
-    }
+    text = render_to_string("billing/email/payment_receipt.txt", context)
+    subject = gettext("Receipt from %(clinic)s: %(what)s") % {"clinic": payment.clinic.name, "what": what}
+    with clinic_translation():
+        pdf = payment_receipt_pdf(payment)
+    return {"subject": subject, "text": text, "attachments": [(f"receipt-{payment.pk}.pdf", pdf, "application/pdf")]}
 
 
 def payment_receipt_send(*, payment: Payment, actor: Any = None, role: str = "system", again: bool = False) -> str:

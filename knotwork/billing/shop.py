@@ -33,11 +33,13 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from knotwork.accounts.models import Clinic, Membership, User
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.billing import money, online, prepaid
+from knotwork.billing.client_text import money_text
 from knotwork.billing.models import (
     CardIntent,
     CardIntentStatus,
@@ -55,6 +57,7 @@ from knotwork.billing.models import (
 from knotwork.billing.providers import PaymentProvider, ProviderError, get_provider
 from knotwork.billing.selectors import invoice_money, settings_for
 from knotwork.billing.services import BillingError, invoice_issue, invoice_void
+from knotwork.clients.language import client_translation
 from knotwork.clients.models import Client
 
 log = logging.getLogger(__name__)
@@ -96,8 +99,8 @@ class GiftCardOffer:
     def refuse(self, value: Decimal) -> str:
         """Why ``value`` cannot be bought, or "" when it can."""
         if value < self.minimum or value > self.maximum:
-            low, high = money.format_money(self.minimum, self.currency), money.format_money(self.maximum, self.currency)
-            return f"Choose an amount from {low} to {high}."
+            low, high = money_text(self.minimum, self.currency), money_text(self.maximum, self.currency)
+            return gettext("Choose an amount from %(low)s to %(high)s.") % {"low": low, "high": high}
         return ""
 
 
@@ -214,7 +217,7 @@ def package_order(*, client: Client, product: PackageProduct, user: User) -> tup
     """A package bought from the portal by the client themselves: the package (pending) on a new
     invoice, issued so it can be paid; its sessions are granted when the payment is recorded."""
     if product.clinic_id != client.clinic_id or not product.is_active:
-        raise ShopError("That package is not on sale.", field="product")
+        raise ShopError(gettext("That package is not on sale."), field="product")
     _refuse_staff(client.clinic_id, user)
     package = prepaid.package_sell(client=client, product=product, actor=user)
     invoice = _issue(package.invoice_line.invoice, user, detail={"package": package.pk})
@@ -311,18 +314,25 @@ def send_receipt(invoice_id: int, payment_id: int) -> bool:
     if invoice is None or payment is None or not invoice.client.email or invoice_money(invoice).balance > 0:
         return False
     from knotwork.lib.mail import send_email
+
+    with client_translation(invoice.client):  # the buyer's language
+        text, subject = _receipt_text(invoice, payment)
+    send_email(to=invoice.client.email, subject=subject, text=text, clinic=invoice.clinic)
+    return True
+
+
+def _receipt_text(invoice: Invoice, payment: Payment) -> tuple[str, str]:
     from knotwork.lib.urls import absolute_url
 
     contents = order_contents(invoice)
     context = {
         "invoice": invoice, "payment": payment, "client": invoice.client, "clinic": invoice.clinic, "contents": contents,
-        "amount": money.format_money(payment.amount, payment.currency),
-        "lines": [(ln.description, money.format_money(ln.total, invoice.currency)) for ln in invoice.lines.order_by("position", "id")],
+        "amount": money_text(payment.amount, payment.currency),
+        "lines": [(ln.description, money_text(ln.total, invoice.currency)) for ln in invoice.lines.order_by("position", "id")],
         "link": absolute_url(reverse("portal_invoices", args=[invoice.client_id])) if invoice.client.portal_user_id else "",
     }  # fmt: skip
     text = render_to_string("billing/email/shop_receipt.txt", context)
-    send_email(to=invoice.client.email, subject=f"Your receipt from {invoice.clinic.name}", text=text, clinic=invoice.clinic)
-    return True
+    return text, gettext("Your receipt from %(clinic)s") % {"clinic": invoice.clinic.name}
 
 
 # --- Abandoned orders ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from knotwork.billing import money
+from knotwork.billing.client_text import money_text
 from knotwork.billing.forms import AmountField
 from knotwork.billing.models import PackageProduct
 from knotwork.billing.shop import GiftCardOffer
@@ -36,7 +36,7 @@ class GiftCardBuyForm(forms.Form):
     def __init__(self, *args: Any, offer: GiftCardOffer, ask_name: bool, ask_email: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.offer = offer
-        choices = [(str(a), money.format_money(a, offer.currency)) for a in offer.amounts]
+        choices = [(str(a), money_text(a, offer.currency)) for a in offer.amounts]
         self.fields["amount"].choices = [*choices, (OTHER, _("Another amount"))]  # type: ignore[attr-defined]
         if choices and not self.is_bound:
             self.initial.setdefault("amount", choices[min(1, len(choices) - 1)][0])
@@ -44,8 +44,8 @@ class GiftCardBuyForm(forms.Form):
         other.currency = offer.currency  # type: ignore[attr-defined]
         other.label = _("Another amount (%(currency)s)") % {"currency": offer.currency}
         other.help_text = _("From %(low)s to %(high)s.") % {
-            "low": money.format_money(offer.minimum, offer.currency),
-            "high": money.format_money(offer.maximum, offer.currency),
+            "low": money_text(offer.minimum, offer.currency),
+            "high": money_text(offer.maximum, offer.currency),
         }
         for name, field in self.fields.items():
             if name in ("first_name", "last_name"):

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from knotwork.accounts.models import Membership
 from knotwork.clients.models import Client
@@ -10,16 +12,24 @@ from knotwork.messaging.attachments import MAX_BYTES, MAX_FILES
 from knotwork.messaging.models import Thread, kinds_for
 from knotwork.messaging.services import MAX_BODY
 
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+    Words = str | _StrPromise
+
 ADMIN, CLINICAL = Thread.Kind.ADMIN, Thread.Kind.CLINICAL
 
 # What each kind is called, and who reads it, in the words of the person choosing.
-CLIENT_KINDS: dict[str, tuple[str, str]] = {
-    ADMIN: ("About booking, payment or forms", "The front desk reads and answers it. Your therapist and the clinic owner can read it too."),
-    CLINICAL: ("For my therapist (health questions)", "Only your therapist and the clinic owner can read it, not the front desk."),
+CLIENT_KINDS: dict[str, tuple[Words, Words]] = {
+    ADMIN: (
+        _("About booking, payment or forms"),
+        _("The front desk reads and answers it. Your therapist and the clinic owner can read it too."),
+    ),
+    CLINICAL: (_("For my therapist (health questions)"), _("Only your therapist and the clinic owner can read it, not the front desk.")),
 }
-STAFF_KINDS: dict[str, tuple[str, str]] = {
-    ADMIN: ("Booking, payment or forms", "The front desk, therapists and the owner can read it."),
-    CLINICAL: ("Clinical", "Only therapists and the owner can read it; the front desk cannot."),
+STAFF_KINDS: dict[str, tuple[Words, Words]] = {
+    ADMIN: (_("Booking, payment or forms"), _("The front desk, therapists and the owner can read it.")),
+    CLINICAL: (_("Clinical"), _("Only therapists and the owner can read it; the front desk cannot.")),
 }
 
 
@@ -39,13 +49,17 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-ATTACH_HELP = f"Optional. Up to {MAX_FILES} files: PDF or photos (JPEG, PNG, WebP, HEIC), {MAX_BYTES // (1024 * 1024)} MB each."
+ATTACH_HELP = format_lazy(
+    _("Optional. Up to {files} files: PDF or photos (JPEG, PNG, WebP, HEIC), {megabytes} MB each."),
+    files=MAX_FILES,
+    megabytes=MAX_BYTES // (1024 * 1024),
+)
 
 
 class KindRadioSelect(forms.RadioSelect):
     """Radio buttons that each point to their own line of help (who can read that kind)."""
 
-    def __init__(self, *args: Any, help_texts: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, help_texts: dict[str, Words] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.help_texts = help_texts or {}
 
@@ -61,11 +75,13 @@ class KindRadioSelect(forms.RadioSelect):
         return super().id_for_label(id_, "0" if index is None else index)
 
 
-CHOOSE_KIND = "Choose who the message is for: booking, payment or forms, or your therapist (clinical)."
-ADMIN_ONLY = "You can start only conversations about booking, payment or forms; a therapist starts clinical ones."
+CHOOSE_KIND = _("Choose who the message is for: booking, payment or forms, or your therapist (clinical).")
+ADMIN_ONLY = _("You can start only conversations about booking, payment or forms; a therapist starts clinical ones.")
 
 
-def kind_field(*, kinds: list[str], words: dict[str, tuple[str, str]], required: bool, label: str, invalid: str) -> forms.ChoiceField:
+def kind_field(
+    *, kinds: list[str], words: dict[str, tuple[Words, Words]], required: bool, label: Words, invalid: Words
+) -> forms.ChoiceField:
     return forms.ChoiceField(
         label=label,
         choices=[(k, words[k][0]) for k in kinds],
@@ -76,32 +92,32 @@ def kind_field(*, kinds: list[str], words: dict[str, tuple[str, str]], required:
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label="Message", max_length=MAX_BODY, required=False, widget=forms.Textarea(attrs={"rows": 4}))
-    files = MultipleFileField(label="Attach files", required=False, help_text=ATTACH_HELP)  # type: ignore[assignment]
+    body = forms.CharField(label=_("Message"), max_length=MAX_BODY, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    files = MultipleFileField(label=_("Attach files"), required=False, help_text=ATTACH_HELP)  # type: ignore[assignment]
 
 
 class NewThreadForm(ReplyForm):
     """A new conversation. A client must choose its kind; staff get the most private kind their
     role may start preselected (the front desk can start only admin threads)."""
 
-    subject = forms.CharField(max_length=120, help_text="A few words, e.g. “Question before my first visit”.")
+    subject = forms.CharField(label=_("Subject"), max_length=120, help_text=_("A few words, e.g. “Question before my first visit”."))
     field_order = ["client", "kind", "subject", "body", "files"]
 
     def __init__(self, *args: Any, clients: Any = None, by_clinic: bool = False, staff: Membership | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if clients is not None:
             field = ClinicClientChoice if by_clinic else forms.ModelChoiceField
-            self.fields["client"] = field(queryset=clients, label="Clinic" if by_clinic else "Client")
+            self.fields["client"] = field(queryset=clients, label=_("Clinic") if by_clinic else _("Client"))
         if staff is None:
             self.fields["kind"] = kind_field(
-                kinds=Thread.Kind.values, words=CLIENT_KINDS, required=True, label="Who is it for?", invalid=CHOOSE_KIND
+                kinds=Thread.Kind.values, words=CLIENT_KINDS, required=True, label=_("Who is it for?"), invalid=CHOOSE_KIND
             )
             self.default_kind = ""
         else:
             kinds = kinds_for(staff, write=True)
             self.default_kind = kinds[-1] if kinds else ""  # clinical for clinicians, admin for the front desk
             invalid = CHOOSE_KIND if CLINICAL in kinds else ADMIN_ONLY
-            self.fields["kind"] = kind_field(kinds=kinds, words=STAFF_KINDS, required=False, label="Who can read it?", invalid=invalid)
+            self.fields["kind"] = kind_field(kinds=kinds, words=STAFF_KINDS, required=False, label=_("Who can read it?"), invalid=invalid)
             self.fields["kind"].initial = self.default_kind
         self.order_fields(self.field_order)
 
@@ -121,8 +137,8 @@ class ThreadKindForm(forms.Form):
 
     kind = forms.ChoiceField(choices=Thread.Kind.choices, widget=forms.HiddenInput)
     confirm = forms.BooleanField(
-        label="Yes, change who can read this conversation",
-        error_messages={"required": "Tick the box to confirm the change."},
+        label=_("Yes, change who can read this conversation"),
+        error_messages={"required": _("Tick the box to confirm the change.")},
     )
 
     def __init__(self, *args: Any, thread: Thread, **kwargs: Any) -> None:

@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from knotwork.accounts.models import Membership
 from knotwork.audit.models import Action
@@ -47,7 +48,7 @@ def _role(membership: Membership | None) -> str:
 def message_post(*, thread: Thread, user: Any, membership: Membership | None, body: str, files: Sequence[UploadedFile] = ()) -> Message:
     body = body.strip()
     if not body and not files:
-        raise MessageError("Write a message or attach a file.")
+        raise MessageError(gettext("Write a message or attach a file."))
     if len(body) > MAX_BODY:
         raise MessageError(f"Messages are limited to {MAX_BODY} characters.")
     cleaned = _clean_files(files)  # before any write: a refused file saves nothing
@@ -83,7 +84,7 @@ def message_post(*, thread: Thread, user: Any, membership: Membership | None, bo
 
 def _check_kind(kind: str) -> None:
     if kind not in Thread.Kind.values:
-        raise MessageError("Choose who the conversation is for: booking, payment or forms, or clinical.")
+        raise MessageError(gettext("Choose who the conversation is for: booking, payment or forms, or clinical."))
 
 
 @transaction.atomic

@@ -9,6 +9,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Clinic, Membership
@@ -27,7 +30,9 @@ from knotwork.messaging.models import Thread, kinds_for, may_change_kind
 from knotwork.messaging.selectors import get_attachment_for_user, get_thread_for_kind_change, get_thread_for_user, threads_for
 
 UPLOAD_CAP = MAX_BYTES * MAX_FILES + 64 * 1024
-TOO_LARGE = f"The files are too large: at most {MAX_FILES} files of {MAX_BYTES // (1024 * 1024)} MB each."
+TOO_LARGE = format_lazy(
+    _("The files are too large: at most {files} files of {megabytes} MB each."), files=MAX_FILES, megabytes=MAX_BYTES // (1024 * 1024)
+)
 
 
 def _membership(request: HttpRequest) -> Membership | None:
@@ -137,7 +142,7 @@ def thread_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and (about is None or about.is_valid()):
         thread = _send(request, form, lambda d: _start(request, membership if clinic is None else None, clinic, about, d))
         if thread is not None:
-            flash.success(request, "Message sent.")
+            flash.success(request, gettext("Message sent."))
             return redirect("thread_detail", thread.pk)
     return render(request, "messaging/new.html", {"form": form, "about": about, "clinic": clinic})
 
@@ -148,7 +153,7 @@ def _start(request: HttpRequest, membership: Membership | None, clinic: Clinic |
         extra = about.cleaned_data if about is not None else {}
         client = client_for_booking(clinic=clinic, user=request.user, **extra)[0]  # type: ignore[arg-type]
     if client is None:
-        raise services.MessageError("Choose whom to write to.")
+        raise services.MessageError(gettext("Choose whom to write to."))
     return services.thread_start(
         client=client,
         user=request.user,

@@ -37,6 +37,19 @@ def _png() -> bytes:
     return out.getvalue()
 
 
+class LanguageTests:
+    def test_a_spanish_client_reads_the_inbox_and_the_new_message_form_in_spanish(self, as_user, world, ada):
+        ada.language = "es"
+        ada.save(update_fields=["language"])
+        web = as_user(ada)
+        inbox = web.get(reverse("inbox")).content.decode()
+        assert "Sus conversaciones con su clínica" in inbox and "Todavía no hay mensajes." in inbox
+        form = web.get(reverse("thread_new")).content.decode()
+        assert "¿Para quién es?" in form and "Para mi terapeuta (preguntas de salud)" in form
+        refused = web.post(reverse("thread_new"), {"client": world.client_a.pk, "subject": "Hola", "body": "¿Aparcamiento?"})
+        assert "Elija para quién es el mensaje" in refused.content.decode()
+
+
 class ThreadAccessTests:
     def test_a_client_writes_before_any_visit_and_the_clinic_reads_it(self, as_user, world, ada):
         web = as_user(ada)

@@ -163,6 +163,20 @@ class PortalTests:
         world.client_a.save()
         return user
 
+    def test_a_spanish_client_reads_the_pages_in_spanish_and_is_told_the_questionnaire_stays_english(
+        self, world, as_user, episode_a, portal_user
+    ):
+        portal_user.language = "es"
+        portal_user.save(update_fields=["language"])
+        c = as_user(portal_user)
+        body = c.get(reverse("portal_measures", args=[world.client_a.pk])).content.decode()
+        assert '<html lang="es"' in body and "Mi evolución" in body and "Preguntas de su terapeuta" in body
+        answer = c.get(reverse("portal_measure_answer", args=[world.client_a.pk, episode_a.pk, "nprs"])).content.decode()
+        assert "Enviar mis respuestas" in answer
+        assert "Las preguntas siguientes están en inglés" in answer  # no validated translation: said, not guessed
+        english = as_user(world.alice).get(reverse("portal_measure_answer", args=[world.client_a.pk, episode_a.pk, "nprs"]))
+        assert "están en inglés" not in english.content.decode()
+
     def test_the_client_sees_due_measures_answers_one_and_sees_their_chart(self, world, as_user, episode_a, portal_user):
         c = as_user(portal_user)
         body = c.get(reverse("portal_measures", args=[world.client_a.pk])).content.decode()

@@ -1,0 +1,31 @@
+"""What billing writes to a client in their language (docs/i18n.md): amounts in the active
+language's usage for e-mail subjects and texts, and the gift card's e-mail.
+
+The caller picks the language (``with client_translation(client):``); pages print amounts with
+Django's own localisation (``{{ currency }} {{ amount }}``), which these match.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import formats
+from django.utils.translation import gettext
+
+from knotwork.billing.money import ZERO_DECIMAL
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """``GBP 1,234.50`` in English, ``GBP 1.234,50`` in Spanish, ``GBP 1 234,50`` in French."""
+    places = 0 if currency in ZERO_DECIMAL else 2
+    return f"{currency} {formats.number_format(amount, decimal_pos=places, use_l10n=True, force_grouping=True)}"
+
+
+def gift_card_message(card: Any, code: str) -> tuple[str, str]:
+    """Subject and text of the e-mail that hands a gift card's code over, in the active language
+    (the buyer's: the recipient may not be a client of the clinic)."""
+    context = {"card": card, "code": code, "clinic": card.clinic, "value": money_text(card.initial_value, card.currency)}
+    subject = gettext("Your gift card for %(clinic)s") % {"clinic": card.clinic.name}
+    return subject, render_to_string("billing/email/gift_card.txt", context)
