@@ -132,6 +132,7 @@ PYTHON_SOURCES = (
     "knotwork/clients/documents.py",
     "knotwork/clients/language.py",
     "knotwork/messaging/forms.py",
+    "knotwork/bookings/models.py",
     "knotwork/messaging/services.py",
     "knotwork/messaging/views.py",
     "knotwork/bookings/forms.py",

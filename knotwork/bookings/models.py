@@ -18,6 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from knotwork.accounts.models import Clinic
 from knotwork.lib.claim_codes import validate_cpt, validate_modifier
@@ -197,13 +198,13 @@ class BookingPolicy(models.Model):
 
 
 class Weekday(models.IntegerChoices):
-    MONDAY = 0, "Monday"
-    TUESDAY = 1, "Tuesday"
-    WEDNESDAY = 2, "Wednesday"
-    THURSDAY = 3, "Thursday"
-    FRIDAY = 4, "Friday"
-    SATURDAY = 5, "Saturday"
-    SUNDAY = 6, "Sunday"
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
 
 
 class Availability(models.Model):
@@ -251,14 +252,14 @@ class AvailabilityException(models.Model):
 
 
 class AppointmentStatus(models.TextChoices):
-    HELD = "held", "Held"
-    REQUESTED = "requested", "Requested"
-    CONFIRMED = "confirmed", "Confirmed"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    LATE_CANCELLED = "late_cancelled", "Cancelled late"
-    NO_SHOW = "no_show", "Did not attend"
-    EXPIRED = "expired", "Hold expired"
+    HELD = "held", _("Held")
+    REQUESTED = "requested", _("Requested")
+    CONFIRMED = "confirmed", _("Confirmed")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    LATE_CANCELLED = "late_cancelled", _("Cancelled late")
+    NO_SHOW = "no_show", _("Did not attend")
+    EXPIRED = "expired", _("Hold expired")
 
 
 # The statuses that occupy the therapist's (and room's) time. The database guards use this list.
@@ -553,11 +554,11 @@ class CalendarFeed(models.Model):
 
 
 class WaitlistStatus(models.TextChoices):
-    ACTIVE = "active", "Waiting"
-    OFFERED = "offered", "Offer sent"
-    BOOKED = "booked", "Booked"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    EXPIRED = "expired", "Expired"
+    ACTIVE = "active", _("Waiting")
+    OFFERED = "offered", _("Offer sent")
+    BOOKED = "booked", _("Booked")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
 
 
 class WaitlistEntry(models.Model):
@@ -599,7 +600,7 @@ class WaitlistEntry(models.Model):
     @property
     def weekday_names(self) -> list[str]:
         days = self.weekdays if isinstance(self.weekdays, list) else []
-        return [Weekday(d).label for d in sorted(days) if isinstance(d, int) and 0 <= d <= 6]
+        return [str(Weekday(d).label) for d in sorted(days) if isinstance(d, int) and 0 <= d <= 6]
 
     @property
     def is_open(self) -> bool:

@@ -44,8 +44,7 @@ class WaitlistForm(forms.Form):
     latest_date = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
     weekdays = forms.TypedMultipleChoiceField(
         label=_("Days"),
-        # The day names come from Django's own catalogues ("Monday" -> "lunes", "lundi").
-        choices=[(value, _(name)) for value, name in Weekday.choices],
+        choices=Weekday.choices,  # translated labels
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -220,3 +220,21 @@ class TranslationCheckTests:
         assert "es: 'A sentence nobody has translated' is not in the catalogue" in out
         assert "fr: 'A sentence nobody has translated' is not in the catalogue" in out
         assert "Find a therapist" not in out and "display_name" not in out
+
+
+class ChoiceLabelTests:
+    def test_appointment_and_waitlist_statuses_and_day_names_follow_the_language(self):
+        from django.utils import translation
+
+        from knotwork.bookings.models import AppointmentStatus, WaitlistStatus, Weekday
+
+        with translation.override("es"):
+            assert (str(AppointmentStatus.CONFIRMED.label), str(WaitlistStatus.ACTIVE.label), str(Weekday(0).label)) == (
+                "Confirmada",
+                "En espera",
+                "lunes",
+            )
+        with translation.override("fr"):
+            assert str(WaitlistStatus.OFFERED.label) == "Offre envoyée" and str(Weekday(6).label) == "dimanche"
+        with translation.override("en"):
+            assert str(AppointmentStatus.NO_SHOW.label) == "Did not attend"
