@@ -270,6 +270,7 @@ def _card_refund(*, payment: Payment, actor: User, amount: object, reason: str, 
     limit = selectors.payment_refundable(payment)
     if value > limit:
         raise BillingError(f"At most {format_money(limit, payment.currency)} of this payment can be refunded.", field="amount")
+    services.payment_refund_check(payment=payment, amount=value)  # a used gift card or package sold with it
     before = provider.to_minor_units(selectors.payment_refunded(payment), payment.currency)
     minor = provider.to_minor_units(value, payment.currency)
     try:

@@ -222,25 +222,153 @@ def gift_card_send(card: GiftCard) -> bool:
     to = gift_card_address(card)
     if not to:
         return False
+    from knotwork.billing.client_text import gift_card_message
+    from knotwork.clients.language import client_translation
     from knotwork.lib.mail import send_email
 
     code = format_code(decrypt(card.code_encrypted))
-    greeting = f"Hello {card.recipient_name}," if card.recipient_name else "Hello,"
-    lines = [
-        greeting,
-        "",
-        f"{card.purchaser.full_name} has given you a gift card for {card.clinic.name}." if card.recipient_email else
-        f"Your gift card for {card.clinic.name} is ready.",
-        "",
-        f"Code: {code}",
-        f"Value: {money.format_money(card.initial_value, card.currency)}",
-        f"Valid until: {card.expires_on:%d %B %Y}" if card.expires_on else "It does not expire.",
-        *([f"Message: {card.message}"] if card.message else []),
-        "",
-        "Give the code at the desk when you pay. Keep it safe: whoever has the code can spend the card.",
-    ]  # fmt: skip
-    send_email(to=to, subject=f"Your gift card for {card.clinic.name}", text="\n".join(lines), clinic=card.clinic)
+    with client_translation(card.purchaser):  # the buyer's language: the recipient may not be a client
+        subject, text = gift_card_message(card, code)
+    send_email(to=to, subject=subject, text=text, clinic=card.clinic)
     return True
+
+
+# --- Cancelling (called by the credit-note and refund services, under the clinic's lock) -----
+
+
+def _sold_on(lines: list[InvoiceLine], statuses: tuple[str, ...]) -> tuple[list[GiftCard], list[ClientPackage]]:
+    ids = [line.pk for line in lines if line.kind in (LineKind.GIFT_CARD, LineKind.PACKAGE)]
+    if not ids:
+        return [], []
+    cards = list(GiftCard.objects.select_for_update().filter(invoice_line_id__in=ids, status__in=statuses).order_by("pk"))
+    packages = list(ClientPackage.objects.select_for_update().filter(invoice_line_id__in=ids, status__in=statuses).order_by("pk"))
+    return cards, packages
+
+
+def _why(event: str) -> str:
+    if event == "credit_note":
+        return "A credit note credits the whole line, so it would give back value already spent."
+    return "This refund would leave its sale unpaid and so give back value already spent; credit the other lines first."
+
+
+def _used(item: GiftCard | ClientPackage, event: str) -> str:
+    """Why this active card or package cannot be cancelled (it has been used), or ''."""
+    if isinstance(item, GiftCard):
+        if item.balance == item.initial_value:
+            return ""
+        left = money.format_money(item.balance, item.currency)
+        what, of = f"Gift card {item.masked_code}", money.format_money(item.initial_value, item.currency)
+    else:
+        if item.sessions_left == item.sessions_total:
+            return ""
+        worth = money.format_money(item.session_value * item.sessions_left, item.currency)
+        left = f"{item.sessions_left} session{'' if item.sessions_left == 1 else 's'} (worth {worth})"
+        what, of = f"Package “{item.name}”", str(item.sessions_total)
+    return f"{what} has already been used: {left} of {of} is left on it. {_why(event)} It stays active for what is left."
+
+
+def prepaid_cancel(
+    *,
+    lines: list[InvoiceLine],
+    actor: User | None,
+    event: str,
+    document: Invoice | None = None,
+    strict: bool = True,
+    statuses: tuple[str, ...] = (PrepaidStatus.PENDING, PrepaidStatus.ACTIVE),
+) -> int:
+    """Cancel the gift cards and packages sold on ``lines`` because their sale is being credited or
+    refunded. Must run inside that service's transaction, after the clinic's money lock.
+
+    A card or package not paid for yet is simply cancelled (it was never usable); a paid one that
+    was never used gets a ``cancel`` entry taking what is on it to zero. One that has been used
+    cannot be cancelled, since a credit note or a refund would give back value already spent:
+    ``strict`` refuses with how much is left; without it (a refund the card provider has already
+    made) it is left active and the audit trail says so. Returns how many were cancelled."""
+    cards, packages = _sold_on(lines, statuses)
+    now = timezone.now()
+    field = "lines" if event == "credit_note" else "amount"
+    detail: dict[str, Any] = {"event": "cancel", "because": event, **({"document": document.pk} if document else {})}
+    done = 0
+    for card in cards:
+        role = _role(actor, card.clinic_id)
+        refusal = _used(card, event) if card.status == PrepaidStatus.ACTIVE else ""
+        if refusal:
+            if strict:
+                raise PrepaidError(refusal, field=field)
+            audit_record(
+                action=Action.UPDATE,
+                obj=card,
+                actor=actor,
+                role=role,
+                detail={**detail, "event": "cancel_refused", "left": str(card.balance)},
+            )
+            continue
+        value = card.balance
+        # Conditional, like spending: a redemption that slipped in first leaves nothing to update.
+        taken = GiftCard.objects.filter(pk=card.pk, status=card.status, balance=value).update(
+            status=PrepaidStatus.CANCELLED, balance=Decimal("0.00"), cancelled_at=now
+        )
+        if not taken:
+            raise PrepaidError(f"Gift card {card.masked_code} was used at the same moment; try again.", field=field)
+        if value > 0:
+            GiftCardEntry.objects.create(
+                clinic_id=card.clinic_id, gift_card=card, kind=GiftCardEntryKind.CANCEL, amount=-value, currency=card.currency,
+                created_by=actor, at=now,
+            )  # fmt: skip
+        audit_record(action=Action.UPDATE, obj=card, actor=actor, role=role, detail={**detail, "was": card.status, "value": str(value)})
+        done += 1
+    for package in packages:
+        role = _role(actor, package.clinic_id)
+        refusal = _used(package, event) if package.status == PrepaidStatus.ACTIVE else ""
+        if refusal:
+            if strict:
+                raise PrepaidError(refusal, field=field)
+            audit_record(
+                action=Action.UPDATE, obj=package, actor=actor, role=role,
+                detail={**detail, "event": "cancel_refused", "left": package.sessions_left},
+            )  # fmt: skip
+            continue
+        sessions = package.sessions_left
+        taken = ClientPackage.objects.filter(pk=package.pk, status=package.status, sessions_left=sessions).update(
+            status=PrepaidStatus.CANCELLED, sessions_left=0, cancelled_at=now
+        )
+        if not taken:
+            raise PrepaidError(f"Package “{package.name}” was used at the same moment; try again.", field=field)
+        if sessions > 0:
+            PackageEntry.objects.create(
+                clinic_id=package.clinic_id, package=package, kind=PackageEntryKind.CANCEL, sessions=-sessions, created_by=actor, at=now
+            )
+        audit_record(
+            action=Action.UPDATE, obj=package, actor=actor, role=role, detail={**detail, "was": package.status, "sessions": sessions}
+        )
+        done += 1
+    return done
+
+
+def refund_check(invoice: Invoice, take: Decimal) -> None:
+    """Refuse, before anything is written or sent to a card provider, a refund of ``take`` off
+    ``invoice`` that would leave it owing while a gift card or package sold on it has been used."""
+    if invoice_money(invoice).balance + take <= 0:
+        return
+    open_lines = InvoiceLine.objects.filter(invoice=invoice, credited_by__isnull=True)
+    items: list[GiftCard | ClientPackage] = [
+        *GiftCard.objects.filter(invoice_line__in=open_lines, status=PrepaidStatus.ACTIVE),
+        *ClientPackage.objects.filter(invoice_line__in=open_lines, status=PrepaidStatus.ACTIVE),
+    ]
+    for item in items:
+        refusal = _used(item, "refund")
+        if refusal:
+            raise PrepaidError(refusal, field="amount")
+
+
+def prepaid_unpaid_by_refund(invoice: Invoice, actor: User | None, *, strict: bool) -> int:
+    """A refund has left ``invoice`` owing: the active gift cards and packages sold on its lines not
+    credited are no longer paid for, so they are cancelled (or, when used, the refund refused).
+    One still waiting for the invoice to be paid stays waiting."""
+    if invoice_money(invoice).balance <= 0:
+        return 0
+    lines = list(invoice.lines.filter(kind__in=(LineKind.GIFT_CARD, LineKind.PACKAGE), credited_by__isnull=True))
+    return prepaid_cancel(lines=lines, actor=actor, event="refund", strict=strict, statuses=(PrepaidStatus.ACTIVE,))
 
 
 # --- Spending (called by payment_record, under the clinic's lock) ---------------------------
@@ -249,6 +377,8 @@ def gift_card_send(card: GiftCard) -> bool:
 def gift_card_check(card: GiftCard, *, clinic_id: int, currency: str, value: Decimal) -> GiftCard:
     """Re-read the card under lock and refuse what it cannot pay."""
     card = GiftCard.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=card.pk)
+    if card.clinic_id == clinic_id and card.status == PrepaidStatus.CANCELLED:
+        raise PrepaidError("This gift card has been cancelled: its sale was credited or refunded.", field="gift_card_code")
     if card.clinic_id != clinic_id or card.status != PrepaidStatus.ACTIVE:
         raise PrepaidError("No gift card with that code can be used here.", field="gift_card_code")
     if card.expired_on(timezone.localdate(timezone.now(), timezone=card.clinic.tz)):
@@ -265,7 +395,9 @@ def gift_card_check(card: GiftCard, *, clinic_id: int, currency: str, value: Dec
 def gift_card_spend(card: GiftCard, payment: Payment, actor: User | None) -> None:
     # The conditional UPDATE is the last word: of two desks that both read enough on the card,
     # only one finds the balance still there when its UPDATE runs.
-    taken = GiftCard.objects.filter(pk=card.pk, balance__gt=payment.amount - HALF_CENT).update(balance=F("balance") - payment.amount)
+    taken = GiftCard.objects.filter(pk=card.pk, status=PrepaidStatus.ACTIVE, balance__gt=payment.amount - HALF_CENT).update(
+        balance=F("balance") - payment.amount
+    )
     if not taken:
         raise PrepaidError("Not enough on the gift card: it was spent at the same moment.", field="gift_card_amount")
     GiftCardEntry.objects.create(
@@ -279,6 +411,8 @@ def gift_card_restore(payment: Payment, value: Decimal, actor: User | None) -> N
     entry = GiftCardEntry.objects.filter(payment=payment, kind=GiftCardEntryKind.REDEMPTION).first()
     if entry is None:
         raise BillingError("This gift-card payment names no gift card.")
+    if GiftCard.objects.filter(pk=entry.gift_card_id, status=PrepaidStatus.CANCELLED).exists():
+        raise BillingError("The gift card this payment came from has been cancelled; refund it another way.", field="amount")
     GiftCard.objects.select_for_update().filter(pk=entry.gift_card_id).first()
     GiftCard.objects.filter(pk=entry.gift_card_id).update(balance=F("balance") + value)
     GiftCardEntry.objects.create(
@@ -308,6 +442,8 @@ def package_amount(invoice: Invoice, line: InvoiceLine) -> Decimal:
 
 def package_check(package: ClientPackage, *, invoice: Invoice, client: Client) -> tuple[ClientPackage, InvoiceLine]:
     package = ClientPackage.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=package.pk)
+    if package.clinic_id == invoice.clinic_id and package.status == PrepaidStatus.CANCELLED:
+        raise PrepaidError("This package has been cancelled: its sale was credited or refunded.", field="package")
     if package.clinic_id != invoice.clinic_id or package.status != PrepaidStatus.ACTIVE:
         raise PrepaidError("That package cannot be used here.", field="package")
     if not package.shareable and package.client_id != client.pk:
@@ -325,7 +461,9 @@ def package_check(package: ClientPackage, *, invoice: Invoice, client: Client) -
 
 
 def package_spend(package: ClientPackage, line: InvoiceLine, payment: Payment, actor: User | None) -> None:
-    taken = ClientPackage.objects.filter(pk=package.pk, sessions_left__gte=1).update(sessions_left=F("sessions_left") - 1)
+    taken = ClientPackage.objects.filter(pk=package.pk, status=PrepaidStatus.ACTIVE, sessions_left__gte=1).update(
+        sessions_left=F("sessions_left") - 1
+    )
     if not taken:
         raise PrepaidError("This package has no sessions left: the last one was used at the same moment.", field="package")
     PackageEntry.objects.create(
@@ -342,6 +480,8 @@ def package_restore(payment: Payment, value: Decimal, actor: User | None) -> Non
     entry = PackageEntry.objects.filter(payment=payment, kind=PackageEntryKind.USE).first()
     if entry is None:
         raise BillingError("This package payment names no package.")
+    if ClientPackage.objects.filter(pk=entry.package_id, status=PrepaidStatus.CANCELLED).exists():
+        raise BillingError("The package this session came from has been cancelled; refund it another way.", field="amount")
     ClientPackage.objects.select_for_update().filter(pk=entry.package_id).first()
     ClientPackage.objects.filter(pk=entry.package_id).update(sessions_left=F("sessions_left") + 1)
     PackageEntry.objects.create(
@@ -357,6 +497,10 @@ def gift_card_for_code(code: str, clinic_id: int) -> GiftCard:
     """The clinic's card with that code. The digest is computed and one indexed query made
     whatever was typed, so a wrong code takes the path a right one does."""
     card = GiftCard.objects.filter(code_digest=code_digest(code), clinic_id=clinic_id).first()
+    if card is not None and card.status == PrepaidStatus.CANCELLED:
+        when = f" on {timezone.localtime(card.cancelled_at, card.clinic.tz):%d %b %Y}" if card.cancelled_at else ""
+        message = f"This gift card was cancelled{when}: its sale was credited or refunded. It cannot be used."
+        raise PrepaidError(message, field="gift_card_code")
     if card is None or card.status != PrepaidStatus.ACTIVE:
         raise PrepaidError("No gift card with that code can be used here. Check the code.", field="gift_card_code")
     return card

@@ -147,10 +147,10 @@ def create_gift_card(request: HttpRequest, payload: GiftCardIn):  # type: ignore
 
 @router.get(
     "/gift-cards/{code}/balance",
-    response={200: BalanceOut, 404: ErrorOut, 429: ErrorOut},
+    response={200: BalanceOut, 404: ErrorOut, 409: ErrorOut, 429: ErrorOut},
     auth=None,
     url_name="gift_card_balance",
-    summary="What is left on a gift card (balance, currency, expiry — nothing else); rate-limited",
+    summary="What is left on a gift card (balance, currency, expiry — nothing else; 409 when cancelled); rate-limited",
 )
 def gift_card_balance(request: HttpRequest, code: str):  # type: ignore[no-untyped-def]
     address = context.current().ip or request.META.get("REMOTE_ADDR", "")
@@ -159,4 +159,6 @@ def gift_card_balance(request: HttpRequest, code: str):  # type: ignore[no-untyp
     found = prepaid_selectors.balance_by_code(code[:64])
     if found is None:
         return Status(404, error_body(404, "Not found."))
+    if found.cancelled:
+        return Status(409, error_body(409, "This gift card has been cancelled (its sale was credited or refunded).", code="cancelled"))
     return {"balance": str(found.balance), "currency": found.currency, "expires_on": found.expires_on}

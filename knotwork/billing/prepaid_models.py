@@ -7,6 +7,9 @@ CHECK constraint: redemption lowers the cache with a conditional UPDATE, so two 
 same value at once cannot both succeed, and the database refuses an overdrawn card even for code
 that skips the services. ``knotwork money verify`` re-derives the cache from the ledger.
 
+A card or package whose sale is credited or refunded before it is used is cancelled: a ``cancel``
+entry takes its ledger to zero and its status says so (``prepaid.prepaid_cancel``).
+
 Imported at the end of ``models.py`` so Django registers these models with the billing app.
 """
 
@@ -31,6 +34,7 @@ from knotwork.lib.appendonly import AppendOnlyError, AppendOnlyQuerySet, refuse_
 class PrepaidStatus(models.TextChoices):
     PENDING = "pending", "Waiting for payment"
     ACTIVE = "active", "Active"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class GiftCard(models.Model):
@@ -46,7 +50,7 @@ class GiftCard(models.Model):
     currency = models.CharField(max_length=3, validators=[currency_code])
     # A cache of the ledger's sum (see the module docstring); the ledger is the truth.
     balance = money_field(default=Decimal("0.00"))
-    status = models.CharField(max_length=8, choices=PrepaidStatus.choices, default=PrepaidStatus.PENDING)
+    status = models.CharField(max_length=10, choices=PrepaidStatus.choices, default=PrepaidStatus.PENDING)
     expires_on = models.DateField(null=True, blank=True, help_text="Empty: the card does not expire.")
     purchaser = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="gift_cards_bought")
     recipient_name = models.CharField(max_length=120, blank=True)
@@ -54,6 +58,7 @@ class GiftCard(models.Model):
     message = models.CharField(max_length=300, blank=True)
     invoice_line = models.OneToOneField(InvoiceLine, on_delete=models.PROTECT, related_name="gift_card")
     activated_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -66,6 +71,7 @@ class GiftCard(models.Model):
                 condition=Q(balance__gt=-HALF_CENT) & Q(balance__lt=F("initial_value") + HALF_CENT), name="billing_gift_card_balance_range"
             ),
             models.CheckConstraint(condition=~Q(status="pending") | Q(balance=0), name="billing_gift_card_pending_is_empty"),
+            models.CheckConstraint(condition=~Q(status="cancelled") | Q(balance=0), name="billing_gift_card_cancelled_is_empty"),
             models.CheckConstraint(condition=CURRENCY_OK, name="billing_gift_card_currency_iso"),
         ]
         indexes = [models.Index(fields=["clinic", "-created_at"], name="billing_gift_card_clinic_idx")]
@@ -85,6 +91,7 @@ class GiftCardEntryKind(models.TextChoices):
     LOAD = "load", "Loaded (paid for)"
     REDEMPTION = "redemption", "Spent"
     REFUND = "refund", "Given back to the card"
+    CANCEL = "cancel", "Cancelled (sale credited or refunded)"
 
 
 class GiftCardEntryQuerySet(AppendOnlyQuerySet):
@@ -110,11 +117,17 @@ class GiftCardEntry(models.Model):
         verbose_name_plural = "gift card entries"
         constraints = [
             models.CheckConstraint(
-                condition=(Q(kind__in=["load", "refund"]) & Q(amount__gt=0)) | (Q(kind="redemption") & Q(amount__lt=0)),
+                condition=(Q(kind__in=["load", "refund"]) & Q(amount__gt=0)) | (Q(kind__in=["redemption", "cancel"]) & Q(amount__lt=0)),
                 name="billing_gift_card_entry_sign",
             ),
-            models.CheckConstraint(condition=Q(kind="load") | Q(payment__isnull=False), name="billing_gift_card_entry_names_payment"),
+            # Redemptions and refunds name their payment; a cancellation names none (the credit
+            # note or refund that caused it is in its audit event).
+            models.CheckConstraint(
+                condition=Q(kind="load") | (Q(kind="cancel") & Q(payment__isnull=True)) | (~Q(kind="cancel") & Q(payment__isnull=False)),
+                name="billing_gift_card_entry_names_payment",
+            ),
             models.UniqueConstraint(fields=["gift_card"], condition=Q(kind="load"), name="billing_gift_card_loaded_once"),
+            models.UniqueConstraint(fields=["gift_card"], condition=Q(kind="cancel"), name="billing_gift_card_cancelled_once"),
             models.CheckConstraint(condition=CURRENCY_OK, name="billing_gift_card_entry_currency_iso"),
         ]
 
@@ -175,10 +188,11 @@ class ClientPackage(models.Model):
     services = models.ManyToManyField("bookings.Service", related_name="+")
     validity_days = models.PositiveSmallIntegerField(null=True, blank=True)
     shareable = models.BooleanField(default=False)
-    status = models.CharField(max_length=8, choices=PrepaidStatus.choices, default=PrepaidStatus.PENDING)
+    status = models.CharField(max_length=10, choices=PrepaidStatus.choices, default=PrepaidStatus.PENDING)
     expires_on = models.DateField(null=True, blank=True)
     invoice_line = models.OneToOneField(InvoiceLine, on_delete=models.PROTECT, related_name="client_package")
     activated_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -187,6 +201,7 @@ class ClientPackage(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(sessions_left__lte=F("sessions_total")), name="billing_package_sessions_left_range"),
             models.CheckConstraint(condition=~Q(status="pending") | Q(sessions_left=0), name="billing_package_pending_is_empty"),
+            models.CheckConstraint(condition=~Q(status="cancelled") | Q(sessions_left=0), name="billing_package_cancelled_is_empty"),
             models.CheckConstraint(condition=CURRENCY_OK, name="billing_client_package_currency_iso"),
         ]
         indexes = [models.Index(fields=["clinic", "-created_at"], name="billing_client_package_idx")]
@@ -207,6 +222,7 @@ class PackageEntryKind(models.TextChoices):
     GRANT = "grant", "Sessions granted (paid for)"
     USE = "use", "Session used"
     RESTORE = "restore", "Session given back"
+    CANCEL = "cancel", "Cancelled (sale credited or refunded)"
 
 
 class PackageEntryQuerySet(AppendOnlyQuerySet):
@@ -232,11 +248,18 @@ class PackageEntry(models.Model):
         verbose_name_plural = "package entries"
         constraints = [
             models.CheckConstraint(
-                condition=(Q(kind="grant") & Q(sessions__gt=0)) | (Q(kind="use", sessions=-1)) | Q(kind="restore", sessions=1),
+                condition=(Q(kind="grant") & Q(sessions__gt=0))
+                | Q(kind="use", sessions=-1)
+                | Q(kind="restore", sessions=1)
+                | (Q(kind="cancel") & Q(sessions__lt=0)),
                 name="billing_package_entry_sign",
             ),
-            models.CheckConstraint(condition=Q(kind="grant") | Q(payment__isnull=False), name="billing_package_entry_names_payment"),
+            models.CheckConstraint(
+                condition=Q(kind="grant") | (Q(kind="cancel") & Q(payment__isnull=True)) | (~Q(kind="cancel") & Q(payment__isnull=False)),
+                name="billing_package_entry_names_payment",
+            ),
             models.UniqueConstraint(fields=["package"], condition=Q(kind="grant"), name="billing_package_granted_once"),
+            models.UniqueConstraint(fields=["package"], condition=Q(kind="cancel"), name="billing_package_cancelled_once"),
             models.UniqueConstraint(fields=["payment", "kind"], condition=~Q(kind="grant"), name="billing_package_entry_once_per_payment"),
         ]
 

@@ -139,20 +139,27 @@ class CardBalance:
     balance: Decimal
     currency: str
     expires_on: date | None
+    cancelled: bool = False
 
 
 def balance_by_code(code: str) -> CardBalance | None:
-    """Balance, currency and expiry of the active card with that code, and nothing else. The
-    digest is computed and one indexed query made whatever was typed, so a wrong code takes the
-    same path as a right one."""
+    """Balance, currency and expiry of the active (or cancelled) card with that code, and nothing
+    else. The digest is computed and one indexed query made whatever was typed, so a wrong code
+    takes the same path as a right one."""
+    live = (PrepaidStatus.ACTIVE, PrepaidStatus.CANCELLED)
     row = (
-        with_card_balance(GiftCard.objects.filter(code_digest=code_digest(code), status=PrepaidStatus.ACTIVE))
-        .values("ledger_balance", "currency", "expires_on")  # type: ignore[misc]  # an annotation the plugin cannot see
+        with_card_balance(GiftCard.objects.filter(code_digest=code_digest(code), status__in=live))
+        .values("ledger_balance", "currency", "expires_on", "status")  # type: ignore[misc]  # an annotation the plugin cannot see
         .first()
     )
     if row is None:
         return None
-    return CardBalance(balance=cents(row["ledger_balance"]), currency=row["currency"], expires_on=row["expires_on"])
+    return CardBalance(
+        balance=cents(row["ledger_balance"]),
+        currency=row["currency"],
+        expires_on=row["expires_on"],
+        cancelled=row["status"] == PrepaidStatus.CANCELLED,
+    )
 
 
 def lookup_throttled(who: str) -> bool:
@@ -182,6 +189,8 @@ class Liability:
     packages: Decimal = ZERO  # those sessions at what each was paid for
     package_count: int = 0
     expired_package_sessions: int = 0
+    cancelled_gift_cards: int = 0  # cancelled because their sale was credited or refunded: owed nothing
+    cancelled_packages: int = 0
 
     @property
     def total(self) -> Decimal:
@@ -191,23 +200,28 @@ class Liability:
 def prepaid_liability(clinic: Clinic) -> list[Liability]:
     day = today_at(clinic)
     out: dict[str, Liability] = defaultdict(lambda: Liability(currency=""))
-    cards = with_card_balance(GiftCard.objects.filter(clinic=clinic, status=PrepaidStatus.ACTIVE)).values_list(  # type: ignore[misc]
-        "currency", "expires_on", "ledger_balance"
+    live = (PrepaidStatus.ACTIVE, PrepaidStatus.CANCELLED)
+    cards = with_card_balance(GiftCard.objects.filter(clinic=clinic, status__in=live)).values_list(  # type: ignore[misc]
+        "currency", "expires_on", "ledger_balance", "status"
     )
-    for currency, expires_on, balance in cards:
+    for currency, expires_on, balance, status in cards:
         row = out[currency]
         row.currency = currency
-        if expires_on is not None and day > expires_on:
+        if status == PrepaidStatus.CANCELLED:
+            row.cancelled_gift_cards += 1
+        elif expires_on is not None and day > expires_on:
             row.expired_gift_cards += cents(balance)
         elif balance > 0:
             row.gift_cards += cents(balance)
             row.gift_card_count += 1
-    packages = with_sessions_remaining(ClientPackage.objects.filter(clinic=clinic, status=PrepaidStatus.ACTIVE))
-    for package in packages.only("currency", "expires_on", "price", "sessions_total"):
+    packages = with_sessions_remaining(ClientPackage.objects.filter(clinic=clinic, status__in=live))
+    for package in packages.only("currency", "expires_on", "price", "sessions_total", "status"):
         row = out[package.currency]
         row.currency = package.currency
         left = int(package.remaining)  # type: ignore[attr-defined]
-        if package.expired_on(day):
+        if package.status == PrepaidStatus.CANCELLED:
+            row.cancelled_packages += 1
+        elif package.expired_on(day):
             row.expired_package_sessions += left
         elif left > 0:
             row.package_sessions += left

@@ -390,6 +390,10 @@ def credit_note_create(*, invoice: Invoice, actor: User, line_ids: Sequence[int]
         )
     _recompute(note)
     audit_record(action=Action.CREATE, obj=note, actor=actor, role=_role(actor, invoice.clinic_id), detail={"credit_for": invoice.pk})
+    from knotwork.billing import prepaid
+
+    # A credited gift-card or package line cancels what it sold (refused if already used).
+    prepaid.prepaid_cancel(lines=lines, actor=actor, event="credit_note", document=note)
     return _issue_locked(note, actor, now=timezone.now())
 
 
@@ -539,6 +543,39 @@ def payment_record(
     return payment
 
 
+def _refund_plan(payment: Payment, value: Decimal) -> list[tuple[int | None, Decimal]]:
+    """Where a refund of ``value`` comes off: (invoice id or None for store credit, amount), in order."""
+    pockets = payment_pockets(payment)
+    available = store_credit(payment.client, payment.currency)
+    limit = sum((p.amount for p in pockets if p.invoice_id is not None), ZERO) + min(
+        next((p.amount for p in pockets if p.invoice_id is None), ZERO), max(available, ZERO)
+    )
+    if value > limit:
+        raise BillingError(f"At most {money.format_money(limit, payment.currency)} of this payment can be refunded.", field="amount")
+    plan: list[tuple[int | None, Decimal]] = []
+    left = value
+    for pocket in pockets:
+        if left <= 0:
+            break
+        room = min(pocket.amount, max(available, ZERO)) if pocket.invoice_id is None else pocket.amount
+        take = min(left, room)
+        if take > 0:
+            plan.append((pocket.invoice_id, take))
+            left -= take
+    return plan
+
+
+def payment_refund_check(*, payment: Payment, amount: object) -> None:
+    """Refuse now what ``payment_refund`` would refuse for the gift cards and packages a refund
+    would leave unpaid, so a refund sent to the card provider first is never one the ledger then
+    declines. Writes nothing."""
+    from knotwork.billing import prepaid
+
+    plan = {invoice_id: take for invoice_id, take in _refund_plan(payment, _amount(amount, payment.currency)) if invoice_id}
+    for invoice in Invoice.objects.filter(pk__in=list(plan)):
+        prepaid.refund_check(invoice, plan[invoice.pk])
+
+
 @transaction.atomic
 def payment_refund(*, payment: Payment, actor: User | None, amount: object, reason: str = "", provider_refund: str = "") -> Decimal:
     """Give back part or all of a payment; never more than is still there to give back.
@@ -563,27 +600,17 @@ def payment_refund(*, payment: Payment, actor: User | None, amount: object, reas
         from knotwork.billing.membership import credit_restore
 
         credit_restore(payment, value, actor)  # refuses: a credit is given back whole
-    pockets = payment_pockets(payment)
-    available = store_credit(payment.client, payment.currency)
-    limit = sum((p.amount for p in pockets if p.invoice_id is not None), ZERO) + min(
-        next((p.amount for p in pockets if p.invoice_id is None), ZERO), max(available, ZERO)
-    )
-    if value > limit:
-        raise BillingError(f"At most {money.format_money(limit, payment.currency)} of this payment can be refunded.", field="amount")
+    plan = _refund_plan(payment, value)
     note = (reason or "").strip()[:300]
-    left = value
-    invoices = {i.pk: i for i in Invoice.objects.filter(pk__in=[p.invoice_id for p in pockets if p.invoice_id])}
-    for pocket in pockets:
-        if left <= 0:
-            break
-        room = min(pocket.amount, max(available, ZERO)) if pocket.invoice_id is None else pocket.amount
-        take = min(left, room)
-        if take <= 0:
-            continue
-        _entry(payment, LedgerKind.REFUND, take, invoice=invoices.get(pocket.invoice_id or 0), actor=actor, note=note)
+    invoices = {i.pk: i for i in Invoice.objects.filter(pk__in=[invoice_id for invoice_id, _ in plan if invoice_id])}
+    for invoice_id, take in plan:
+        _entry(payment, LedgerKind.REFUND, take, invoice=invoices.get(invoice_id or 0), actor=actor, note=note)
         if payment.method == PaymentMethod.STORE_CREDIT:
             _entry(payment, LedgerKind.CREDIT, -take, invoice=None, actor=actor, note="refunded to store credit")
-        left -= take
+    for invoice in invoices.values():
+        # A refund that leaves a sale of gift cards or packages unpaid cancels them. A refund the
+        # card provider has already made (no actor: its webhook) is recorded whatever they hold.
+        prepaid.prepaid_unpaid_by_refund(invoice, actor, strict=actor is not None)
     if payment.method == PaymentMethod.GIFT_CARD:
         prepaid.gift_card_restore(payment, value, actor)
     elif payment.method == PaymentMethod.PACKAGE:

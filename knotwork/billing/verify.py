@@ -9,6 +9,8 @@
   and currency;
 - every card intent marked paid names the online payment recorded for that intent, and every
   online payment came from an intent Knotwork opened;
+- every cancelled gift card's and package's ledger ends at zero, cancelled once for all it held
+  (nothing, when it was cancelled before it was paid for);
 - every gift card's balance and every package's remaining sessions, recomputed from their own
   ledgers, agree with the figure cached on the row, stay within what was bought, and every
   gift-card or package-session payment spent exactly its amount (or one session);
@@ -198,10 +200,13 @@ def _prepaid(add: list[Finding]) -> None:
     card_sums: dict[int, Decimal] = defaultdict(lambda: ZERO)
     loads: dict[int, list[Decimal]] = defaultdict(list)
     spent: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    card_cancels: dict[int, list[Decimal]] = defaultdict(list)
     for e in GiftCardEntry.objects.all().iterator(chunk_size=2000):
         card_sums[e.gift_card_id] += e.amount
         if e.kind == "load":
             loads[e.gift_card_id].append(e.amount)
+        elif e.kind == "cancel":
+            card_cancels[e.gift_card_id].append(e.amount)
         else:
             spent[e.payment_id or 0] += -e.amount if e.kind == "redemption" else ZERO
     for card in GiftCard.objects.all().iterator(chunk_size=2000):
@@ -211,6 +216,17 @@ def _prepaid(add: list[Finding]) -> None:
         if not ZERO <= derived <= card.initial_value:
             add.append(Finding(card.clinic_id, f"{card}: ledger balance {derived} is outside 0..{card.initial_value}"))
         expected_loads = [card.initial_value] if card.status == PrepaidStatus.ACTIVE else []
+        if card.status == PrepaidStatus.CANCELLED:
+            # Cancelled unused: either never loaded (cancelled while pending, no cancel entry) or
+            # loaded once and cancelled once for all of it, so its ledger ends at zero.
+            expected_loads = loads.get(card.pk, [])[:1] if loads.get(card.pk) else []
+            want = [-card.initial_value] if expected_loads else []
+            if card_cancels.get(card.pk, []) != want or derived != ZERO:
+                add.append(
+                    Finding(card.clinic_id, f"{card} (cancelled): ledger ends at {derived}, cancelled by {card_cancels.get(card.pk, [])}")
+                )
+        elif card_cancels.get(card.pk):
+            add.append(Finding(card.clinic_id, f"{card} ({card.status}) has a cancel entry"))
         if loads.get(card.pk, []) != expected_loads:
             add.append(
                 Finding(card.clinic_id, f"{card} ({card.status}) should be loaded with {expected_loads}, has {loads.get(card.pk, [])}")
@@ -221,10 +237,13 @@ def _prepaid(add: list[Finding]) -> None:
     session_sums: dict[int, int] = defaultdict(int)
     grants: dict[int, list[int]] = defaultdict(list)
     uses: dict[int, int] = defaultdict(int)
+    package_cancels: dict[int, list[int]] = defaultdict(list)
     for pe in PackageEntry.objects.all().iterator(chunk_size=2000):
         session_sums[pe.package_id] += pe.sessions
         if pe.kind == "grant":
             grants[pe.package_id].append(pe.sessions)
+        elif pe.kind == "cancel":
+            package_cancels[pe.package_id].append(pe.sessions)
         elif pe.kind == "use":
             uses[pe.payment_id or 0] += 1
     for package in ClientPackage.objects.all().iterator(chunk_size=2000):
@@ -236,6 +255,16 @@ def _prepaid(add: list[Finding]) -> None:
         if not 0 <= derived_left <= package.sessions_total:
             add.append(Finding(package.clinic_id, f"package {package.pk}: {derived_left} sessions left of {package.sessions_total}"))
         expected = [package.sessions_total] if package.status == PrepaidStatus.ACTIVE else []
+        if package.status == PrepaidStatus.CANCELLED:
+            expected = [package.sessions_total] if grants.get(package.pk) else []
+            want = [-package.sessions_total] if expected else []
+            got = package_cancels.get(package.pk, [])
+            if got != want or derived_left != 0:
+                add.append(
+                    Finding(package.clinic_id, f"package {package.pk} (cancelled): ledger ends at {derived_left}, cancelled by {got}")
+                )
+        elif package_cancels.get(package.pk):
+            add.append(Finding(package.clinic_id, f"package {package.pk} ({package.status}) has a cancel entry"))
         if grants.get(package.pk, []) != expected:
             add.append(
                 Finding(

@@ -174,7 +174,8 @@ def liability_report(*, clinic: Clinic) -> LiabilityReport:
 
 def liability_rows(clinic: Clinic) -> list[list[Any]]:
     """One row per card, package and client holding value (CSV): kind, reference, client,
-    description, sessions left, expires on, state, amount, currency. Three queries."""
+    description, sessions left, expires on, state, amount, currency; cancelled cards and packages
+    too, at zero. Five queries."""
     today = timezone.localdate(timezone.now(), timezone=clinic.tz)
     out: list[list[Any]] = []
     cards = with_card_balance(GiftCard.objects.filter(clinic=clinic, status=PrepaidStatus.ACTIVE).select_related("purchaser"))
@@ -192,6 +193,18 @@ def liability_rows(clinic: Clinic) -> list[list[Any]]:
             who = RESTRICTED if package.client.restricted_at else package.client.full_name
             value = package.session_value * left
             out.append(["package", f"P{package.pk}", who, package.name, left, package.expires_on, state, value, package.currency])
+    gone = {"clinic": clinic, "status": PrepaidStatus.CANCELLED}
+    cancelled: tuple[GiftCard | ClientPackage, ...] = (
+        *GiftCard.objects.filter(**gone).select_related("purchaser").order_by("cancelled_at", "pk"),
+        *ClientPackage.objects.filter(**gone).select_related("client").order_by("cancelled_at", "pk"),
+    )
+    for item in cancelled:  # owed nothing: listed so the CSV accounts for every card and package sold
+        if isinstance(item, GiftCard):
+            who = RESTRICTED if item.purchaser.restricted_at else item.purchaser.full_name
+            out.append(["gift_card", item.masked_code, who, item.recipient_name, "", item.expires_on, "cancelled", ZERO, item.currency])
+        else:
+            who = RESTRICTED if item.client.restricted_at else item.client.full_name
+            out.append(["package", f"P{item.pk}", who, item.name, 0, item.expires_on, "cancelled", ZERO, item.currency])
     for r in _store_credit_by_client(clinic):
         who = _name(r["client__first_name"], r["client__last_name"], r["client__restricted_at"])
         out.append(["store_credit", f"C{r['client']}", who, "Store credit", "", None, "active", cents(-r["s"]), r["currency"]])
