@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -46,6 +47,28 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_amounts(name: str, default: str) -> list[str]:
+    """A comma-separated list of positive amounts (``25,50,100``); empty or unset gives ``default``."""
+    raw = os.environ.get(name)
+    items = [item.strip() for item in (raw if raw and raw.strip() else default).split(",") if item.strip()]
+    for item in items:
+        try:
+            value = Decimal(item)
+        except InvalidOperation:
+            raise ImproperlyConfigured(f"{name} must be amounts such as 25 or 12.50, separated by commas, not {item!r}") from None
+        if not value.is_finite() or value <= 0:
+            raise ImproperlyConfigured(f"{name} must hold amounts above 0, not {item!r}")
+    return items
+
+
+def env_amount(name: str, default: str) -> str:
+    """One positive amount (``10`` or ``12.50``)."""
+    items = env_amounts(name, default)
+    if len(items) != 1:
+        raise ImproperlyConfigured(f"{name} must be one amount, not {len(items)}")
+    return items[0]
 
 
 def env_choice(name: str, default: str, choices: dict[str, str]) -> str:

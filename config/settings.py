@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import audit_keys, env_bool, env_choice, env_int, env_list, env_str, field_encryption_keys, secret_key
+from config.env import (
+    audit_keys,
+    env_amount,
+    env_amounts,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    field_encryption_keys,
+    secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KNOTWORK_VAR_DIR") or BASE_DIR / "var")
@@ -320,6 +332,16 @@ API_MAX_PAGE_SIZE = 100
 KNOTWORK_CURRENCY = env_str("KNOTWORK_CURRENCY", "GBP")
 # `knotwork audit verify` fails when an audit row has waited longer than this (seconds) to be sealed.
 AUDIT_UNSEALED_MAX_AGE = env_int("AUDIT_UNSEALED_MAX_AGE", 300, minimum=10)
+# Gift cards sold online: the suggested values, and the range a custom value must fall in, in each
+# clinic's currency (docs/money.md, "Buying online"); how many orders one address or login may
+# place an hour, and how many codes one may look up a minute.
+GIFT_CARD_AMOUNTS = env_amounts("GIFT_CARD_AMOUNTS", "25,50,100")
+GIFT_CARD_MIN_AMOUNT = env_amount("GIFT_CARD_MIN_AMOUNT", "10")
+GIFT_CARD_MAX_AMOUNT = env_amount("GIFT_CARD_MAX_AMOUNT", "500")
+if Decimal(GIFT_CARD_MIN_AMOUNT) > Decimal(GIFT_CARD_MAX_AMOUNT):
+    raise ImproperlyConfigured("GIFT_CARD_MIN_AMOUNT must not be above GIFT_CARD_MAX_AMOUNT")
+SHOP_ORDERS_PER_HOUR = env_int("SHOP_ORDERS_PER_HOUR", 10, minimum=1)
+GIFT_CARD_LOOKUPS_PER_MINUTE = env_int("GIFT_CARD_LOOKUPS_PER_MINUTE", 10, minimum=1)
 
 # --- Logging: request ids on every line; never request bodies, cookies or tokens -------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", {"debug": "DEBUG", "info": "INFO", "warning": "WARNING", "error": "ERROR"})

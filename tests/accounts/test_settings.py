@@ -30,6 +30,9 @@ class SettingsValidationTests:
             ("SECRET_KEY", "short"),
             ("STAFF_IDLE_SECONDS", "ten"),
             ("EMAIL_PORT", "70000"),
+            ("GIFT_CARD_AMOUNTS", "25,fifty"),
+            ("GIFT_CARD_MIN_AMOUNT", "-5"),
+            ("GIFT_CARD_MAX_AMOUNT", "5"),  # below the minimum of 10
         ],
     )
     def test_a_bad_value_fails_at_start_naming_the_variable(self, variable, value):
@@ -50,6 +53,19 @@ class SettingsValidationTests:
         assert env.env_list("X_LIST", []) == ["a.example", "b.example"]
         with pytest.raises(ImproperlyConfigured, match="X_INT"):
             env.env_int("X_INT", 1, maximum=3)
+
+    def test_amounts_parse_fall_back_when_empty_and_reject_nonsense(self, monkeypatch):
+        monkeypatch.setenv("X_AMOUNTS", " 20, 12.50 ,")
+        assert env.env_amounts("X_AMOUNTS", "1") == ["20", "12.50"]
+        monkeypatch.setenv("X_AMOUNTS", "")
+        assert env.env_amounts("X_AMOUNTS", "25,50") == ["25", "50"]
+        for bad in ("0", "NaN", "ten", "Infinity"):
+            monkeypatch.setenv("X_AMOUNTS", bad)
+            with pytest.raises(ImproperlyConfigured, match="X_AMOUNTS"):
+                env.env_amounts("X_AMOUNTS", "1")
+        monkeypatch.setenv("X_AMOUNT", "10,20")
+        with pytest.raises(ImproperlyConfigured, match="X_AMOUNT must be one amount"):
+            env.env_amount("X_AMOUNT", "10")
 
     def test_a_local_secret_key_is_generated_once_and_kept(self, tmp_path, monkeypatch):
         monkeypatch.delenv("SECRET_KEY", raising=False)
