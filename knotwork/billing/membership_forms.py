@@ -94,7 +94,7 @@ class SignUpForm(forms.Form):
 
 class PauseForm(forms.Form):
     until = forms.DateField(
-        label="Resume on", widget=forms.DateInput(attrs={"type": "date"}), help_text="Billing starts again on this day."
+        label="Resume on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), help_text="Billing starts again on this day."
     )
     reason = forms.CharField(max_length=300, required=False, widget=forms.TextInput)
 

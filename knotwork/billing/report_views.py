@@ -87,8 +87,8 @@ class PeriodForm(forms.Form):
     """A period: a preset, or from/to dates (travelling as ``from`` and ``to``); this month by default."""
 
     preset = forms.ChoiceField(label="Period", required=False, choices=[("", "Choose dates"), *PRESETS.items()])
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     PARAM_NAMES = {"start": "from", "end": "to"}
 
@@ -115,7 +115,7 @@ class PeriodForm(forms.Form):
 class DayForm(forms.Form):
     """One local day (``day``, or ``on`` for the ageing date); today by default."""
 
-    day = forms.DateField(label="Day", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label="Day", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args: Any, today: date, label: str = "Day", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -30,7 +30,7 @@ class ClassForm(forms.Form):
     name = forms.CharField(max_length=80, required=False, help_text="Empty: the service's name.")
     service = forms.ModelChoiceField(queryset=Service.objects.none(), empty_label=None)
     therapist = forms.ModelChoiceField(queryset=Service.objects.none(), empty_label=None, label="Led by")
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     time = forms.TimeField(label="Starts at", widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
     duration_minutes = forms.IntegerField(label="Length (minutes)", min_value=5, max_value=Service.MAX_DURATION_MINUTES, initial=60)
     capacity = forms.IntegerField(

@@ -32,7 +32,7 @@ class AboutYouForm(forms.Form):
 class LocalTimeForm(forms.Form):
     """A date and a wall-clock time in the clinic's zone."""
 
-    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     at = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
@@ -100,7 +100,9 @@ class DeskClientForm(forms.Form):
     phone = forms.CharField(
         label="Phone", max_length=40, required=False, widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"})
     )
-    date_of_birth = forms.DateField(label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_of_birth = forms.DateField(
+        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean_phone(self) -> str:
         return clean_phone(self.cleaned_data.get("phone", ""))
@@ -141,7 +143,7 @@ class RepeatForm(forms.Form):
         widget=forms.RadioSelect,
     )
     count = forms.IntegerField(label="Number of appointments", min_value=1, max_value=52, initial=6, required=False)
-    until = forms.DateField(label="Last date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="Last date", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

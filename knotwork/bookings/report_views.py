@@ -33,8 +33,8 @@ from knotwork.lib.views import staff_view
 class ReportForm(forms.Form):
     """The report's options. The dates travel as ``from`` and ``to``, as in the API."""
 
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     therapist = forms.IntegerField(label="Therapist", required=False, min_value=1, max_value=2**31 - 1, widget=forms.Select)
     rebook_weeks = forms.IntegerField(
         label="Weeks to rebook",

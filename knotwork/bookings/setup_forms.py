@@ -215,7 +215,11 @@ class ExceptionForm(forms.ModelForm):
         model = AvailabilityException
         fields = ["day", "kind", "start_time", "end_time"]
         labels = {"day": "Date", "kind": "What changes", "start_time": "From", "end_time": "Until"}
-        widgets = {"day": forms.DateInput(attrs={"type": "date"}), "start_time": _time_widget(), "end_time": _time_widget()}
+        widgets = {
+            "day": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "start_time": _time_widget(),
+            "end_time": _time_widget(),
+        }
         help_texts = {"start_time": "Leave both times empty for a whole day off."}
 
     def __init__(self, *args: Any, target: Membership, **kwargs: Any) -> None:

@@ -40,8 +40,8 @@ class WaitlistForm(forms.Form):
     therapist = forms.ModelChoiceField(
         queryset=Service.objects.none(), required=False, empty_label=_("Any therapist"), label=_("Therapist")
     )
-    earliest_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    latest_date = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    earliest_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    latest_date = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     weekdays = forms.TypedMultipleChoiceField(
         label=_("Days"),
         choices=Weekday.choices,  # translated labels

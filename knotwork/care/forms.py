@@ -61,7 +61,7 @@ class DiagnosisForm(forms.Form):
 class EpisodeForm(DiagnosisForm):
     field_order = ["complaint", "started_on", "goals_note", "drawings", "diagnosis_codes"]
     complaint = forms.CharField(max_length=200, help_text="In the client's words, e.g. “right-sided headaches since March”.")
-    started_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    started_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     goals_note = forms.CharField(
         label="What the client wants to get back to", required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
     )

@@ -28,7 +28,7 @@ class ClientForm(forms.ModelForm):
         model = Client
         fields = [*DEMOGRAPHIC_FIELDS, *CLINICAL_FIELDS]
         widgets = {
-            "date_of_birth": forms.DateInput(attrs={"type": "date"}),
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "clinical_alerts": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {"clinical_alerts": "Allergies (including to oils and lotions) and precautions every therapist must see."}

@@ -116,9 +116,12 @@ class CredentialForm(forms.Form):
     jurisdiction = forms.CharField(label="Jurisdiction", max_length=80, required=False, help_text="State, province or country.")
     number = forms.CharField(label="Licence or certificate number", max_length=60, required=False)
     nmt_level = forms.TypedChoiceField(label="NMT level", choices=NmtLevel.choices, coerce=int, required=False, empty_value=None)
-    issued_on = forms.DateField(label="Issued on", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    issued_on = forms.DateField(label="Issued on", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     expires_on = forms.DateField(
-        label="Expires on", required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Required for licences."
+        label="Expires on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Required for licences.",
     )
     document = forms.FileField(label="Document", required=False, help_text="PDF or a photo of the certificate, up to 10 MB.")
 

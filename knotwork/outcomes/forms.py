@@ -30,7 +30,7 @@ def _score_field(label: str, lo: int = 0, hi: int = 10, *, required: bool = True
 
 
 class MeasureForm(forms.Form):
-    taken_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    taken_on = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args: Any, measure: scoring.Measure, portal: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

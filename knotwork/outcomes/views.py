@@ -172,8 +172,8 @@ def portal_answer(request: HttpRequest, client_id: int, episode_id: int, measure
 
 
 class PeriodForm(djforms.Form):
-    start = djforms.DateField(label="From", required=False, widget=djforms.DateInput(attrs={"type": "date"}))
-    end = djforms.DateField(label="To", required=False, widget=djforms.DateInput(attrs={"type": "date"}))
+    start = djforms.DateField(label="From", required=False, widget=djforms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = djforms.DateField(label="To", required=False, widget=djforms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -238,3 +238,23 @@ class ChoiceLabelTests:
             assert str(WaitlistStatus.OFFERED.label) == "Offre envoyée" and str(Weekday(6).label) == "dimanche"
         with translation.override("en"):
             assert str(AppointmentStatus.NO_SHOW.label) == "Did not attend"
+
+
+class DateInputTests:
+    def test_date_boxes_keep_their_iso_value_in_every_language(self):
+        # A browser's date box only shows an ISO value: "31/01/1990" would leave it empty, and a
+        # Spanish or French client sent back to a form with an error would lose the date typed.
+        from datetime import date
+
+        from django.utils import translation
+
+        from knotwork.bookings.forms import DeskClientForm
+        from knotwork.outcomes.forms import NprsForm
+        from knotwork.outcomes.scoring import measures
+
+        for language in ("en", "es", "fr"):
+            with translation.override(language):
+                born = str(DeskClientForm(initial={"date_of_birth": date(1990, 1, 31)})["date_of_birth"])
+                taken = str(NprsForm(initial={"taken_on": date(2026, 12, 24)}, measure=measures()["nprs"])["taken_on"])
+            assert 'value="1990-01-31"' in born, (language, born)
+            assert 'value="2026-12-24"' in taken, (language, taken)

@@ -59,7 +59,7 @@ def _field(q: Question) -> forms.Field:
     if q.kind == "number":
         return forms.IntegerField(min_value=q.min, max_value=q.max, widget=forms.NumberInput(attrs={"inputmode": "numeric"}), **common)
     if q.kind == "date":
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common)
     if q.kind == "drawing":
         return forms.CharField(widget=forms.HiddenInput(attrs={"data-bodymap-output": ""}), **common)
     raise ValueError(f"unknown question kind {q.kind!r}")
