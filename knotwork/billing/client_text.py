@@ -11,16 +11,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.template.loader import render_to_string
-from django.utils import formats
 from django.utils.translation import gettext
 
-from knotwork.billing.money import ZERO_DECIMAL
+from knotwork.billing.money import format_money
 
 
 def money_text(amount: Decimal, currency: str) -> str:
     """``GBP 1,234.50`` in English, ``GBP 1.234,50`` in Spanish, ``GBP 1 234,50`` in French."""
-    places = 0 if currency in ZERO_DECIMAL else 2
-    return f"{currency} {formats.number_format(amount, decimal_pos=places, use_l10n=True, force_grouping=True)}"
+    return format_money(amount, currency, localized=True)
 
 
 def gift_card_message(card: Any, code: str) -> tuple[str, str]:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils import formats
+
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 # The largest amount one line, payment or refund may carry. Far above any clinic's bill, far below
@@ -112,7 +114,11 @@ def line_totals(
     return LineTotals(net=after, tax=tax, total=after + tax)
 
 
-def format_money(amount: Decimal, currency: str) -> str:
-    """``GBP 1,234.50``: the code, not a symbol, so every currency prints in every font."""
+def format_money(amount: Decimal, currency: str, *, localized: bool = False) -> str:
+    """``GBP 1,234.50``: the code, not a symbol, so every currency prints in every font.
+    ``localized`` writes the number as the active language does (``GBP 1.234,50`` in Spanish,
+    ``GBP 1 234,50`` in French), for text sent to a client in their language."""
     places = 0 if currency in ZERO_DECIMAL else 2
+    if localized:
+        return f"{currency} {formats.number_format(amount, decimal_pos=places, use_l10n=True, force_grouping=True)}"
     return f"{currency} {amount:,.{places}f}"
