@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -47,6 +48,22 @@ SPILLOVER_FILL = "#c0392b"  # hatch colour of a spillover zone without a value
 HATCH_GROUND = "#fbf7f2"
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,40}$")
+
+
+@dataclass(frozen=True)
+class MapWords:
+    """The words a map is drawn with, English by default. ``knotwork.atlas.region_words.map_words``
+    gives them in a client's language; ``labels`` maps every cell to its label with side."""
+
+    labels: Mapping[str, str] | None = None
+    captions: Mapping[str, str] = field(default_factory=lambda: dict(VIEW_CAPTIONS))
+    view_titles: Mapping[str, str] = field(default_factory=lambda: {"front": "front view", "back": "back view"})
+    side_letters: Mapping[str, str] = field(default_factory=lambda: {"R": "R", "L": "L"})
+    insets: Mapping[str, str] = field(default_factory=dict)  # "front.head" -> caption; else the geometry's
+    legend: str = "Legend"
+    intensity: str = "Intensity"
+    scale: str = "from light yellow (mild) to deep red (%(max)s of %(max)s)"
+    keys: str = ""  # the keyboard hint static/atlas/bodymap.js reads to screen readers; empty: its own
 
 
 @cache
@@ -195,6 +212,7 @@ def render_bodymap(
     legend: bool = True,
     scale_max: float = 10,
     compact: bool = False,
+    words: MapWords | None = None,
 ) -> str:
     """Return the body map as HTML/SVG markup (a ``<div class="bodymap">``).
 
@@ -205,6 +223,7 @@ def render_bodymap(
     ``markers`` puts a ringed X at the cells' centres (where a trigger point lies).
     ``compact`` (display mode) leaves out the zoomed insets that show nothing highlighted and,
     when none is left, crops the view to the figure: a small map for a page that shows many.
+    ``words`` gives the labels and captions in another language (English by default).
     Unknown cells raise ``ValueError``. The output is deterministic.
     """
     if mode not in ("display", "input"):
@@ -223,7 +242,8 @@ def render_bodymap(
     _check_cells("categories", categories)
     _check_cells("markers", marker_list)
     marker_list.sort(key=cell_order().__getitem__)  # head to toe, whatever order they came in
-    labels = cell_labels()
+    words = words or MapWords()
+    labels = words.labels or cell_labels()
     geo = geometry()
     is_input = mode == "input"
     width, height = geo["width"], geo["height"]
@@ -252,6 +272,7 @@ def render_bodymap(
         ("data-bodymap-max", _num(scale_max)),
         ("data-bodymap-scale", " ".join(f"{_num(t)}:{c}" for t, c in SCALE_STOPS)),
         ("data-bodymap-neutral", NEUTRAL_FILL),
+        ("data-bodymap-keys", words.keys or None),
     ]
     out.append(f"<div{_attrs(wrapper)}>")
     out.append('<div class="bm-views">')
@@ -259,7 +280,7 @@ def render_bodymap(
     for view in views:
         vdata = geo["views"][view]
         vid = f"{id_prefix}-{view}"
-        caption = VIEW_CAPTIONS[view]
+        caption = words.captions[view]
         shapes = view_shapes(view)
         insets = vdata["insets"]
         view_width = width
@@ -295,7 +316,7 @@ def render_bodymap(
                 desc = " ".join(parts)
                 svg_attrs[-1] = ("aria-labelledby", f"{vid}-title {vid}-desc")
         out.append(f"<svg{_attrs(svg_attrs)}>")
-        out.append(f'<title id="{vid}-title">{escape(title)} ({caption.lower()} view)</title>')
+        out.append(f'<title id="{vid}-title">{escape(title)} ({escape(words.view_titles[view])})</title>')
         if desc:
             out.append(f'<desc id="{vid}-desc">{escape(desc)}</desc>')
 
@@ -317,7 +338,8 @@ def render_bodymap(
             x, y, w, h = inset["frame"]
             out.append(f'<rect class="bm-frame" x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="none"/>')
             cx, cy = _num(x + w / 2), _num(y + 20)
-            out.append(f'<text class="bm-inset-caption" x="{cx}" y="{cy}" text-anchor="middle">{escape(inset["caption"])}</text>')
+            inset_caption = words.insets.get(f"{view}.{inset['id']}", inset["caption"])
+            out.append(f'<text class="bm-inset-caption" x="{cx}" y="{cy}" text-anchor="middle">{escape(inset_caption)}</text>')
         out.append("</g>")
 
         # cells
@@ -373,11 +395,11 @@ def render_bodymap(
             out.append("</g>")
         out.append('<g class="bm-labels" aria-hidden="true">')
         for side in vdata["figure"]["sides"]:
-            out.append(f'<text class="bm-side" x="{side["x"]}" y="{side["y"]}" text-anchor="middle">{escape(side["text"])}</text>')
+            out.append(f'<text class="bm-side" x="{side["x"]}" y="{side["y"]}" text-anchor="middle">{_side_letter(words, side)}</text>')
         for inset in insets:
             for side in inset["sides"]:
                 xy = f'x="{side["x"]}" y="{side["y"]}"'
-                out.append(f'<text class="bm-side bm-side--small" {xy} text-anchor="middle">{escape(side["text"])}</text>')
+                out.append(f'<text class="bm-side bm-side--small" {xy} text-anchor="middle">{_side_letter(words, side)}</text>')
         cap = vdata["figure"]["caption"]
         out.append(f'<text class="bm-caption" x="{cap["x"]}" y="{cap["y"]}" text-anchor="middle">{escape(caption)}</text>')
         out.append("</g>")
@@ -386,12 +408,17 @@ def render_bodymap(
     out.append("</div>")
 
     if legend:
-        out.append(_legend(id_prefix, used_values or is_input, has_essential, has_spillover, bool(marker_list), scale_max))
+        out.append(_legend(id_prefix, used_values or is_input, has_essential, has_spillover, bool(marker_list), scale_max, words))
     out.append("</div>")
     return "".join(out)
 
 
-def _legend(id_prefix: str, scale: bool, essential: bool, spillover: bool, markers: bool, scale_max: float) -> str:
+def _side_letter(words: MapWords, side: Mapping[str, Any]) -> str:
+    """The "R"/"L" letter beside a figure, in the map's language ("D"/"I" in Spanish)."""
+    return escape(words.side_letters.get(side["text"], side["text"]))
+
+
+def _legend(id_prefix: str, scale: bool, essential: bool, spillover: bool, markers: bool, scale_max: float, words: MapWords) -> str:
     items: list[str] = []
     sw = 'class="bm-swatch" viewBox="0 0 24 16" width="24" height="16" aria-hidden="true" focusable="false"'
     if essential:
@@ -418,15 +445,15 @@ def _legend(id_prefix: str, scale: bool, essential: bool, spillover: bool, marke
         stops = "".join(f'<stop offset="{_num(t)}" stop-color="{c}"/>' for t, c in SCALE_STOPS)
         mid = scale_max / 2
         items.append(
-            f'<li class="bm-legend-scale"><span>Intensity</span>'
+            f'<li class="bm-legend-scale"><span>{escape(words.intensity)}</span>'
             f'<svg class="bm-scale" viewBox="0 0 160 28" width="160" height="28" aria-hidden="true" focusable="false">'
             f'<defs><linearGradient id="{gid}">{stops}</linearGradient></defs>'
             f'<rect x="4" y="2" width="152" height="12" rx="2" fill="url(#{gid})" stroke="#333" stroke-width="0.8"/>'
             f'<text x="4" y="26" text-anchor="start">0</text>'
             f'<text x="80" y="26" text-anchor="middle">{_num(mid)}</text>'
             f'<text x="156" y="26" text-anchor="end">{_num(scale_max)}</text></svg>'
-            f'<span class="bm-visually-hidden">from light yellow (mild) to deep red ({_num(scale_max)} of {_num(scale_max)})</span></li>'
+            f'<span class="bm-visually-hidden">{escape(words.scale % {"max": _num(scale_max)})}</span></li>'
         )
     if not items:
         return ""
-    return f'<ul class="bm-legend" aria-label="Legend">{"".join(items)}</ul>'
+    return f'<ul class="bm-legend" aria-label="{escape(words.legend, quote=True)}">{"".join(items)}</ul>'

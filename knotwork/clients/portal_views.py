@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from knotwork.atlas.bodymap import render_bodymap
+from knotwork.atlas.region_words import map_words, quality_labels
 from knotwork.clients.consent import SIGNATURE_HEIGHT, SIGNATURE_WIDTH, ConsentDocument, current_documents
 from knotwork.clients.documents import consent_pdf_response
 from knotwork.clients.forms import OwnDetailsForm
@@ -37,10 +38,9 @@ from knotwork.clients.intake.selectors import (
 from knotwork.clients.language import active_language, language_name
 from knotwork.clients.models import Client, IntakeStatus, IntakeSubmission
 from knotwork.clients.services import client_update_own_details
-from knotwork.engine import QUALITY_LABELS
 
 
-def bodymap_input(marks: list[dict[str, Any]], *, id_prefix: str) -> str:
+def bodymap_input(marks: list[dict[str, Any]], *, id_prefix: str, language: str = SOURCE_LANGUAGE) -> str:
     return mark_safe(  # noqa: S308  (render_bodymap escapes every piece of text itself)
         render_bodymap(
             values={m["cell"]: m["intensity"] for m in marks},
@@ -48,6 +48,7 @@ def bodymap_input(marks: list[dict[str, Any]], *, id_prefix: str) -> str:
             mode="input",
             id_prefix=id_prefix,
             title=gettext("Pain drawing"),
+            words=map_words(language),
         )
     )
 
@@ -80,15 +81,15 @@ def _drawing_context(form: SectionForm) -> dict[str, Any]:
     q = next((q for q in form.section.questions if q.kind == "drawing"), None)
     if q is None:
         return {}
-    raw = form.drawing_raw(q.id)
+    raw, language = form.drawing_raw(q.id), active_language()
     try:
         marks = json.loads(raw).get("marks", []) if raw else []
-        summary = drawing_words(marks)
-        bodymap = bodymap_input(marks, id_prefix="intake-map")
+        summary = drawing_words(marks, language)
+        bodymap = bodymap_input(marks, id_prefix="intake-map", language=language)
     except (ValueError, AttributeError, TypeError, KeyError):
-        summary, bodymap = "", bodymap_input([], id_prefix="intake-map")
+        summary, bodymap = "", bodymap_input([], id_prefix="intake-map", language=language)
     return {"drawing_q": q, "drawing_field": form[q.id], "drawing_raw": raw, "drawing_summary": summary, "bodymap": bodymap,
-            "qualities": QUALITY_LABELS}  # fmt: skip
+            "qualities": quality_labels(language)}  # fmt: skip
 
 
 @login_required
@@ -215,13 +216,14 @@ def portal_drawing_new(request: HttpRequest, client_id: int) -> HttpResponse:
 
 def drawing_form_context(form: DrawingForm, *, client: Client, portal: bool) -> dict[str, Any]:
     raw = str(form.data.get("drawing", "")) if form.is_bound else ""
+    language = active_language() if portal else SOURCE_LANGUAGE  # staff pages keep the atlas's English
     try:
         marks = json.loads(raw).get("marks", []) if raw else []
-        bodymap, summary = bodymap_input(marks, id_prefix="drawing-map"), drawing_words(marks)
+        bodymap, summary = bodymap_input(marks, id_prefix="drawing-map", language=language), drawing_words(marks, language)
     except (ValueError, AttributeError, TypeError, KeyError):
-        bodymap, summary = bodymap_input([], id_prefix="drawing-map"), ""
-    return {"client": client, "form": form, "bodymap": bodymap, "drawing_raw": raw, "drawing_summary": summary, "qualities": QUALITY_LABELS,
-            "portal": portal}  # fmt: skip
+        bodymap, summary = bodymap_input([], id_prefix="drawing-map", language=language), ""
+    return {"client": client, "form": form, "bodymap": bodymap, "drawing_raw": raw, "drawing_summary": summary,
+            "qualities": quality_labels(language), "portal": portal}  # fmt: skip
 
 
 @login_required

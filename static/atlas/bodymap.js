@@ -2,6 +2,11 @@
  * Knotwork body map widget (ES module, no dependencies, safe under a strict CSP:
  * no inline scripts, no inline event handlers, no eval, no style attributes in markup).
  *
+ * Labels: the cells' aria-labels (rendered in the page's language) name the areas in the summary,
+ * the tooltip and to screen readers; the quality control's option labels name the qualities, also
+ * for a drawing restored from the output field; the map's data-bodymap-keys attribute, when
+ * present, is the keyboard hint read to screen readers.
+ *
  * Load it once per page:  <script type="module" src="{% static 'atlas/bodymap.js' %}"></script>
  * It initialises every map on DOMContentLoaded and again on htmx's `htmx:load` event, so maps
  * swapped in by htmx work too. `initBodymap(element)` and `initAll(root)` are exported.
@@ -97,6 +102,18 @@ function readControl(ctrl) {
   return checked ? { value: checked.value, label: labelText(checked) } : { value: "", label: "" };
 }
 
+/** The label the quality control gives a value (a restored mark shows it, not its id). */
+function labelOf(ctrl, value) {
+  if (!ctrl || !value) return value || "";
+  if (ctrl instanceof HTMLSelectElement) {
+    const opt = Array.from(ctrl.options).find((o) => o.value === value);
+    return opt ? opt.textContent.trim() : value;
+  }
+  const inputs = ctrl instanceof HTMLInputElement ? [ctrl] : Array.from(ctrl.querySelectorAll("input"));
+  const input = inputs.find((i) => i.value === value);
+  return input && (input.type === "radio" || input.type === "checkbox") ? labelText(input) : value;
+}
+
 function labelText(input) {
   const l = input.labels && input.labels[0];
   return l ? l.textContent.trim() : input.value;
@@ -148,7 +165,8 @@ class BodyMap {
     const hint = document.createElement("p");
     hint.id = `${this.root.id || "bodymap"}-keys-${Math.random().toString(36).slice(2, 8)}`;
     hint.className = "visually-hidden";
-    hint.textContent = "Arrow keys move between areas; Enter or Space marks or clears the area.";
+    // The page's language comes with the map (data-bodymap-keys); English when it does not.
+    hint.textContent = this.root.dataset.bodymapKeys || "Arrow keys move between areas; Enter or Space marks or clears the area.";
     this.root.appendChild(hint);
     const first = this.focusable.find((el) => this.marks.has(el.dataset.cell)) || this.focusable[0];
     for (const el of this.focusable) {
@@ -231,7 +249,8 @@ class BodyMap {
         if (data && Array.isArray(data.marks)) {
           for (const m of data.marks) {
             if (m && this.byCell.has(m.cell) && m.intensity > 0) {
-              this.marks.set(m.cell, { intensity: Number(m.intensity), quality: m.quality || null, qualityLabel: m.quality || "" });
+              const quality = m.quality || null;
+              this.marks.set(m.cell, { intensity: Number(m.intensity), quality, qualityLabel: labelOf(this.control("quality"), quality) });
             }
           }
           restored = true;
@@ -245,7 +264,7 @@ class BodyMap {
         const v = parseFloat(els[0].dataset.value || "0");
         if (v > 0) {
           const q = els[0].dataset.quality || null;
-          this.marks.set(cell, { intensity: v, quality: q, qualityLabel: q || "" });
+          this.marks.set(cell, { intensity: v, quality: q, qualityLabel: labelOf(this.control("quality"), q) });
         }
       }
     }

@@ -21,6 +21,7 @@ from knotwork.accounts.models import Capability, Clinic, Membership
 from knotwork.accounts.permissions import membership_for, require
 from knotwork.atlas.bodymap import cell_label
 from knotwork.atlas.loader import atlas
+from knotwork.atlas.region_words import quality_label, region_label
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_record
 from knotwork.clients.consent import ConsentDocument, current_documents
@@ -44,7 +45,7 @@ from knotwork.clients.models import (
     ScreeningFlag,
 )
 from knotwork.clients.selectors import OPEN_CLIENT
-from knotwork.engine import DEFAULT_TOP, QUALITY_LABELS, ExplainResult, Triage, explain
+from knotwork.engine import DEFAULT_TOP, ExplainResult, Triage, explain
 
 
 def intake_form_for(clinic: Clinic, language: str = SOURCE_LANGUAGE) -> FormDefinition:
@@ -188,16 +189,21 @@ def compare_drawings(before: PainDrawing, after: PainDrawing) -> Comparison:
     )
 
 
-def mark_words(mark: dict[str, Any]) -> str:
-    """The same wording as the body-map widget's summary: "right temple 7/10, aching"."""
-    label = cell_label(mark["cell"])
+def mark_words(mark: dict[str, Any], language: str = SOURCE_LANGUAGE) -> str:
+    """The same wording as the body-map widget's summary: "right temple 7/10, aching".
+
+    In ``language`` for a client's page ("sien derecha 7/10, dolor sordo"); staff pages keep the
+    default, English. The place and quality words come from :mod:`knotwork.atlas.region_words`.
+    """
+    label = region_label(mark["cell"], language)
     words = f"{label[:1].lower()}{label[1:]} {mark['intensity']}/10"
-    quality = QUALITY_LABELS.get(mark.get("quality") or "", mark.get("quality"))
+    quality = quality_label(mark["quality"], language) if mark.get("quality") else ""
     return words + (f", {quality[:1].lower()}{quality[1:]}" if quality else "")
 
 
-def drawing_words(marks: list[dict[str, Any]]) -> str:
-    return "; ".join(mark_words(m) for m in marks)
+def drawing_words(marks: list[dict[str, Any]], language: str = SOURCE_LANGUAGE) -> str:
+    """A drawing's marks in words, head to toe as given, in ``language`` (English by default)."""
+    return "; ".join(mark_words(m, language) for m in marks)
 
 
 def consents_due(client: Client, language: str = SOURCE_LANGUAGE) -> list[ConsentDocument]:
