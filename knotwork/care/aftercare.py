@@ -1,15 +1,21 @@
 """The aftercare sheet: what a visit did, in plain words, and what to do next. One builder for
-the screen, the PDF and the portal, so they never disagree."""
+the screen, the PDF and the portal, so they never disagree.
+
+Built in the active language: the fixed text through gettext, the techniques' plain words and
+the home program's exercises from the library's word files (English where an entry has no
+up-to-date translation). Pages call it in the request's language; the PDF printed for a client
+is built inside ``client_translation(client)``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.utils import dateformat
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 
-from knotwork.care.library import Exercise, library, techniques
+from knotwork.care.library import Exercise, exercise_in, library, techniques_in
 from knotwork.care.models import HomeProgramItem, Visit
+from knotwork.clients.language import active_language
 
 
 @dataclass(frozen=True)
@@ -44,17 +50,24 @@ def _muscle_phrase(names: list[str]) -> str:
     names = list(dict.fromkeys(n.lower() for n in names))
     if len(names) <= 1:
         return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return gettext("%(list)s and %(last)s") % {"list": ", ".join(names[:-1]), "last": names[-1]}
+
+
+def _muscle_on_side(name: str, side: str) -> str:
+    if side == "right":
+        return pgettext("aftercare", "%(muscle)s (right)") % {"muscle": name}
+    if side == "left":
+        return pgettext("aftercare", "%(muscle)s (left)") % {"muscle": name}
+    return name
 
 
 def aftercare_for(visit: Visit, program_items: list[HomeProgramItem]) -> Aftercare:
     """``visit`` must come from ``visit_full`` (techniques with their muscles prefetched)."""
-    techs = techniques()
+    language = active_language()
+    techs = techniques_in(language)
     by_tech: dict[str, list[str]] = {}
     for t in visit.techniques.all():
-        by_tech.setdefault(t.technique, []).append(
-            f"{t.muscle.name} ({t.get_side_display().lower()})" if t.side != "midline" else t.muscle.name
-        )
+        by_tech.setdefault(t.technique, []).append(_muscle_on_side(t.muscle.name, t.side))
     did = [f"{techs[k].plain[:1].upper()}{techs[k].plain[1:]} — {_muscle_phrase(v)}." for k, v in by_tech.items() if k in techs]
     if not did:
         did = [gettext("We examined the muscles that can cause your pain and talked through what we found.")]
@@ -83,5 +96,5 @@ def aftercare_for(visit: Visit, program_items: list[HomeProgramItem]) -> Afterca
             gettext("anything that worries you."),
             gettext("Chest pain, sudden breathlessness, or the worst headache of your life: call emergency services, not the clinic."),
         ],
-        program=[ProgramLine(exercise=lib[i.exercise], item=i) for i in program_items if i.exercise in lib],
+        program=[ProgramLine(exercise=exercise_in(lib[i.exercise], language), item=i) for i in program_items if i.exercise in lib],
     )

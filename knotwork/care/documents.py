@@ -100,6 +100,8 @@ def aftercare_pdf(sheet: Aftercare, *, visit_id: int) -> HttpResponse:
             doc.svg(figure_svg(entry.exercise.pose, entry.exercise.focus), width=30)
             for n, step in enumerate(entry.exercise.steps, 1):
                 doc.paragraph(f"{n}. {step}", size=9.5)
+            if entry.exercise.cautions:
+                doc.paragraph(f"{gettext('Take care:')} {' '.join(entry.exercise.cautions)}", size=9.5)
             if entry.item.note:
                 doc.paragraph(gettext("Note: %(note)s") % {"note": entry.item.note}, muted=True, size=9.5)
     doc.section(gettext("When to call the clinic"))

@@ -3,12 +3,22 @@
 Both are YAML under ``data/``, validated when first loaded (against the screening techniques
 and the atlas) and cached for the life of the process. Ids are stored on rows, so they are
 public contracts: add ids, never rename or reuse one.
+
+What a client reads (an exercise's name, steps and cautions; a technique's name and plain
+description) is also worded in Spanish and French, in ``data/exercises_i18n/<language>.yaml``
+and ``data/techniques_i18n/<language>.yaml``, keyed by id. Each entry carries ``en_hash``, the
+:func:`source_hash` of the English it translates: when the English changes, the entry no longer
+matches and the client reads the English until a reviewed translation is written (a stale
+caution is never shown).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +29,9 @@ from knotwork.atlas.loader import atlas
 from knotwork.clients.intake.screening import techniques as screening_techniques
 
 DATA = Path(__file__).resolve().parent / "data"
+log = logging.getLogger(__name__)
+I18N = DATA  # holds exercises_i18n/ and techniques_i18n/
+SOURCE_LANGUAGE = "en"
 KINDS = ("stretch", "release", "strength", "mobility", "relaxation")
 POSES = ("standing", "seated", "supine", "prone", "kneeling", "side-lying", "quadruped")
 FOCI = (
@@ -65,6 +78,7 @@ class Exercise:
     steps: tuple[str, ...]
     dosage: Dosage
     cautions: tuple[str, ...]
+    language: str = SOURCE_LANGUAGE  # the language name, steps and cautions are worded in
 
 
 @dataclass(frozen=True)
@@ -171,3 +185,98 @@ def self_care_for_trigger_points(tp_ids: set[str]) -> list[Exercise]:
     lib = library()
     wanted = {slug for slug, tps in self_care_slugs().items() if tp_ids & set(tps)}
     return [e for e in lib.exercises if e.id in wanted]
+
+
+# --- the client's language ------------------------------------------------------------------
+
+
+def source_hash(*parts: str | tuple[str, ...] | list[str]) -> str:
+    """A short fingerprint of English wording: a translation records the one it was made from."""
+    flat = [list(p) if isinstance(p, tuple | list) else p for p in parts]
+    return hashlib.sha256(json.dumps(flat, ensure_ascii=False).encode("utf-8")).hexdigest()[:12]
+
+
+def exercise_hash(e: Exercise) -> str:
+    return source_hash(e.name, e.steps, e.cautions)
+
+
+def technique_hash(t: Technique) -> str:
+    return source_hash(t.name, t.plain)
+
+
+def _words_file(kind: str, language: str, section: str) -> dict[str, Any]:
+    """One section of a word file. A broken file is logged and read as empty, so the client gets
+    the English rather than an error page (the word-file tests fail on it)."""
+    path = I18N / f"{kind}_i18n" / f"{language}.yaml"
+    if language == SOURCE_LANGUAGE or not language.isalpha() or not path.is_file():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        log.error("%s_i18n/%s.yaml: not valid YAML (%s); showing English", kind, language, exc)
+        return {}
+    found = raw.get(section) if isinstance(raw, dict) else None
+    if not isinstance(found, dict):
+        log.error("%s_i18n/%s.yaml: %r should be a mapping; showing English", kind, language, section)
+        return {}
+    return found
+
+
+def _texts(value: Any, count: int) -> tuple[str, ...] | None:
+    """A list of ``count`` non-empty strings as a tuple, else None (the entry is unusable)."""
+    if not isinstance(value, list) or len(value) != count or not all(isinstance(v, str) and v.strip() for v in value):
+        return None
+    return tuple(v.strip() for v in value)
+
+
+@cache
+def exercises_in(language: str) -> dict[str, Exercise]:
+    """Exercise id -> the exercise worded in ``language``, for every entry whose translation matches
+    the current English (same fingerprint, every field, as many steps and cautions). Ids, targets,
+    figure and dosage are the English entry's."""
+    entries = _words_file("exercises", language, "exercises")
+    out: dict[str, Exercise] = {}
+    for e in library().exercises:
+        entry = entries.get(e.id)
+        if not isinstance(entry, dict) or entry.get("en_hash") != exercise_hash(e):
+            continue
+        name, steps, cautions = entry.get("name"), _texts(entry.get("steps"), len(e.steps)), _texts(entry.get("cautions"), len(e.cautions))
+        if isinstance(name, str) and name.strip() and steps is not None and cautions is not None:
+            out[e.id] = replace(e, name=name.strip(), steps=steps, cautions=cautions, language=language)
+    return out
+
+
+def exercise_in(exercise: Exercise, language: str) -> Exercise:
+    """``exercise`` worded in ``language``; the English one when there is no up-to-date translation."""
+    return exercises_in(language).get(exercise.id, exercise)
+
+
+@cache
+def common_cautions_in(language: str) -> tuple[str, ...]:
+    """The cautions said under every program, in ``language`` when translated from the current English."""
+    english = library().common_cautions
+    entry = _words_file("exercises", language, "common_cautions")
+    if entry.get("en_hash") == source_hash(english):
+        texts = _texts(entry.get("text"), len(english))
+        if texts is not None:
+            return texts
+    return english
+
+
+@cache
+def techniques_in(language: str) -> dict[str, Technique]:
+    """Technique id -> the technique worded in ``language`` (name and plain words), where the
+    translation matches the current English; the English technique otherwise."""
+    entries = _words_file("techniques", language, "techniques")
+    out: dict[str, Technique] = {}
+    for t in techniques().values():
+        entry = entries.get(t.id)
+        if not isinstance(entry, dict) or entry.get("en_hash") != technique_hash(t):
+            out[t.id] = t
+            continue
+        name, plain = entry.get("name"), entry.get("plain")
+        if isinstance(name, str) and name.strip() and isinstance(plain, str) and plain.strip():
+            out[t.id] = replace(t, name=name.strip(), plain=plain.strip())
+        else:
+            out[t.id] = t
+    return out

@@ -6,11 +6,17 @@ baseline as a solid line, and the MCID band: scores inside it are within a clini
 unimportant change of the baseline; a point outside it on the "better" side is an important
 improvement. Where a measure has no MCID but an MDC, the band is the MDC (measurement error).
 Print-safe: the band also has dashed edges and flagged points differ in shape, not only colour.
-Pure: no Django imports; every text is escaped.
+
+The words a chart says (baseline, "better", the band's label, dates, decimals, title) come from
+:class:`ChartWords`: English by default, as staff pages and the progress report read them; a
+client's page passes :func:`client_words`, the same words in the active language through
+gettext. Pure otherwise (Django is imported only inside :func:`client_words`); every text is
+escaped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
@@ -24,6 +30,74 @@ BAND = "#cfe7e3"
 GRID = "#d9dedf"
 GOOD = "#0f5257"
 BAD = "#a4262c"
+
+
+def _day(when: datetime) -> str:
+    return f"{when:%d %b}"
+
+
+def _long_day(when: datetime) -> str:
+    return f"{when:%d %b %Y}"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class ChartWords:
+    """Everything a chart writes, as ``%(name)s`` patterns and formatters. The defaults are the
+    English of staff pages and reports."""
+
+    baseline: str = "baseline"
+    better_up: str = "better ↑"
+    better_down: str = "better ↓"
+    band: str = "%(name)s band (+/-%(value)s)"
+    band_value: str = "%(name)s (+/-%(value)s)"
+    title: str = "%(measure)s over time"
+    desc: str = "%(measure)s from %(start)s to %(end)s: %(values)s"
+    no_data: str = "No scores yet"
+    day: Callable[[datetime], str] = _day
+    long_day: Callable[[datetime], str] = _long_day
+    number: Callable[[float], str] = _number
+
+    def title_for(self, measure: str) -> str:
+        return self.title % {"measure": measure}
+
+    def desc_for(self, measure: str, series: list[tuple[datetime, float, str]]) -> str:
+        """The chart's description for screen readers: the measure, the period and every score."""
+        if not series:
+            return f"{measure}: {self.no_data}"
+        texts = [self.number(v) for _, v, _ in series]
+        values = ("; " if any("," in t for t in texts) else ", ").join(texts)  # "1,6; 2,4" where the comma is decimal
+        return self.desc % {"measure": measure, "start": self.long_day(series[0][0]), "end": self.long_day(series[-1][0]), "values": values}
+
+
+ENGLISH = ChartWords()
+
+
+def client_words() -> ChartWords:
+    """The chart's words in the active language (a client's page, or a document rendered inside
+    ``client_translation``). Dates use the catalogue's short and long date formats, decimals the
+    language's separator (0,5 in Spanish and French)."""
+    from django.utils import dateformat, formats
+    from django.utils.translation import gettext, pgettext
+
+    short, long = gettext("j M"), gettext("j M Y")
+    separator = str(formats.get_format("DECIMAL_SEPARATOR"))
+    return ChartWords(
+        baseline=pgettext("outcome chart", "baseline"),
+        better_up=pgettext("outcome chart", "better ↑"),
+        better_down=pgettext("outcome chart", "better ↓"),
+        band=pgettext("outcome chart", "%(name)s band (+/-%(value)s)"),
+        band_value=pgettext("outcome chart", "%(name)s (+/-%(value)s)"),
+        title=pgettext("outcome chart", "%(measure)s over time"),
+        desc=pgettext("outcome chart", "%(measure)s from %(start)s to %(end)s: %(values)s"),
+        no_data=pgettext("outcome chart", "No scores yet"),
+        day=lambda when: dateformat.format(when, short),
+        long_day=lambda when: dateformat.format(when, long),
+        number=lambda value: f"{value:g}".replace(".", separator),
+    )
 
 
 @dataclass(frozen=True)
@@ -53,6 +127,7 @@ class Plot:
     x_ticks: list[tuple[float, str]] = field(default_factory=list)
     better_up: bool = True
     unit: str = ""
+    words: ChartWords = ENGLISH
 
 
 def _nice_step(span: float) -> float:
@@ -80,8 +155,10 @@ def plot(
     baseline: float | None,
     width: float = 560,
     height: float = 220,
+    words: ChartWords = ENGLISH,
 ) -> Plot:
-    """Lay out ``series`` (time, score, flag), oldest first. Time runs left to right in proportion."""
+    """Lay out ``series`` (time, score, flag), oldest first. Time runs left to right in proportion.
+    Labels (dates, ticks, the band) are written with ``words``."""
     values = [v for _, v, _ in series]
     threshold = m.mcid or m.mdc
     centre = 0.0 if m.flag_on == "value" else baseline
@@ -90,7 +167,7 @@ def plot(
         band = (min(m.max, centre + threshold.value), max(m.min, centre - threshold.value))
     lo, hi = _range(m, values + ([centre] if centre is not None else []), band)
     p = Plot(width=width, height=height, left=48, right=30, top=14, bottom=34, y_min=lo, y_max=hi,
-             better_up=m.higher_is_better, unit=m.unit)  # fmt: skip
+             better_up=m.higher_is_better, unit=m.unit, words=words)  # fmt: skip
     inner_w = width - p.left - p.right
     inner_h = height - p.top - p.bottom
 
@@ -102,7 +179,7 @@ def plot(
         span = (t1 - t0).total_seconds()
         for when, value, flag in series:
             x = p.left + (inner_w * (when - t0).total_seconds() / span if span else inner_w / 2)
-            p.points.append(Point(x, y_of(value), value, f"{when:%d %b}", flag))
+            p.points.append(Point(x, y_of(value), value, words.day(when), flag))
         seen: set[str] = set()
         for pt in p.points:
             if pt.label not in seen and all(abs(pt.x - x) > 46 for x, _ in p.x_ticks):
@@ -111,19 +188,22 @@ def plot(
     step = _nice_step(hi - lo)
     tick = step * -(-lo // step)
     while tick <= hi + 1e-9:
-        p.y_ticks.append((y_of(tick), f"{tick:g}"))
+        p.y_ticks.append((y_of(tick), words.number(tick)))
         tick += step
     if centre is not None:
         p.baseline_y = y_of(centre)
     if band is not None and threshold is not None:
         p.band = (y_of(band[0]), y_of(band[1]))
         name = "MCID" if m.mcid else "MDC"
-        p.band_label = f"{name} band (+/-{threshold.value:g})" if m.flag_on != "value" else f"{name} (+/-{threshold.value:g})"
+        pattern = words.band if m.flag_on != "value" else words.band_value
+        p.band_label = pattern % {"name": name, "value": words.number(threshold.value)}
     return p
 
 
 def svg(p: Plot, *, title: str, desc: str, id_prefix: str) -> str:
-    """The plot as an accessible inline SVG (title and description; presentation attributes only)."""
+    """The plot as an accessible inline SVG (title and description; presentation attributes only),
+    its words from the plot's :class:`ChartWords`."""
+    words = p.words
     t_id, d_id = f"{id_prefix}-title", f"{id_prefix}-desc"
     out = [
         f'<svg class="outcome-chart" viewBox="0 0 {p.width:g} {p.height:g}" role="img" aria-labelledby="{t_id} {d_id}" '
@@ -143,24 +223,27 @@ def svg(p: Plot, *, title: str, desc: str, id_prefix: str) -> str:
         out.append(f'<text x="{x0 - 6:.1f}" y="{y + 4:.1f}" text-anchor="end" fill="{SOFT}">{escape(label)}</text>')
     if p.baseline_y is not None:
         out.append(f'<line x1="{x0:.1f}" y1="{p.baseline_y:.1f}" x2="{x1:.1f}" y2="{p.baseline_y:.1f}" stroke="{INK}" stroke-width="1.4"/>')
-        out.append(f'<text x="{x0 + 4:.1f}" y="{p.baseline_y - 4:.1f}" fill="{INK}">baseline</text>')
+        out.append(f'<text x="{x0 + 4:.1f}" y="{p.baseline_y - 4:.1f}" fill="{INK}">{escape(words.baseline)}</text>')
     bottom_y = p.height - p.bottom
     out.append(f'<line x1="{x0:.1f}" y1="{bottom_y:.1f}" x2="{x1:.1f}" y2="{bottom_y:.1f}" stroke="{SOFT}"/>')
     for x, label in p.x_ticks:
         out.append(f'<text x="{x:.1f}" y="{bottom_y + 16:.1f}" text-anchor="middle" fill="{SOFT}">{escape(label)}</text>')
-    arrow = "better &#8593;" if p.better_up else "better &#8595;"
-    out.append(f'<text x="6" y="{p.height - 4:.1f}" fill="{SOFT}" font-size="10">{arrow}</text>')
+    arrow = words.better_up if p.better_up else words.better_down
+    out.append(f'<text x="6" y="{p.height - 4:.1f}" fill="{SOFT}" font-size="10">{escape(arrow)}</text>')
+    if not p.points:
+        mid_x, mid_y = (x0 + x1) / 2, (p.top + bottom_y) / 2
+        out.append(f'<text x="{mid_x:.1f}" y="{mid_y:.1f}" text-anchor="middle" fill="{SOFT}">{escape(words.no_data)}</text>')
     if len(p.points) > 1:
         path = " ".join(f"{pt.x:.1f},{pt.y:.1f}" for pt in p.points)
         out.append(f'<polyline points="{path}" fill="none" stroke="{BRAND}" stroke-width="2"/>')
     for pt in p.points:
-        out.append(_marker(pt))
+        out.append(_marker(pt, words))
     out.append("</svg>")
     return "".join(out)
 
 
-def _marker(pt: Point) -> str:
-    label = f"<title>{escape(pt.label)}: {pt.value:g}</title>"
+def _marker(pt: Point, words: ChartWords) -> str:
+    label = f"<title>{escape(pt.label)}: {escape(words.number(pt.value))}</title>"
     if pt.flag == IMPORTANT_IMPROVEMENT:
         return (f'<g><circle cx="{pt.x:.1f}" cy="{pt.y:.1f}" r="6" fill="{GOOD}" stroke="#fff" stroke-width="1.5"/>'
                 f'<circle cx="{pt.x:.1f}" cy="{pt.y:.1f}" r="8.5" fill="none" stroke="{GOOD}"/>{label}</g>')  # fmt: skip

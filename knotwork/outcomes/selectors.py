@@ -114,7 +114,13 @@ class Series:
 
 
 def build_series(
-    m: scoring.Measure, responses: list[OutcomeResponse], signed_visits: list[datetime], *, no_change_after: int, id_prefix: str
+    m: scoring.Measure,
+    responses: list[OutcomeResponse],
+    signed_visits: list[datetime],
+    *,
+    no_change_after: int,
+    id_prefix: str,
+    words: charts.ChartWords = charts.ENGLISH,
 ) -> Series:
     visits = sorted(signed_visits)
     base = responses[0]
@@ -136,9 +142,9 @@ def build_series(
         change = scoring.assess(m, baseline=base_value, latest=base_value, visits_since_baseline=since_now, no_change_after=no_change_after)
     series = Series(m, responses, flags, change, since_now)
     points = [(timezone.localtime(r.taken_at), float(r.score), f) for r, f in zip(responses, flags, strict=True)]
-    series.plot = charts.plot(m, points, baseline=None if m.flag_on == "value" else base_value)
-    desc = f"{m.name} from {points[0][0]:%d %b %Y} to {points[-1][0]:%d %b %Y}: " + ", ".join(f"{v:g}" for _, v, _ in points)
-    series.chart = mark_safe(charts.svg(series.plot, title=f"{m.short} over time", desc=desc, id_prefix=id_prefix))  # noqa: S308  (charts.svg escapes all text)
+    series.plot = charts.plot(m, points, baseline=None if m.flag_on == "value" else base_value, words=words)
+    title, desc = words.title_for(m.short), words.desc_for(m.name, points)
+    series.chart = mark_safe(charts.svg(series.plot, title=title, desc=desc, id_prefix=id_prefix))  # noqa: S308  (charts.svg escapes all text)
     return series
 
 
@@ -263,8 +269,9 @@ def episode_progress(episode: Episode) -> Progress:
 # --- the client page and the portal ----------------------------------------------------------
 
 
-def client_summary(client: Client) -> list[tuple[Episode, list[Series]]]:
-    """The five latest episodes, each with its measure series (empty when nothing is recorded yet)."""
+def client_summary(client: Client, *, words: charts.ChartWords = charts.ENGLISH) -> list[tuple[Episode, list[Series]]]:
+    """The five latest episodes, each with its measure series (empty when nothing is recorded yet);
+    the charts written with ``words`` (English for staff, ``charts.client_words()`` in the portal)."""
     episodes = list(Episode.objects.filter(client=client).select_related("clinic").order_by("-started_on", "-id")[:5])
     responses = OutcomeResponse.objects.filter(episode__in=episodes).order_by("taken_at", "id")
     visits = Visit.objects.filter(episode__in=episodes).signed().values_list("episode_id", "started_at")
@@ -279,7 +286,7 @@ def client_summary(client: Client) -> list[tuple[Episode, list[Series]]]:
     out = []
     for ep in episodes:
         after = schedules[ep.pk].no_change_after if ep.pk in schedules else 4
-        series = [build_series(known[m], rs, signed[ep.pk], no_change_after=after, id_prefix=f"c{ep.pk}-{m}")
+        series = [build_series(known[m], rs, signed[ep.pk], no_change_after=after, id_prefix=f"c{ep.pk}-{m}", words=words)
                   for m, rs in by_ep[ep.pk].items() if m in known]  # fmt: skip
         out.append((ep, series))
     return out

@@ -24,7 +24,7 @@ from knotwork.care.models import Episode, EpisodeStatus
 from knotwork.clients.intake.selectors import get_own_client
 from knotwork.lib.csv import csv_response
 from knotwork.lib.views import staff_view
-from knotwork.outcomes import analytics, forms, scoring, selectors, services
+from knotwork.outcomes import analytics, charts, forms, scoring, selectors, services
 from knotwork.outcomes.models import OutcomeResponse, Source
 from knotwork.outcomes.report import progress_pdf
 
@@ -149,7 +149,8 @@ def report_pdf(request: HttpRequest, client_id: int, episode_id: int) -> HttpRes
 @login_required
 def portal_measures(request: HttpRequest, client_id: int) -> HttpResponse:
     client = get_own_client(request.user, client_id)
-    context = {"client": client, "due": selectors.portal_due(client), "summary": selectors.client_summary(client)}
+    summary = selectors.client_summary(client, words=charts.client_words())  # the client's language, not staff English
+    context = {"client": client, "due": selectors.portal_due(client), "summary": summary}
     return render(request, "outcomes/portal_measures.html", context)
 
 

@@ -3,6 +3,7 @@ check-in page and the clinic's care settings."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django.contrib import messages
@@ -21,11 +22,11 @@ from knotwork.care import selectors, services
 from knotwork.care.aftercare import aftercare_for
 from knotwork.care.documents import aftercare_pdf as aftercare_pdf_response
 from knotwork.care.forms import AdherenceForm, CareSettingsForm, CheckInAnswerForm, DosageForm, ProgramItemForm
-from knotwork.care.library import library
+from knotwork.care.library import common_cautions_in, exercise_in, library
 from knotwork.care.models import CareSettings, HomeProgramItem, Visit
 from knotwork.care.views.common import add_errors, figure, form_status
 from knotwork.clients.intake.selectors import get_clinical_client, get_own_client
-from knotwork.clients.language import client_translation
+from knotwork.clients.language import active_language, client_translation
 from knotwork.clients.models import Client
 from knotwork.lib.views import staff_view
 
@@ -127,10 +128,12 @@ def _portal_days() -> list:
 def portal_program(request: HttpRequest, client_id: int, form: AdherenceForm | None = None) -> HttpResponse:
     client = get_own_client(request.user, client_id)
     days = _portal_days()
-    rows = selectors.program_rows(services.program_for(client), since=days[0])
+    language = active_language()  # the client reads the exercises in the page's language
+    rows = [replace(r, exercise=exercise_in(r.exercise, language))
+            for r in selectors.program_rows(services.program_for(client), since=days[0])]  # fmt: skip
     figures = {r.exercise.id: figure(r.exercise) for r in rows}
     context = {"client": client, "rows": rows, "days": days, "today": days[-1], "figures": figures, "form": form,
-               "common_cautions": library().common_cautions}  # fmt: skip
+               "common_cautions": common_cautions_in(language)}  # fmt: skip
     return render(request, "care/portal_program.html", context, status=form_status(form))
 
 
