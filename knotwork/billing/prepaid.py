@@ -440,14 +440,29 @@ def package_amount(invoice: Invoice, line: InvoiceLine) -> Decimal:
     return min(unit, invoice_money(invoice).balance)
 
 
+def _family_check(package: ClientPackage, client: Client) -> None:
+    """Someone other than the buyer: only the buyer's family, at the time of use, and only with a shareable package."""
+    from knotwork.clients.family import same_family
+
+    if not package.shareable:
+        raise PrepaidError("Only the client who bought this package can use its sessions.", field="package")
+    buyer = Client.objects.only("pk", "clinic_id", "first_name", "last_name").get(pk=package.client_id)
+    if not same_family(client, buyer):
+        raise PrepaidError(
+            f"Only the buyer's family can use this package: {client.full_name} is not linked to {buyer.full_name} as family. "
+            "Link them on the client page first.",
+            field="package",
+        )
+
+
 def package_check(package: ClientPackage, *, invoice: Invoice, client: Client) -> tuple[ClientPackage, InvoiceLine]:
     package = ClientPackage.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=package.pk)
     if package.clinic_id == invoice.clinic_id and package.status == PrepaidStatus.CANCELLED:
         raise PrepaidError("This package has been cancelled: its sale was credited or refunded.", field="package")
     if package.clinic_id != invoice.clinic_id or package.status != PrepaidStatus.ACTIVE:
         raise PrepaidError("That package cannot be used here.", field="package")
-    if not package.shareable and package.client_id != client.pk:
-        raise PrepaidError("Only the client who bought this package can use its sessions.", field="package")
+    if package.client_id != client.pk:
+        _family_check(package, client)
     if package.expired_on(timezone.localdate(timezone.now(), timezone=package.clinic.tz)):
         raise PrepaidError(f"This package expired on {package.expires_on:%d %b %Y}.", field="package")
     if package.currency != invoice.currency:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -19,7 +19,7 @@ from django.utils import timezone
 from knotwork.accounts.models import Capability, Clinic, Membership
 from knotwork.accounts.permissions import membership_for, require
 from knotwork.audit.models import Action
-from knotwork.audit.services import audit_record
+from knotwork.audit.services import audit_many, audit_record
 from knotwork.billing.models import ClientPackage, GiftCard, GiftCardEntry, PackageEntry, PackageProduct, PrepaidStatus
 from knotwork.billing.prepaid import code_digest
 from knotwork.billing.selectors import MONEY, ZERO, cents
@@ -117,14 +117,43 @@ def client_packages(client: Client) -> QuerySet[ClientPackage]:
     return with_sessions_remaining(ClientPackage.objects.filter(client=client)).order_by("-created_at", "-id")
 
 
-def usable_packages(client: Client) -> QuerySet[ClientPackage]:
-    """Packages the desk may offer at this client's check-out: their own, active, unexpired, not used up."""
+def _family_shareable(client: Client) -> Q:
+    """Shareable packages bought by the other open members of the client's family (none without one)."""
+    if client.household_id is None:
+        return Q(pk__in=[])
+    return Q(
+        shareable=True, client__household_id=client.household_id, client__clinic_id=client.clinic_id, client__restricted_at__isnull=True
+    ) & ~Q(client=client)
+
+
+def _live(client: Client) -> QuerySet[ClientPackage]:
     day = today_at(client.clinic)
-    return (
-        ClientPackage.objects.filter(client=client, status=PrepaidStatus.ACTIVE, sessions_left__gte=1)
-        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=day))
-        .order_by("expires_on", "id")
+    return ClientPackage.objects.filter(clinic_id=client.clinic_id, status=PrepaidStatus.ACTIVE, sessions_left__gte=1).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=day)
     )
+
+
+def usable_packages(client: Client) -> QuerySet[ClientPackage]:
+    """Packages the desk may offer at this client's check-out: active, unexpired, not used up, and
+    either their own or a shareable one bought by someone in their family. Their own come first."""
+    own_first = Case(When(client_id=client.pk, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return (
+        _live(client).filter(Q(client=client) | _family_shareable(client)).select_related("client")
+        .order_by(own_first, "expires_on", "id")
+    )  # fmt: skip
+
+
+def package_choice_label(package: ClientPackage, client: Client) -> str:
+    """How check-out names a package for ``client``: a family member's says whose it is."""
+    whose = "" if package.client_id == client.pk else f" (bought by {package.client.full_name}, shared with the family)"
+    until = f", until {package.expires_on:%d %b %Y}" if package.expires_on else ""
+    return f"{package.name}{whose} — {package.sessions_left} of {package.sessions_total} left{until}"
+
+
+def family_packages(client: Client) -> QuerySet[ClientPackage]:
+    """Shareable packages of the client's family that the client may use now (the portal's "shared
+    by" list), with ``remaining`` from the ledger; the buyer comes with each."""
+    return with_sessions_remaining(_live(client).filter(_family_shareable(client)).select_related("client")).order_by("expires_on", "id")
 
 
 def client_gift_cards(client: Client) -> QuerySet[GiftCard]:
@@ -228,3 +257,12 @@ def prepaid_liability(clinic: Clinic) -> list[Liability]:
             row.packages += package.session_value * left
             row.package_count += 1
     return [out[c] for c in sorted(out)]
+
+
+def portal_family_packages(client: Client) -> list[ClientPackage]:
+    """:func:`family_packages` for the client's own portal page; another client's package is money
+    data, so showing it is audited as a list read by the client."""
+    packages = list(family_packages(client))
+    if packages:
+        audit_many(action=Action.LIST, objects=packages, clinic=client.clinic, role="client")
+    return packages

@@ -58,6 +58,12 @@ def client_erase(*, client: Client, membership: Membership, actor: User) -> Eras
     from knotwork.directory.models import Review
     from knotwork.messaging.models import Thread
 
+    if Client.objects.filter(pk=client.pk, household__isnull=False).exists():
+        # Out of the family first (its own locks, household before clients): an erased record
+        # shares no package and shows up in no one's family panel.
+        from knotwork.clients.family import family_unlink
+
+        family_unlink(member=client, membership=membership)
     client = Client.objects.select_for_update().get(pk=client.pk)
     files = [
         a.file

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from knotwork.clients import family_views as family
 from knotwork.clients import portal_views as portal
 from knotwork.clients.intake import views as staff
 
@@ -19,6 +20,9 @@ urlpatterns = [
     path("clients/<int:client_id>/drawings/", staff.drawing_list, name="drawing_list"),
     path("clients/<int:client_id>/drawings/new/", staff.drawing_new, name="drawing_new"),
     path("clients/<int:client_id>/consents/<int:consent_id>.pdf", staff.consent_pdf, name="consent_pdf"),
+    path("clients/<int:client_id>/family/", family.family_find, name="family_find"),
+    path("clients/<int:client_id>/family/link/", family.family_link, name="family_link"),
+    path("clients/<int:client_id>/family/unlink/", family.family_unlink, name="family_unlink"),
     # The client's own pages
     path("portal/<int:client_id>/intake/", portal.portal_intake, name="portal_intake"),
     path("portal/<int:client_id>/intake/start/", portal.portal_intake_start, name="portal_intake_start"),

@@ -141,6 +141,10 @@ class PackageRedemptionTests:
         with pytest.raises(PrepaidError, match="Only the client who bought"):
             prepaid.invoice_settle(invoice=visit_invoice(money, client=sibling), actor=money.bob, package=package)
         ClientPackage.objects.filter(pk=package.pk).update(shareable=True)
+        from knotwork.accounts.models import Membership
+        from knotwork.clients.family import family_link
+
+        family_link(client=money.client_a, member=sibling, membership=Membership.objects.get(user=money.bob))  # shareable: family only
         prepaid.invoice_settle(invoice=visit_invoice(money, client=sibling), actor=money.bob, package=package)
 
     def test_refunding_the_session_gives_it_back_whole(self, money, product):

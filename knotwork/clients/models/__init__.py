@@ -1,6 +1,6 @@
 """Client records and everything a client brings to the clinic: intake, consent, screening, drawings."""
 
-from knotwork.clients.models.client import Client, ClientQuerySet
+from knotwork.clients.models.client import Client, ClientQuerySet, Household
 from knotwork.clients.models.intake import (
     ConsentSignature,
     FlagClass,
@@ -18,6 +18,7 @@ __all__ = [
     "ClientQuerySet",
     "ConsentSignature",
     "FlagClass",
+    "Household",
     "IntakeNote",
     "IntakeQuestion",
     "IntakeStatus",

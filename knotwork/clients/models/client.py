@@ -64,6 +64,23 @@ def _dates_in(word: str) -> list[date]:
     return found
 
 
+class Household(models.Model):
+    """A family at one clinic: the clients whose ``household`` is this row. Shareable packages
+    bought by one member may pay for the others' sessions (docs/money.md, "Families"). A household
+    never spans two clinics: knotwork.clients.family refuses it, and the database does too
+    (migration 0009: a composite foreign key on PostgreSQL, triggers on SQLite)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="households")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The target of the members' (household, clinic) foreign key on PostgreSQL.
+        constraints = [models.UniqueConstraint(fields=["id", "clinic"], name="household_id_clinic_key")]
+
+    def __str__(self) -> str:
+        return f"Household {self.pk}"
+
+
 class Client(models.Model):
     """A person receiving care at one clinic. The same person at two clinics is two records.
 
@@ -116,6 +133,8 @@ class Client(models.Model):
     # Set by an erasure request (knotwork.clients.erasure): identifiers are gone and the clinical
     # records kept under a retention duty are processing-restricted, hidden from every normal view.
     restricted_at = models.DateTimeField(null=True, blank=True)
+    # Family link (knotwork.clients.family): set and cleared only by family_link / family_unlink.
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, null=True, blank=True, related_name="members")
 
     objects = ClientQuerySet.as_manager()
 
