@@ -21,8 +21,8 @@ from knotwork.accounts.models import ApiToken, Capability
 from knotwork.accounts.permissions import require
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
-from knotwork.billing import money, online, selectors, services
-from knotwork.billing.models import Invoice, Payment, TaxRate
+from knotwork.billing import money, online, selectors, services, tips
+from knotwork.billing.models import Invoice, LineKind, Payment, TaxRate
 from knotwork.billing.receipts import receipt_pdf
 from knotwork.billing.services import BillingError, InvalidAmount
 from knotwork.bookings.idempotency import run_idempotent
@@ -51,13 +51,27 @@ ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: Erro
 
 
 class LineIn(Schema):
+    """One line. A ``tip`` names its ``therapist`` (default: the appointment's) and gives either
+    ``unit_price`` (the amount) or ``percent`` (of the services and add-ons on the invoice); it
+    takes no description, tax rate, discount or quantity, and all tips together come to at most
+    the services' total."""
+
     model_config = {"extra": "forbid"}
-    kind: Literal["service", "addon", "product", "package", "gift_card", "other"] = "other"
-    description: str = Field(..., min_length=1, max_length=200)
+    kind: Literal["service", "addon", "product", "package", "gift_card", "other", "tip"] = "other"
+    description: str = Field("", max_length=200, description="Required except for a tip (printed as “Tip for <therapist>”)")
     quantity: int = Field(1, ge=1, le=money.MAX_QUANTITY)
-    unit_price: str = Field(..., max_length=20, description=AMOUNT_HELP)
+    unit_price: str | None = Field(None, max_length=20, description=AMOUNT_HELP + "; required except for a tip given as a percent")
     discount: str = Field("0", max_length=20, description=AMOUNT_HELP)
     tax_rate: int | None = Field(None, ge=1, description="A tax rate of the clinic (id)")
+    therapist: int | None = Field(None, ge=1, description="A tip: the staff member (user id) it is for")
+    percent: str | None = Field(None, max_length=8, description='A tip: a percentage of the services as text, e.g. "15"')
+
+
+class TipIn(Schema):
+    model_config = {"extra": "forbid"}
+    therapist: int | None = Field(None, ge=1, description="The staff member (user id) the tip is for; default the appointment's")
+    amount: str | None = Field(None, max_length=20, description=AMOUNT_HELP + "; or give percent")
+    percent: str | None = Field(None, max_length=8, description='A percentage of the services and add-ons as text, e.g. "15"')
 
 
 class InvoiceIn(Schema):
@@ -269,8 +283,14 @@ def _create(membership: Any, payload: InvoiceIn) -> Invoice:
         else:
             raise BillingError("Give the client to invoice, or the appointment to check out.", field="client")
         for n, line in enumerate(payload.lines):
+            if line.kind == LineKind.TIP:
+                _add_tip(invoice, actor, line, prefix=f"lines.{n}.")
+                continue
             if line.tax_rate is not None and line.tax_rate not in rates:
                 raise BillingError("No such tax rate in this clinic.", field=f"lines.{n}.tax_rate")
+            if line.unit_price is None or not line.description.strip():
+                missing = "unit_price" if line.unit_price is None else "description"
+                raise InvalidAmount(f"Give the line's {missing.replace('_', ' ')}.", field=f"lines.{n}.{missing}")
             services.invoice_line_add(
                 invoice=invoice, actor=actor, kind=line.kind, description=line.description, quantity=line.quantity,
                 unit_price=_amount(line.unit_price, invoice.currency, f"lines.{n}.unit_price", allow_zero=True),
@@ -281,6 +301,47 @@ def _create(membership: Any, payload: InvoiceIn) -> Invoice:
             invoice = services.invoice_issue(invoice=invoice, actor=actor)
     invoice.refresh_from_db()
     return invoice
+
+
+def _add_tip(invoice: Invoice, actor: Any, tip: LineIn | TipIn, *, prefix: str = "") -> None:
+    """A tip through knotwork.billing.tips; a refusal names the field under ``prefix``."""
+    if isinstance(tip, LineIn):
+        extras = {"tax_rate": tip.tax_rate is not None, "discount": tip.discount not in ("0", ""), "quantity": tip.quantity != 1}
+        for name, given in extras.items():
+            if given:
+                raise BillingError("A tip has no tax rate, discount or quantity: give only its amount or percent.", field=prefix + name)
+        amount, field = tip.unit_price, "unit_price"
+    else:
+        amount, field = tip.amount, "amount"
+    therapist = None
+    if tip.therapist is not None:
+        therapist = next((u for u in tips.tip_staff(invoice.clinic_id) if u.pk == tip.therapist), None)
+        if therapist is None:
+            raise BillingError("A tip can only be for a member of this clinic's staff.", field=prefix + "therapist")
+    try:
+        tips.tip_add(invoice=invoice, actor=actor, therapist=therapist, amount=amount, percent=tip.percent)
+    except BillingError as exc:
+        exc.field = prefix + (field if exc.field == "amount" else exc.field)
+        raise
+
+
+@router.post(
+    "/invoices/{invoice_id}/tips",
+    response={201: InvoiceOut, **ERRORS},
+    url_name="invoice_tip_add",
+    summary="Add a tip to a draft at check-out (an amount, or a percent of the services); an issued invoice is a 409",
+)
+def add_tip(request: HttpRequest, invoice_id: int, payload: TipIn):  # type: ignore[no-untyped-def]
+    membership = api_membership(request, WRITE)
+    # The invoice first: another clinic's (or a draft a therapist cannot see) is a 404, not a 403.
+    invoice, _ = selectors.get_invoice_for_user(membership.user, invoice_id, write=True, clinic_id=membership.clinic_id)
+    require(membership, Capability.TAKE_PAYMENTS)
+    try:
+        _add_tip(invoice, membership.user, payload)
+    except BillingError as exc:
+        return _refusal(exc)
+    invoice.refresh_from_db()
+    return Status(201, invoice_out(invoice))
 
 
 @router.get(

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from knotwork.accounts.models import Clinic, Membership, Role
-from knotwork.billing import prepaid, services
+from knotwork.billing import prepaid, services, tips
 from knotwork.billing.models import BillingSettings, GiftCard, Invoice, LineKind, PackageProduct, PaymentMethod, TaxRate
 from knotwork.bookings.models import Appointment, AppointmentStatus
 from knotwork.clients.models import Client
@@ -58,6 +58,8 @@ def seed_demo(*, clinic: Clinic, rng: random.Random) -> None:
             services.invoice_line_add(
                 invoice=invoice, actor=actor, kind=LineKind.PRODUCT, description="Trigger-point ball", unit_price="8.50", tax_rate=vat
             )
+        if n % 6 == 0:
+            tips.tip_add(invoice=invoice, actor=actor, percent=rng.choice(["10", "15", "20"]))  # paid in full, with a tip
         if n == len(visits) - 1 and n:
             continue  # left as a draft: the desk has not finished it
         invoice = services.invoice_issue(invoice=invoice, actor=actor)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django import forms
 
-from knotwork.accounts.models import Clinic
+from knotwork.accounts.models import Clinic, User
 from knotwork.billing import money
 from knotwork.billing.models import (
     BillingSettings,
@@ -111,7 +111,8 @@ class TaxRateForm(forms.ModelForm):
 
 
 class LineForm(forms.Form):
-    kind = forms.ChoiceField(choices=LineKind.choices, initial=LineKind.PRODUCT)
+    # A tip has its own step at check-out (TipForm): it needs a therapist and no tax.
+    kind = forms.ChoiceField(choices=[c for c in LineKind.choices if c[0] != LineKind.TIP], initial=LineKind.PRODUCT)
     description = forms.CharField(max_length=200)
     quantity = forms.IntegerField(min_value=1, max_value=money.MAX_QUANTITY, initial=1)
     unit_price = AmountField(label="Unit price", allow_zero=True)
@@ -123,6 +124,42 @@ class LineForm(forms.Form):
         self.fields["tax_rate"].queryset = TaxRate.objects.filter(clinic=clinic, is_active=True)  # type: ignore[attr-defined]
         for name in ("unit_price", "discount"):
             self.fields[name].currency = currency  # type: ignore[attr-defined]
+
+
+class TipForm(forms.Form):
+    """The check-out's tip step: who it is for, then a preset percentage (the button pressed) or
+    another amount. Parsed by knotwork.billing.tips, so the page and the API refuse alike."""
+
+    therapist = forms.ModelChoiceField(queryset=User.objects.none(), label="Tip for", empty_label=None)
+    # Sent by the percentage button pressed (the template draws them; the field itself is not drawn).
+    percent = forms.CharField(required=False, max_length=8)
+    amount = forms.CharField(
+        required=False, max_length=20, label="Other tip", help_text="An amount typed here is used instead of a percentage.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, invoice: Any, **kwargs: Any) -> None:
+        from knotwork.billing.tips import tip_staff
+
+        kwargs.setdefault("auto_id", "id_tip_%s")  # the issue form on the same page has its own "amount"
+        super().__init__(*args, **kwargs)
+        staff = tip_staff(invoice.clinic_id)
+        field = self.fields["therapist"]
+        field.queryset = User.objects.filter(pk__in=[u.pk for u in staff])  # type: ignore[attr-defined]
+        field.choices = [(u.pk, u.display_name) for u in staff]  # type: ignore[attr-defined]
+        appointment = invoice.appointment
+        if appointment is not None and appointment.therapist_id in {u.pk for u in staff}:
+            field.initial = appointment.therapist_id
+        self.fields["amount"].label = f"Other tip ({invoice.currency})"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["amount"] = (data.get("amount") or "").strip()
+        if data["amount"]:
+            data["percent"] = ""  # Enter in the amount box presses the first button, a percentage
+        elif not data.get("percent"):
+            self.add_error("amount", "Press a percentage or enter an amount.")
+        return data
 
 
 # Online card payments are recorded by the provider's confirmation, never entered at the desk; gift
@@ -167,13 +204,11 @@ class PaymentForm(forms.Form):
         self.fields["amount"].label = f"Amount ({currency})"
         self.fields["gift_card_amount"].label = f"Amount from the gift card ({currency})"
         if client is not None:
-            from knotwork.billing.prepaid_selectors import usable_packages
+            from knotwork.billing.prepaid_selectors import package_choice_label, usable_packages
 
             field = self.fields["package"]
             field.queryset = usable_packages(client)  # type: ignore[attr-defined]
-            field.label_from_instance = lambda p: (  # type: ignore[attr-defined]
-                f"{p.name} — {p.sessions_left} of {p.sessions_total} left" + (f", until {p.expires_on:%d %b %Y}" if p.expires_on else "")
-            )
+            field.label_from_instance = lambda p: package_choice_label(p, client)  # type: ignore[attr-defined]
         if not self.fields["package"].queryset.exists():  # type: ignore[attr-defined]
             del self.fields["package"]
         if client is not None:

@@ -239,6 +239,8 @@ class LineKind(models.TextChoices):
     OTHER = "other", "Other"
     FEE = "fee", "Cancellation or no-show fee"
     MEMBERSHIP = "membership", "Membership fee"
+    # Money the client gives a therapist: held for them, not the clinic's sales (docs/money.md, "Tips").
+    TIP = "tip", "Tip"
 
 
 class InvoiceLine(models.Model):
@@ -273,6 +275,10 @@ class InvoiceLine(models.Model):
             models.CheckConstraint(condition=Q(tax_percent__gte=0, tax_percent__lte=100), name="billing_line_tax_percent"),
             models.CheckConstraint(
                 condition=Q(net__gte=0, tax__gte=0) & sum_is(F("total"), F("net") + F("tax")), name="billing_line_total_is_its_parts"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="tip") | Q(discount=0, tax_percent=0, tax=0, tax_rate__isnull=True),
+                name="billing_tip_untaxed_undiscounted",
             ),
         ]
 

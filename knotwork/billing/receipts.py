@@ -22,7 +22,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from knotwork.accounts.models import User
-from knotwork.billing.models import BillingSettings, Invoice, InvoiceLine, InvoiceStatus, Payment
+from knotwork.billing.models import BillingSettings, Invoice, InvoiceLine, InvoiceStatus, LineKind, Payment
 from knotwork.billing.money import format_money
 from knotwork.billing.selectors import invoice_money, invoices_paid_by, payment_refunded, payments_for_invoice, settings_for
 from knotwork.billing.superbill import Claim, claim_for, place_of_service
@@ -143,6 +143,10 @@ def receipt_pdf(invoice: Invoice, *, superbill: bool = False) -> bytes:
         ]
     )
     lines = list(invoice.lines.select_related("therapist", "service", "invoice").order_by("position", "id"))
+    # A tip is not a charge for treatment: a superbill claims only the treatment lines and says
+    # how much of the total was tips.
+    tips = [line for line in lines if line.kind == LineKind.TIP] if superbill else []
+    lines = [line for line in lines if line not in tips]
     claim = _claim(lines, invoice.client, invoice.clinic_id, superbill)
     _practitioners(doc, lines, invoice.clinic_id, issued.date() if issued else timezone.localdate(), claim)
     if claim:
@@ -150,6 +154,8 @@ def receipt_pdf(invoice: Invoice, *, superbill: bool = False) -> bytes:
     _lines_table(doc, lines, cur, claim)
     totals = [("Subtotal", format_money(invoice.subtotal, cur)), ("Tax", format_money(invoice.tax_total, cur))]
     totals += [("Total", format_money(invoice.total, cur))]
+    if tips:
+        totals += [("Of which tips (not claimable)", format_money(sum((t.total for t in tips), Decimal("0.00")), cur))]
     if not invoice.is_credit_note:
         totals += [("Paid", format_money(figures.paid, cur))]
         if figures.credited:
@@ -202,6 +208,8 @@ def payment_receipt_pdf(payment: Payment, *, superbill: bool = False) -> bytes:
             .select_related("therapist", "service", "invoice")
             .order_by("invoice_id", "position", "id")
         )
+        if superbill:  # tips are not claimable treatment (see receipt_pdf)
+            lines = [line for line in lines if line.kind != LineKind.TIP]
         claim = _claim(lines, payment.client, payment.clinic_id, superbill)
         _practitioners(doc, lines, payment.clinic_id, at.date(), claim)
         if claim:

@@ -1,8 +1,8 @@
 """The owner's money-report pages: an index, end-of-day reconciliation, sales, ageing, liabilities,
-the tax summary and refunds, each with a CSV download (``?format=csv``).
+the tax summary, refunds and tips, each with a CSV download (``?format=csv``).
 
 Owner and front desk (take_payments or manage_clinic) see every report; a therapist sees only the
-sales report, made of the lines they gave. Figures come from knotwork.billing.reports; the period
+sales report, made of the lines they gave, and the tips given to them. Figures come from knotwork.billing.reports; the period
 rules, the CSV writer and the SVG column chart are the practice reports' (knotwork.bookings).
 Every page view or download writes one audit event.
 """
@@ -242,6 +242,33 @@ def report_refunds(request: HttpRequest, *, membership: Membership) -> HttpRespo
     return render(request, "billing/reports/refunds.html", context)
 
 
+@staff_view(Capability.VIEW_DEMOGRAPHICS)
+def report_tips(request: HttpRequest, *, membership: Membership) -> HttpResponseBase:
+    """Tips per therapist for a period, and each tip; a therapist sees their own."""
+    therapist = _reader(membership, own_sales=True)
+    form = PeriodForm(request.GET or None, today=_today(membership))
+    if request.GET and not form.is_valid():
+        return render(request, "billing/reports/tips.html", {"form": form, "report": None}, status=400)
+    period = form.cleaned_data["period"] if request.GET else reports.money_period(None, None, "", today=form.today)
+    section = request.GET.get("section", "therapist")
+    if _wants_csv(request) and section not in ("therapist", "lines"):
+        raise Http404("No such report section")
+    detail = {"from": period.first.isoformat(), "to": period.last.isoformat(), "therapist": therapist and therapist.pk}
+    _audit(membership, "tips", _wants_csv(request), **detail, section=section if _wants_csv(request) else None)
+    clinic = membership.clinic
+    if _wants_csv(request):
+        name = f"tips-{section}-{period.first:%Y%m%d}-{period.last:%Y%m%d}.csv"
+        if section == "lines":
+            return csv_response(name, TIP_LINE_HEADER, _tip_line_rows(reports.tip_lines(clinic, period, therapist), clinic.tz))
+        return csv_response(name, TIP_HEADER, _tip_rows(reports.tips_report(clinic=clinic, period=period, therapist=therapist)))
+    page = paginate(request, reports.tip_lines(clinic, period, therapist))
+    context = {
+        "form": form, "report": reports.tips_report(clinic=clinic, period=period, therapist=therapist), "page": page,
+        "query": _query(request), "own_only": therapist is not None, "sub": _span(period),
+    }  # fmt: skip
+    return render(request, "billing/reports/tips.html", context)
+
+
 # --- CSV -----------------------------------------------------------------------------------------
 # Columns are documented in docs/money.md ("Reports"); amounts are Decimal text with the
 # currency's minor digits, dates ISO 8601 and local to the clinic.
@@ -257,6 +284,8 @@ AGEING_HEADER = ["date", "number", "client", "due_date", "days_overdue", "bucket
 LIABILITY_HEADER = ["kind", "reference", "client", "description", "sessions_left", "expires_on", "state", "amount", "currency"]
 TAX_HEADER = ["tax_rate", "tax_percent", "net", "tax", "credited_net", "credited_tax", "net_after_credits", "tax_after_credits",
               "currency"]  # fmt: skip
+TIP_HEADER = ["therapist", "tips", "count", "credited", "credited_count", "net_after_credits", "currency"]
+TIP_LINE_HEADER = ["date", "number", "type", "client", "therapist", "amount", "currency"]
 REFUND_HEADER = ["date", "time", "number", "client", "method", "amount", "currency", "refunded_by", "reason", "payment"]
 
 
@@ -311,6 +340,23 @@ def _refund_rows(lines: Iterable[reports.DayRefund]) -> Iterator[list[Any]]:
     for f in lines:
         yield [f.at.date().isoformat(), f"{f.at:%H:%M}", f.number, f.client, f.method, amount_text(f.amount, f.currency), f.currency,
                f.by, f.reason, f.payment_id]  # fmt: skip
+
+
+def _tip_rows(r: reports.TipsReport) -> Iterator[list[Any]]:
+    for t in r.by_therapist:
+        c = t.currency
+        yield [t.label, amount_text(t.tips, c), t.count, amount_text(t.credited, c), t.credited_count, amount_text(t.net_after, c), c]
+
+
+def _tip_line_rows(lines: Any, tz: Any) -> Iterator[list[Any]]:
+    for line in lines.iterator(chunk_size=500):
+        inv = line.invoice
+        sign = Decimal(-1) if inv.kind == "credit_note" else Decimal(1)
+        client = reports.RESTRICTED if inv.client.restricted_at else inv.client.full_name
+        yield [
+            timezone.localtime(inv.issued_at, tz).date().isoformat(), inv.number, inv.kind, client,
+            line.therapist.display_name if line.therapist else "", amount_text(sign * line.total, inv.currency), inv.currency,
+        ]  # fmt: skip
 
 
 # --- The chart -----------------------------------------------------------------------------------

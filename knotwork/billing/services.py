@@ -192,6 +192,7 @@ def invoice_line_add(
     therapist: User | None = None,
     service_date: date | None = None,
     duration_minutes: int | None = None,
+    audit_detail: dict[str, Any] | None = None,
 ) -> InvoiceLine:
     invoice = _locked(invoice)
     if invoice.status != InvoiceStatus.DRAFT:
@@ -206,6 +207,10 @@ def invoice_line_add(
         raise BillingError("That tax rate belongs to another clinic.", field="tax_rate")
     price = _amount(unit_price, invoice.currency, field="unit_price", allow_zero=True)
     off = _amount(discount, invoice.currency, field="discount", allow_zero=True)
+    if kind == LineKind.TIP:
+        from knotwork.billing.tips import check_tip_line
+
+        check_tip_line(invoice=invoice, therapist=therapist, price=price, discount=off, quantity=quantity, taxed=tax_rate is not None)
     percent = tax_rate.rate if tax_rate else ZERO
     try:
         totals = money.line_totals(
@@ -237,7 +242,10 @@ def invoice_line_add(
         total=totals.total,
     )
     _recompute(invoice)
-    audit_record(action=Action.UPDATE, obj=invoice, actor=actor, role=_role(actor, invoice.clinic_id), detail={"line_added": line.pk})
+    audit_record(
+        action=Action.UPDATE, obj=invoice, actor=actor, role=_role(actor, invoice.clinic_id),
+        detail={"line_added": line.pk, **(audit_detail or {})},
+    )  # fmt: skip
     return line
 
 
@@ -273,6 +281,10 @@ def _issue_locked(invoice: Invoice, actor: User, *, now: datetime) -> Invoice:
         raise InvoiceLocked(f"{invoice.number or 'This invoice'} has already been issued.")
     if invoice.total <= 0:
         raise BillingError("Add at least one line with a price before issuing; nothing is owed on an empty invoice.")
+    from knotwork.billing.tips import tips_over_cap
+
+    if invoice.kind == DocumentKind.INVOICE and (problem := tips_over_cap(invoice)):
+        raise BillingError(problem, field="amount")
     conf = settings_for(invoice.clinic)
     invoice.sequence, invoice.number = _next_number(invoice, conf)
     invoice.status = InvoiceStatus.ISSUED
@@ -499,6 +511,11 @@ def payment_record(
         member, member_line = membership.credit_check(member, invoice=targets[0], client=client)
         if value != prepaid.package_amount(targets[0], member_line):
             raise BillingError(f"A membership credit pays {prepaid.package_amount(targets[0], member_line)} here.", field="amount")
+    if method in (PaymentMethod.PACKAGE, PaymentMethod.MEMBERSHIP):
+        from knotwork.billing.tips import refuse_session_payment
+
+        if problem := refuse_session_payment(targets[0], value):
+            raise BillingError(problem, field="package" if method == PaymentMethod.PACKAGE else "membership")
     payment = Payment.objects.create(
         clinic=clinic, client=client, method=method, amount=value, currency=currency, reference=reference.strip()[:100],
         received_by=actor, at=at or timezone.now(), intent_id=intent_id,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/lines/", views.invoice_line_add, name="invoice_line_add"),
     path("invoices/<int:pk>/lines/<int:line_id>/remove/", views.invoice_line_remove, name="invoice_line_remove"),
+    path("invoices/<int:pk>/tip/", views.invoice_tip_add, name="invoice_tip_add"),
     path("invoices/<int:pk>/issue/", views.invoice_issue, name="invoice_issue"),
     path("invoices/<int:pk>/pay/", views.invoice_pay, name="invoice_pay"),
     path("invoices/<int:pk>/void/", views.invoice_void, name="invoice_void"),
@@ -43,6 +44,7 @@ urlpatterns = [
     path("billing/reports/liabilities/", report_views.report_liabilities, name="money_report_liabilities"),
     path("billing/reports/tax/", report_views.report_tax, name="money_report_tax"),
     path("billing/reports/refunds/", report_views.report_refunds, name="money_report_refunds"),
+    path("billing/reports/tips/", report_views.report_tips, name="money_report_tips"),
     # Card on file and cancellation / no-show fees.
     path("portal/<int:client_id>/card/", fee_views.portal_card, name="portal_card"),
     path("portal/<int:client_id>/card/done/", fee_views.portal_card_return, name="portal_card_return"),

@@ -15,7 +15,9 @@
   ledgers, agree with the figure cached on the row, stay within what was bought, and every
   gift-card or package-session payment spent exactly its amount (or one session);
 - every membership's credits left, recomputed from its entries, agree with the cached figure, and
-  every membership-credit payment used exactly one credit.
+  every membership-credit payment used exactly one credit;
+- every tip names its therapist and carries no tax or discount, and no package session or
+  membership credit paid a tip.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+
+from django.db.models import Q
 
 from knotwork.billing import money
 from knotwork.billing.models import (
@@ -35,6 +39,7 @@ from knotwork.billing.models import (
     InvoiceStatus,
     LedgerEntry,
     LedgerKind,
+    LineKind,
     Payment,
     PaymentMethod,
 )
@@ -297,6 +302,30 @@ def _memberships(add: list[Finding]) -> None:
             add.append(Finding(p.clinic_id, f"membership-credit payment {p.pk} used {uses.get(p.pk, 0)} credits, not one"))
 
 
+def _tips(add: list[Finding]) -> None:
+    """Every tip names the person it is for and carries no tax or discount; no package session or
+    membership credit paid one (neither names a tip line, and such payments on an invoice come to
+    no more than its lines other than tips)."""
+    from knotwork.billing.models import MembershipEntry, PackageEntry
+    from knotwork.billing.tips import session_paid_over_tips
+
+    tip_lines = InvoiceLine.objects.filter(kind=LineKind.TIP).select_related("invoice")
+    for line in tip_lines.filter(Q(therapist__isnull=True) | ~Q(discount=0) | ~Q(tax=0) | ~Q(tax_percent=0)).iterator(chunk_size=2000):
+        add.append(Finding(line.invoice.clinic_id, f"{line.invoice}: tip line {line.pk} has no therapist, or carries tax or a discount"))
+    for model, what in ((PackageEntry, "package session"), (MembershipEntry, "membership credit")):
+        for entry in model.objects.filter(invoice_line__kind=LineKind.TIP).only("pk", "clinic_id"):
+            add.append(Finding(entry.clinic_id, f"{what} entry {entry.pk} paid a tip"))
+    paid_with_sessions = list(
+        LedgerEntry.objects.filter(payment__method__in=[PaymentMethod.PACKAGE, PaymentMethod.MEMBERSHIP], invoice__isnull=False)
+        .values_list("invoice_id", flat=True)
+        .distinct()
+    )
+    tipped = set(tip_lines.values_list("invoice_id", flat=True))
+    over = session_paid_over_tips([i for i in paid_with_sessions if i in tipped])
+    for invoice in Invoice.objects.filter(pk__in=list(over)).only("pk", "clinic_id", "number", "kind", "status"):
+        add.append(Finding(invoice.clinic_id, f"{invoice}: package sessions and membership credits paid {over[invoice.pk]} of its tips"))
+
+
 def verify_money() -> Report:
     report = Report()
     findings: list[Finding] = []
@@ -306,5 +335,6 @@ def verify_money() -> Report:
     _online(findings)
     _prepaid(findings)
     _memberships(findings)
+    _tips(findings)
     report.findings = findings
     return report

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST, require_safe
 from knotwork.accounts.models import Capability, Membership, User
 from knotwork.audit.models import Action
 from knotwork.audit.services import audit_many, audit_record
-from knotwork.billing import online, prepaid, prepaid_selectors, selectors, services
+from knotwork.billing import online, prepaid, prepaid_selectors, selectors, services, tips
 from knotwork.billing.forms import (
     BillingSettingsForm,
     CheckoutPayForm,
@@ -34,6 +34,7 @@ from knotwork.billing.forms import (
     PaymentForm,
     RefundForm,
     TaxRateForm,
+    TipForm,
     VoidForm,
 )
 from knotwork.billing.models import Invoice, InvoiceStatus, Payment, PaymentMethod, PrepaidStatus, TaxRate
@@ -146,6 +147,8 @@ def _detail(request: HttpRequest, invoice: Invoice, membership: Membership | Non
     if writer and invoice.is_draft:
         context["line_form"] = forms.get("line_form") or LineForm(clinic=invoice.clinic, currency=invoice.currency)
         context["issue_form"] = forms.get("issue_form") or CheckoutPayForm(currency=invoice.currency, client=invoice.client)
+        context["tip_form"] = forms.get("tip_form") or TipForm(invoice=invoice)
+        context["tip"] = tips.tip_options(invoice)
     if writer and invoice.status == InvoiceStatus.ISSUED and not invoice.is_credit_note and figures.balance > 0:
         context["pay_form"] = forms.get("pay_form") or PaymentForm(
             currency=invoice.currency, client=invoice.client, initial={"amount": figures.balance}
@@ -206,6 +209,29 @@ def invoice_line_add(request: HttpRequest, pk: int) -> HttpResponse:
         except BillingError as exc:
             _apply_error(form, exc)
     return _detail(request, invoice, membership, line_form=form)
+
+
+@login_required
+@require_POST
+def invoice_tip_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """The check-out's tip step: a preset percentage of the services or another amount, for a therapist."""
+    invoice, membership = selectors.get_invoice_for_user(_user(request), pk, write=True)
+    form = TipForm(request.POST, invoice=invoice)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            line = tips.tip_add(
+                invoice=invoice, actor=_user(request), therapist=data["therapist"], amount=data["amount"] or None,
+                percent=data["percent"] or None,
+            )  # fmt: skip
+            messages.success(request, f"{line.description}: {invoice.currency} {line.total} added.")
+            return redirect("invoice_detail", pk)
+        except services.InvoiceLocked as exc:  # issued meanwhile: the page no longer has a tip step
+            messages.error(request, exc.message)
+            return redirect("invoice_detail", pk)
+        except BillingError as exc:  # a refused percentage has no box of its own: it goes on top
+            form.add_error(exc.field if exc.field in ("therapist", "amount") else None, exc.message)
+    return _detail(request, invoice, membership, tip_form=form)
 
 
 @login_required
@@ -349,6 +375,7 @@ def portal_invoices(request: HttpRequest, client_id: int) -> HttpResponse:
         "client": client, "invoices": invoices, "accounts": selectors.client_accounts(client),
         "online_payments": online_payments_configured(),
         "packages": prepaid_selectors.client_packages(client).filter(status=PrepaidStatus.ACTIVE),
+        "shared_packages": prepaid_selectors.portal_family_packages(client),
     }  # fmt: skip
     return render(request, "billing/portal_invoices.html", context)
 

@@ -1,5 +1,5 @@
 """The clinic owner's money reports: end-of-day reconciliation, sales, ageing of what clients owe,
-prepaid liabilities, the tax summary and refunds (docs/money.md, "Reports").
+prepaid liabilities, the tax summary, refunds and tips (docs/money.md, "Reports").
 
 Every figure is derived from invoice lines, payments and ledger entries by grouped queries
 (``values()`` + ``annotate()``), so a report costs the same handful of queries however many rows
@@ -49,6 +49,7 @@ from knotwork.billing.reports.takings import (
     refund_totals,
 )
 from knotwork.billing.reports.tax import TaxReport, TaxRow, tax_report
+from knotwork.billing.reports.tips import TipRow, TipsReport, tip_lines, tips_report
 from knotwork.bookings.reports import Period, ReportError
 
 __all__ = [
@@ -89,4 +90,8 @@ __all__ = [
     "TaxRow",
     "TaxReport",
     "tax_report",
+    "TipRow",
+    "TipsReport",
+    "tip_lines",
+    "tips_report",
 ]

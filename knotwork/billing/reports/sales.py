@@ -71,6 +71,7 @@ class SalesReport(AfterCredits):
     by_month: list[SalesRow]
     totals: list[SalesRow]  # revenue, one per currency
     prepaid_sold: list[SalesRow]  # gift cards and packages sold: liabilities
+    tips: list[SalesRow]  # tips, held for therapists: not sales (the tips report has them per therapist)
     redeemed: list[tuple[str, str, Decimal]]  # (currency, method label, value used net of refunds)
     voided: list[tuple[str, int, Decimal]]  # (currency, invoices, gross) issued in the period, since voided
 
@@ -84,7 +85,7 @@ class SalesReport(AfterCredits):
 
     @property
     def empty(self) -> bool:
-        return not (self.totals or self.prepaid_sold or self.redeemed)
+        return not (self.totals or self.prepaid_sold or self.redeemed or self.tips)
 
 
 def issued_lines(clinic: Clinic, period: Period, therapist: User | None = None) -> QuerySet[InvoiceLine]:
@@ -97,7 +98,7 @@ def issued_lines(clinic: Clinic, period: Period, therapist: User | None = None) 
 
 
 def sales_report(*, clinic: Clinic, period: Period, therapist: User | None = None) -> SalesReport:
-    """Revenue by therapist, service and month, prepaid sales apart: one grouped query over the
+    """Revenue by therapist, service and month, prepaid sales and tips apart: one grouped query over the
     lines, and one each for prepaid value used and for voids (both left out of a therapist's report)."""
     tz = clinic.tz
     rows = (
@@ -108,7 +109,7 @@ def sales_report(*, clinic: Clinic, period: Period, therapist: User | None = Non
         .annotate(net=Sum("net"), tax=Sum("tax"), gross=Sum("total"))
         .order_by()
     )  # fmt: skip
-    groups: dict[str, dict[tuple[str, str], SalesRow]] = {k: {} for k in ("therapist", "service", "month", "total", "prepaid")}
+    groups: dict[str, dict[tuple[str, str], SalesRow]] = {k: {} for k in ("therapist", "service", "month", "total", "prepaid", "tips")}
     kinds = dict(LineKind.choices)
 
     def bump(group: str, key: str, label: str, row: dict[str, Any]) -> None:
@@ -119,6 +120,9 @@ def sales_report(*, clinic: Clinic, period: Period, therapist: User | None = Non
     for row in rows:
         if row["kind"] in PREPAID_LINES:
             bump("prepaid", row["kind"], f"{kinds[row['kind']]}s sold", row)
+            continue
+        if row["kind"] == LineKind.TIP:
+            bump("tips", "tips", "Tips", row)
             continue
         who = row["therapist"]
         bump("therapist", str(who or ""), _person(row["therapist__full_name"], row["therapist__email"]) if who else "No therapist", row)
@@ -138,7 +142,7 @@ def sales_report(*, clinic: Clinic, period: Period, therapist: User | None = Non
 
     return SalesReport(
         clinic=clinic, period=period, therapist=therapist, by_therapist=ordered("therapist"), by_service=ordered("service"),
-        by_month=by_month if groups["total"] else [], totals=ordered("total"), prepaid_sold=ordered("prepaid"),
+        by_month=by_month if groups["total"] else [], totals=ordered("total"), prepaid_sold=ordered("prepaid"), tips=ordered("tips"),
         redeemed=[] if therapist else _redeemed(clinic, period), voided=[] if therapist else _voided(clinic, period),
     )  # fmt: skip
 

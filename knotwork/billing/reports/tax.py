@@ -10,6 +10,7 @@ from django.db.models import Sum
 from knotwork.accounts.models import Clinic
 from knotwork.billing.models import (
     DocumentKind,
+    LineKind,
 )
 
 # --- Tax summary ---------------------------------------------------------------------------------
@@ -48,9 +49,10 @@ class TaxReport:
 def tax_report(*, clinic: Clinic, period: Period) -> TaxReport:
     """Per tax rate (the percent each line was billed at, and its rate's name): taxable net and
     tax of the period's invoices, less its credit notes. Every line counts, prepaid sales too,
-    since the tax on them was invoiced. One query."""
+    since the tax on them was invoiced, except tips: held for therapists, never taxed. One query."""
     rows = (
         issued_lines(clinic, period)
+        .exclude(kind=LineKind.TIP)
         .values("invoice__currency", "invoice__kind", "tax_percent", "tax_rate__name")
         .annotate(net=Sum("net"), tax=Sum("tax"))
         .order_by()
