@@ -53,6 +53,7 @@ TEMPLATE_GLOBS = (
     "templates/pwa/*.html",
     "templates/video/*.html",
     "templates/clients/_language_note.html",
+    "templates/clients/_intake_strings.html",
     # Messages with the clinic, and the client's outcome questionnaires (their items stay in the
     # validated English; the page says so).
     "templates/messaging/*.html",
@@ -102,6 +103,8 @@ TEMPLATE_GLOBS = (
     "templates/care/checkin_form.html",
     "templates/care/checkin_done.html",
     "templates/care/checkin_gone.html",
+    # The public Learn pages: articles' interface, search, the exercise library, the self-check.
+    "templates/learn/*.html",
 )
 STAFF_TEMPLATES = frozenset(
     {
@@ -118,6 +121,10 @@ STAFF_TEMPLATES = frozenset(
         # The therapist's copy of a new booking: staff read the clinic's language.
         "templates/bookings/email/confirmation_staff.html",
         "templates/bookings/email/confirmation_staff.txt",
+        # The Learn editor: writers' pages.
+        "templates/learn/manage.html",
+        "templates/learn/form.html",
+        "templates/learn/_preview.html",
     }
 )
 # Forms whose labels, help texts and errors clients read, and the code that writes to clients.
@@ -159,6 +166,11 @@ PYTHON_SOURCES = (
     "knotwork/billing/receipt_email.py",
     "knotwork/billing/client_text.py",
     "knotwork/billing/fees.py",  # the cancellation policy's sentence, on booking and portal pages
+    # The public Learn pages: the self-check's form and result, the exercise library's pages.
+    "knotwork/learn/forms.py",
+    "knotwork/learn/selfcheck.py",
+    "knotwork/learn/views.py",
+    "knotwork/learn/exercise_views.py",
 )
 KEYWORDS = {
     "_": None,

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.template.loader import render_to_string
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext, pgettext_lazy
 
 from knotwork.billing.money import format_money
 
@@ -27,3 +28,25 @@ def gift_card_message(card: Any, code: str) -> tuple[str, str]:
     context = {"card": card, "code": code, "clinic": card.clinic, "value": money_text(card.initial_value, card.currency)}
     subject = gettext("Your gift card for %(clinic)s") % {"clinic": card.clinic.name}
     return subject, render_to_string("billing/email/gift_card.txt", context)
+
+
+# A payment method's name as clients read it: on their statement, receipts e-mailed to them and the
+# portal. Staff pages, reports and CSV exports keep the model's English labels.
+METHOD_WORDS: dict[str, Promise] = {
+    "cash": pgettext_lazy("payment method", "Cash"),
+    "card_terminal": pgettext_lazy("payment method", "Card (terminal)"),
+    "bank_transfer": pgettext_lazy("payment method", "Bank transfer"),
+    "cheque": pgettext_lazy("payment method", "Cheque"),
+    "store_credit": pgettext_lazy("payment method", "Store credit"),
+    "card_online": pgettext_lazy("payment method", "Card (online)"),
+    "other": pgettext_lazy("payment method", "Other"),
+    "gift_card": pgettext_lazy("payment method", "Gift card"),
+    "package": pgettext_lazy("payment method", "Package session"),
+    "membership": pgettext_lazy("payment method", "Membership credit"),
+}
+
+
+def method_words(method: str) -> str:
+    """The payment method ``method`` (a ``PaymentMethod`` value) in the active language."""
+    words = METHOD_WORDS.get(method)
+    return str(words) if words is not None else method

@@ -35,6 +35,7 @@ from knotwork.billing.report_views import PeriodForm
 from knotwork.billing.reports.common import PRESETS
 from knotwork.billing.superbill import wanted
 from knotwork.clients.intake.selectors import get_own_client
+from knotwork.clients.language import clinic_translation
 from knotwork.clients.models import Client
 from knotwork.clients.selectors import get_client_for_user
 from knotwork.lib.claim_codes import normalise_place_of_service
@@ -82,8 +83,13 @@ def _statement(request: HttpRequest, client: Client, role: str, *, portal: bool)
     period = form.cleaned_data["period"] if request.GET else statements.statement_period(None, None, "", client=client)
     kind = form.cleaned_data.get("kind") if request.GET else ""
     superbill = wanted(client.clinic, {"superbill": "1", "statement": "0"}.get(kind or ""))
-    statement = statements.client_statement(client, period)
     pdf = request.GET.get("format") == "pdf"
+    if pdf:
+        # The PDF is the clinic's document for an insurer: its entries in the clinic's language.
+        with clinic_translation():
+            statement = statements.client_statement(client, period)
+    else:
+        statement = statements.client_statement(client, period)
     detail = {"billing": "statement", "from": period.first.isoformat(), "to": period.last.isoformat(), "superbill": superbill}
     audit_record(
         action=Action.EXPORT if pdf else Action.VIEW, obj=client, role=role, detail={**detail, **({"format": "pdf"} if pdf else {})}

@@ -16,7 +16,9 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from knotwork.billing.client_text import method_words
 from knotwork.billing.models import (
     DocumentKind,
     InvoiceLine,
@@ -100,22 +102,30 @@ def statement_period(first: date | None, last: date | None, preset: str, *, clie
 
 
 def _describe(entry: LedgerEntry) -> str:
+    """The entry in words, in the active language: the client's on the portal, the clinic's on the PDF."""
     invoice, payment = entry.invoice, entry.payment
     number = invoice.number if invoice is not None else ""
-    method = payment.get_method_display() if payment is not None else ""
+    method = method_words(payment.method) if payment is not None else ""
     if entry.kind == LedgerKind.CHARGE:
-        return f"Invoice {number}"
+        return gettext("Invoice %(number)s") % {"number": number}
     if entry.kind == LedgerKind.VOID:
-        return f"Invoice {number} voided"
+        return gettext("Invoice %(number)s voided") % {"number": number}
     if entry.kind == LedgerKind.PAYMENT:
-        return f"Payment, {method}" + (f" ({payment.reference})" if payment and payment.reference else "") + f", on {number}"
+        if payment is not None and payment.reference:
+            return gettext("Payment, %(method)s (%(reference)s), on %(number)s") % {
+                "method": method, "reference": payment.reference, "number": number}  # fmt: skip
+        return gettext("Payment, %(method)s, on %(number)s") % {"method": method, "number": number}
     if entry.kind == LedgerKind.REFUND:
-        return f"Refund of a {method.lower()} payment" + (f", from {number}" if number else ", from store credit")
+        if number:
+            return gettext("Refund, %(method)s, from %(number)s") % {"method": method, "number": number}
+        return gettext("Refund, %(method)s, from store credit") % {"method": method}
     if entry.kind == LedgerKind.REDEMPTION:
-        return "Store credit used"
+        return gettext("Store credit used")
     if invoice is not None:
-        return f"Credit note {number}" + (f" for {invoice.credit_for.number}" if invoice.credit_for else "")
-    return "Kept as store credit" if payment is not None and entry.amount < 0 else "Store credit"
+        if invoice.credit_for:
+            return gettext("Credit note %(number)s for %(invoice)s") % {"number": number, "invoice": invoice.credit_for.number}
+        return gettext("Credit note %(number)s") % {"number": number}
+    return gettext("Kept as store credit") if payment is not None and entry.amount < 0 else gettext("Store credit")
 
 
 def client_statement(client: Client, period: Period, currency: str | None = None) -> Statement:

@@ -5,11 +5,12 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from knotwork.engine import DrawingError, default_engine, red_flag_questions
 from knotwork.learn.markup import MAX_BODY_CHARS
 from knotwork.learn.models import Article
-from knotwork.learn.selfcheck import DURATIONS, HOPES
+from knotwork.learn.selfcheck import DURATIONS, HOPES, SOURCE_LANGUAGE, flag_question
 from knotwork.lib.uploads import ImagePolicy, UploadRejected, clean_image
 
 COVER_POLICY = ImagePolicy(max_bytes=10 * 1024 * 1024, max_output_side=2400, thumbnail_side=640)
@@ -24,9 +25,7 @@ class ArticleForm(forms.ModelForm):
         label="Cover image", required=False, help_text=f"Optional. {COVER_POLICY.accepted}, at most 10 MB. Location data is removed."
     )
     remove_cover = forms.BooleanField(label="Remove the current cover image", required=False)
-    platform = forms.BooleanField(
-        label="Publish platform-wide (for every clinic), not for this clinic only", required=False
-    )
+    platform = forms.BooleanField(label="Publish platform-wide (for every clinic), not for this clinic only", required=False)
 
     class Meta:
         model = Article
@@ -110,23 +109,35 @@ def _no_constants(name: str) -> None:
     raise ValueError(name)
 
 
+DRAWING_UNREADABLE = gettext_lazy("The drawing could not be read. Clear the body map and mark it again.")
+
+
 class SelfCheckForm(forms.Form):
-    """The public self-check. Nothing from it is saved: the view only reads ``cleaned_data``."""
+    """The public self-check. Nothing from it is saved: the view only reads ``cleaned_data``.
+
+    ``language`` words the red-flag questions (the engine's rule set, translated in the self-check's
+    word files); every other label is translated through the catalogues when rendered.
+    """
 
     drawing = forms.CharField(required=False, max_length=20_000, widget=forms.HiddenInput(attrs={"data-bodymap-output": ""}))
-    duration = forms.ChoiceField(label="How long has it been bothering you?", choices=DURATIONS, widget=forms.RadioSelect)
+    duration = forms.ChoiceField(
+        label=gettext_lazy("How long has it been bothering you?"),
+        choices=DURATIONS,
+        widget=forms.RadioSelect,
+    )
     hopes = forms.MultipleChoiceField(
-        label="What do you hope for?", required=False, choices=HOPES, widget=forms.CheckboxSelectMultiple
+        label=gettext_lazy("What do you hope for?"), required=False, choices=HOPES, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, language: str = SOURCE_LANGUAGE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.language = language
         for flag in red_flag_questions():
             self.fields[f"rf_{flag.id}"] = forms.ChoiceField(
-                label=flag.question,
-                choices=[("no", "No"), ("yes", "Yes")],
+                label=flag_question(flag, language),
+                choices=[("no", gettext_lazy("No")), ("yes", gettext_lazy("Yes"))],
                 widget=forms.RadioSelect,
-                error_messages={"required": "Answer yes or no."},
+                error_messages={"required": gettext_lazy("Answer yes or no.")},
             )
 
     def red_flag_fields(self) -> list[forms.BoundField]:
@@ -139,14 +150,16 @@ class SelfCheckForm(forms.Form):
         try:
             data = json.loads(raw, parse_constant=_no_constants)
         except (ValueError, RecursionError):
-            raise forms.ValidationError("The drawing could not be read. Clear the body map and mark it again.") from None
+            raise forms.ValidationError(DRAWING_UNREADABLE) from None
         marks = data.get("marks") if isinstance(data, dict) else None
         if not isinstance(marks, list) or len(marks) > len(default_engine().cells):
-            raise forms.ValidationError("The drawing could not be read. Clear the body map and mark it again.")
+            raise forms.ValidationError(DRAWING_UNREADABLE)
         try:
             default_engine().parse({"marks": marks})
         except DrawingError:
-            raise forms.ValidationError("The drawing has areas the body map does not know. Clear it and mark it again.") from None
+            raise forms.ValidationError(
+                gettext_lazy("The drawing has areas the body map does not know. Clear it and mark it again.")
+            ) from None
         return marks
 
     def red_flag_answers(self) -> dict[str, bool]:

@@ -18,18 +18,20 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from knotwork.accounts.models import Membership
-from knotwork.atlas.bodymap import cell_label, render_bodymap
-from knotwork.engine import QUALITY_LABELS
+from knotwork.atlas.bodymap import render_bodymap
+from knotwork.atlas.region_words import map_words, quality_labels
+from knotwork.clients.language import active_language
 from knotwork.learn import selectors
 from knotwork.learn.access import WRITE_CAPABILITY, get_article_for_user, is_editor, role_label
 from knotwork.learn.forms import COVER_POLICY, ArticleForm, SelfCheckForm
 from knotwork.learn.markup import MAX_BODY_CHARS, render_body
 from knotwork.learn.models import Article
 from knotwork.learn.search import search_articles
-from knotwork.learn.selfcheck import CONSULTATION_QUESTIONS, run_self_check
+from knotwork.learn.selfcheck import CONSULTATION_QUESTIONS, drawing_words, run_self_check
 from knotwork.learn.services import article_delete, article_save, article_view_record
 from knotwork.lib import context as request_context
 from knotwork.lib.uploads import limit_upload_size, private_image_response, too_large_message
@@ -79,8 +81,11 @@ def learn_cover(request: HttpRequest, slug: str, size: str) -> HttpResponseBase:
 
 
 def self_check(request: HttpRequest) -> HttpResponse:
-    """Answers are read once to build the result and never saved: no rows, no session data."""
-    form = SelfCheckForm(request.POST if request.method == "POST" else None)
+    """Answers are read once to build the result and never saved: no rows, no session data.
+
+    Worded in the request's language; the engine reads the same ids in every language."""
+    language = active_language()
+    form = SelfCheckForm(request.POST if request.method == "POST" else None, language=language)
     result = None
     if form.is_valid():
         result = run_self_check(
@@ -88,27 +93,29 @@ def self_check(request: HttpRequest) -> HttpResponse:
             duration=form.cleaned_data["duration"],
             hopes=form.cleaned_data["hopes"],
             red_flags=form.red_flag_answers(),
+            language=language,
         )
-    context = {"form": form, "result": result, **_self_check_drawing(form), "questions": CONSULTATION_QUESTIONS}
+    context = {"form": form, "result": result, **_self_check_drawing(form, language), "questions": CONSULTATION_QUESTIONS}
     context["consultation_article"] = Article.objects.live().filter(slug=CONSULTATION_ARTICLE).first()
     return render(request, "learn/self_check.html", context)
 
 
-def _self_check_drawing(form: SelfCheckForm) -> dict[str, Any]:
+def _self_check_drawing(form: SelfCheckForm, language: str) -> dict[str, Any]:
+    """The body map, its summary and the pain qualities in ``language`` (the atlas's words)."""
     marks = form.cleaned_data.get("drawing", []) if form.is_bound and hasattr(form, "cleaned_data") else []
     bodymap = render_bodymap(
         values={m["cell"]: m["intensity"] for m in marks},
         categories={m["cell"]: m["quality"] for m in marks if m.get("quality")},
         mode="input",
         id_prefix="selfcheck-map",
-        title="Where it hurts",
+        title=gettext("Where it hurts"),
+        words=map_words(language),
     )
-    summary = "; ".join(f"{cell_label(m['cell'])[:1].lower()}{cell_label(m['cell'])[1:]} {m['intensity']}/10" for m in marks)
     return {
         "bodymap": mark_safe(bodymap),  # noqa: S308  (render_bodymap escapes every piece of text itself)
         "drawing_json": json.dumps({"marks": marks}, separators=(",", ":")),
-        "drawing_summary": summary,
-        "qualities": QUALITY_LABELS,
+        "drawing_summary": drawing_words(marks, language),
+        "qualities": quality_labels(language),
     }
 
 

@@ -37,6 +37,32 @@ function bindFollowUps(root) {
   });
 }
 
+// The words shown, in the page's language: templates/clients/_intake_strings.html renders them as
+// data attributes of <meta name="knotwork-intake-text">; English on a page without it.
+const ENGLISH = {
+  chosenOne: "{count} chosen",
+  chosenOther: "{count} chosen",
+};
+
+function words(name, count) {
+  const meta = document.querySelector('meta[name="knotwork-intake-text"]');
+  const text = (meta && meta.dataset[name]) || ENGLISH[name];
+  return text.replace("{count}", String(count));
+}
+
+// "1 chosen" or "3 chosen": the page's language decides which counts take the singular form. The
+// template renders the catalogue's forms for 1 and for 2; in English, Spanish and French these are
+// the CLDR "one" and "other" forms Intl.PluralRules picks between.
+function chosenText(count) {
+  let form = count === 1 ? "one" : "other";
+  try {
+    form = new Intl.PluralRules(document.documentElement.lang || "en").select(count);
+  } catch (error) {
+    // An unknown language tag: keep the English rule.
+  }
+  return words(form === "one" ? "chosenOne" : "chosenOther", count);
+}
+
 // A folded grid says how many boxes are ticked, so a closed one still tells its answer.
 function bindDisclosureCounts(root) {
   root.querySelectorAll("[data-disclosure]").forEach((details) => {
@@ -46,7 +72,7 @@ function bindDisclosureCounts(root) {
     const empty = hint.dataset.empty || "";
     const show = () => {
       const n = boxes.filter((b) => b.checked).length;
-      hint.textContent = n ? `${n} chosen` : empty;
+      hint.textContent = n ? chosenText(n) : empty;
     };
     boxes.forEach((b) => b.addEventListener("change", show));
   });

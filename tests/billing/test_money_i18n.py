@@ -21,6 +21,7 @@ from knotwork.billing.membership_models import MembershipPlan, PeriodUnit
 from knotwork.billing.models import FeeBasis, FeePolicy
 from knotwork.lib.testing import make_user
 from tests.billing.conftest import issued_invoice
+from tests.lib.pdf_text import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +101,26 @@ class PortalPageTests:
         assert "Opening balance" not in text and "Payments received" not in text
         # Date inputs take ISO dates in every language (a Spanish "01/12/2026" would leave them empty).
         assert re.search(r'name="from" value="\d{4}-\d{2}-\d{2}"', text) and re.search(r'name="to" value="\d{4}-\d{2}-\d{2}"', text)
+
+    def test_the_statement_s_entries_and_methods_are_in_spanish_and_its_pdf_in_the_clinic_s_english(self, money, spanish):
+        invoice = issued_invoice(money)
+        _pay(money, invoice, "75.00")  # GBP 15.00 more than owed: kept as credit
+        http = _as(spanish)
+        url = reverse("portal_statement", args=[money.client_a.pk])
+        text = http.get(url).content.decode()
+        for expected in (f"Factura {invoice.number}", f"Pago, Efectivo, en {invoice.number}", "Saldo a favor guardado", "Efectivo"):
+            assert expected in text, expected
+        assert "Payment, Cash" not in text and "Kept as store credit" not in text
+        pdf = pdf_text(http.get(url, {"format": "pdf"}).content)
+        assert f"Payment, Cash, on {invoice.number}" in pdf and "Pago" not in pdf
+
+    def test_every_payment_method_has_client_words(self):
+        from knotwork.billing.client_text import METHOD_WORDS
+        from knotwork.billing.models import PaymentMethod
+
+        assert set(METHOD_WORDS) == set(PaymentMethod.values)
+        with translation.override("fr"):
+            assert str(METHOD_WORDS["cash"]) == "Espèces" and str(METHOD_WORDS["gift_card"]) == "Carte cadeau"
 
     def test_the_cancellation_policy_on_the_invoices_page_is_in_spanish(self, money, spanish):
         FeePolicy.objects.create(

@@ -80,7 +80,7 @@ class TranslatedFormTests:
         assert form.by_id["pain_since"].text == "¿Desde cuándo tiene este dolor?"
         assert dict(form.by_id["pain_since"].choices)["weeks"] == "Menos de 6 semanas"
         assert dict(form.by_id["diabetes"].choices) == {"yes": "Sí", "no": "No"}
-        assert dict(form.by_id["surgery_where"].choices)["calf:left"] == "Pantorrilla, izquierda"
+        assert dict(form.by_id["surgery_where"].choices)["calf:left"] == "Pantorrilla izquierda"
         assert dict(form.by_id["symptoms"].choices)["headache"] == "Dolor de cabeza"
         assert form.section("pain").title == "Su dolor"
 

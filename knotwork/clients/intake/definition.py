@@ -3,8 +3,9 @@ clinic's own questions, as one list of sections. Pure Python (no Django), so scr
 tests can check question ids against it.
 
 The form is written in English; :func:`translate_form` gives the same form (same ids, choices and
-rules) worded in another language from ``data/intake_i18n/<language>.yaml``. A question with no
-translation stays in English and says so (``Question.translated``).
+rules) worded in another language from ``data/intake_i18n/<language>.yaml``, and the body areas of
+the "where?" grids from the body map's own words (``knotwork.atlas.region_words``). A question with
+no translation stays in English and says so (``Question.translated``).
 """
 
 from __future__ import annotations
@@ -293,8 +294,7 @@ def translate_form(form: FormDefinition, language: str) -> FormDefinition:
     flags_tr = tr.get("red_flags") or {}
     yes_no = {_yn(k): str(v) for k, v in (tr.get("yes_no") or {}).items()}
     symptoms = {str(k): str(v) for k, v in (tr.get("symptoms") or {}).items()}
-    regions = {str(k): str(v) for k, v in (tr.get("regions") or {}).items()}
-    sides = {str(k): str(v) for k, v in (tr.get("sides") or {}).items()}
+    from knotwork.atlas.region_words import region_label
 
     def choice_label(q: Question, value: str, english: str, given: Mapping[str, Any]) -> str:
         if q.kind == "yesno":
@@ -302,12 +302,10 @@ def translate_form(form: FormDefinition, language: str) -> FormDefinition:
         if q.kind == "symptoms":
             return symptoms.get(value, english)
         if q.kind == "cells":
-            region, _, side = value.partition(":")
-            if region in regions:
-                name = regions[region]
-                label = sides[side] % {"region": name} if side in sides else name
-                return label[:1].upper() + label[1:]
-            return english
+            # The body map's words, so a side agrees with its place ("hombro derecho", "rodilla
+            # derecha", "épaule droite") and the grid names an area as the map beside it does; a
+            # region without a current translation there keeps its English label.
+            return region_label(value, language)
         return str(given.get(value, english))
 
     def one(q: Question, custom: bool) -> Question:
