@@ -146,6 +146,7 @@ PYTHON_SOURCES = (
     "knotwork/bookings/waitlist_views.py",
     "knotwork/care/forms.py",
     "knotwork/care/aftercare.py",
+    "knotwork/outcomes/charts.py",  # the client's outcome chart (axis, legend, summary)
     "knotwork/care/documents.py",
     # Subjects and texts of what is sent to clients (e-mail, SMS, PDF).
     "knotwork/bookings/tasks.py",
