@@ -28,16 +28,19 @@ def _pages() -> dict[str, list[str]]:
     visit = Visit.objects.filter(client__clinic=client.clinic).order_by("pk").first()
     assert profile is not None and visit is not None
     return {
-        "": ["/", f"{reverse('directory_search')}?near=Bristol", profile_url(profile), reverse("account_login"), reverse("learn_index")],
+        "": ["/", f"{reverse('directory_search')}?near=Bristol", profile_url(profile), reverse("account_login"), reverse("learn_index"),
+             reverse("self_check"), reverse("exercise_index")],
         DEMO_CLIENT_LOGIN: [
             "/", reverse("my_appointments"), reverse("portal_intake", args=[client.pk]), reverse("portal_program", args=[client.pk]),
             reverse("portal_invoices", args=[client.pk]), reverse("portal_measures", args=[client.pk]), reverse("pwa_preferences"),
+            reverse("portal_statement", args=[client.pk]),
         ],
         "therapist@harbour.example": [
             "/", reverse("client_index"), reverse("client_detail", args=[client.pk]), reverse("visit_detail", args=[visit.pk]),
-            reverse("schedule"), reverse("explain"), reverse("atlas_index"),
+            reverse("schedule"), reverse("explain"), reverse("atlas_index"), reverse("family_find", args=[client.pk]),
         ],
-        "owner@harbour.example": [reverse("invoice_list"), reverse("money_reports"), reverse("money_report_sales"), reverse("fee_list")],
+        "owner@harbour.example": [reverse("invoice_list"), reverse("money_reports"), reverse("money_report_sales"), reverse("fee_list"),
+                                  reverse("money_report_tips")],
     }  # fmt: skip
 
 
