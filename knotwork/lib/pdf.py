@@ -11,6 +11,9 @@ be offline). No package on PyPI ships DejaVu on its own as a small, maintained d
 DejaVu's licence (fonts/LICENSE.txt) allows the files to travel with Knotwork. fpdf2 embeds only
 the glyphs a document uses, so a one-page PDF stays small (about 25 kB).
 
+Each process reads the two font files once (_house_font): what every document can share is kept,
+and each new document gets its own font objects built from it (see _ParsedFont for which is which).
+
     doc = Document(title="Consent to neuromuscular therapy", subtitle="Harbour Street Clinic")
     doc.section("What it is")
     doc.paragraph(text)
@@ -24,12 +27,16 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
+from fpdf.fonts import SubsetMap, TTFFont
 
 INK = (27, 36, 40)
 SOFT = (74, 90, 97)
@@ -72,13 +79,132 @@ def pdf_safe(text: object) -> str:
     return "".join(ch if ch == "\n" or ord(ch) in printable else "\ufffd" for ch in s)
 
 
+# Reading the fonts is about half the CPU time of a one-page PDF: fpdf2's add_font() parses the
+# whole TTF (character map, glyph table, advance widths) for every document. Here each house font
+# is parsed once per process and every document gets its own font objects built from that
+# (_font_for).
+#
+# What may be shared is what fpdf2 itself shares between a font and its copies
+# (TTFFont.__deepcopy__ in fpdf/fonts.py): the file's metrics, its character map and its font
+# descriptor, which nothing changes after parsing. What must not be shared:
+#   - the fontTools TTFont: output() subsets it *in place* to the glyphs the document used
+#     (fontTools.subset.Subsetter.subset(font.ttfont)) and then closes it;
+#   - the subset map and the list of missing glyphs: they record which glyphs this document used;
+#   - the width table: a defaultdict, so looking up a character the font lacks adds a key.
+# So each document gets a fresh TTFont read from the bytes kept here, a fresh SubsetMap and
+# missing-glyph list, and its own copy of the widths; the shared maps are read-only.
+SHARE_PARSED_FONTS = True
+
+# Tables that fpdf2 drops from every embedded subset (the drop_tables list in fpdf/output.py) but
+# that fontTools' subsetter still parses before dropping them, plus "kern", which the subsetter
+# drops whenever GPOS is present (Options.legacy_kern is off). They are removed once from the bytes
+# kept here, which saves that parse in every document. Likewise the glyph names of the "post"
+# table: the embedded subset carries none (the subsetter writes a format 3 "post"), so the kept
+# bytes have none either and each document's TTFont is handed the names, parsed once. The
+# embedded subset comes out byte for byte the same (tests/lib/test_pdf_cache.py).
+_UNUSED_TABLES = ("GDEF", "GPOS", "GSUB", "MATH", "FFTM", "kern")
+
+# The attributes fpdf2's TTFFont constructor sets (the class uses __slots__), split into those a
+# document may share and those it must own. If an fpdf2 upgrade sets one more, or renames one, the
+# split no longer matches and documents fall back to fpdf2's own add_font() (correct, just slower);
+# tests/lib/test_pdf_cache.py then fails so that someone looks.
+_SHARED = (
+    "type", "ttffile", "fontkey", "emphasis", "name", "desc", "cmap", "scale", "up", "ut", "sp", "ss",
+    "is_compressed", "is_cff", "is_cid_keyed", "is_symbol", "cff_ros", "collection_font_number", "palette_index",
+)  # fmt: skip
+_OWN = ("i", "ttfont", "cw", "glyph_ids", "missing_glyphs", "subset", "biggest_size_pt", "_hbfont", "color_font")
+
+
+@dataclass(frozen=True)
+class _ParsedFont:
+    """One house font as parsed once per process; never handed to a document as it is."""
+
+    data: bytes  # the TTF without _UNUSED_TABLES: each document's TTFont is read from it
+    shared: Mapping[str, object]  # the _SHARED attributes
+    widths: dict[int, float]  # character -> advance width (a defaultdict); copied for each document
+    glyph_ids: Mapping[int, int]  # character -> glyph id; copied for each document
+    glyph_order: tuple[str, ...]  # glyph names by id, as the file's "post" table gives them
+
+
+_parsed: dict[str, _ParsedFont | None] = {}
+_parse_lock = threading.Lock()
+
+
+def _house_font(style: str) -> _ParsedFont | None:
+    """The house font of ``style``, parsed once per process; None if it cannot be shared safely
+    (then each document parses it through fpdf2's add_font, as without this cache)."""
+    with _parse_lock:  # threads starting at once parse the file once between them
+        if style not in _parsed:
+            _parsed[style] = _parse(style)
+        return _parsed[style]
+
+
+def _parse(style: str) -> _ParsedFont | None:
+    path = FONT_DIR / _FONT_FILES[style]
+    holder = FPDF()
+    holder.add_font(FONT, style, path)
+    font = holder.fonts[f"{FONT.lower()}{style}"]
+    assert isinstance(font, TTFFont)
+    font.close()
+    set_by_fpdf2 = {name for name in TTFFont.__slots__ if hasattr(font, name)}
+    # Some fonts need more than their file: fpdf2 draws a .notdef glyph into a TTFont that lacks
+    # one, builds a colour-font object, or handles CFF outlines and compressed files specially.
+    # A TTFont freshly read for each document would miss that, so such a font is not shared.
+    with ttLib.TTFont(path, recalcTimestamp=False, lazy=True) as original:
+        glyph_order = tuple(original.getGlyphOrder())
+        has_notdef = "glyf" in original and ".notdef" in glyph_order
+    if set_by_fpdf2 != {*_SHARED, *_OWN} or not has_notdef or font.is_compressed or font.is_cff or font.is_symbol or font.color_font:
+        return None
+    with ttLib.TTFont(path, recalcTimestamp=False, lazy=True) as slim:
+        for tag in _UNUSED_TABLES:
+            if tag in slim:
+                del slim[tag]
+        slim["post"].formatType = 3.0  # no glyph names: each document's TTFont is given glyph_order
+        buffer = io.BytesIO()
+        slim.save(buffer)
+    return _ParsedFont(
+        data=buffer.getvalue(),
+        shared={name: getattr(font, name) for name in _SHARED},
+        widths=font.cw,
+        glyph_ids=dict(font.glyph_ids),
+        glyph_order=glyph_order,
+    )
+
+
+def shares_parsed_fonts() -> bool:
+    """Whether documents get the house fonts from the per-process parse (False: each parses them)."""
+    return SHARE_PARSED_FONTS and all(_house_font(style) is not None for style in _FONT_FILES)
+
+
+def _font_for(pdf: FPDF, style: str) -> None:
+    """Give ``pdf`` its own house font of ``style`` (what fpdf2's add_font does, without the parse)."""
+    parsed = _house_font(style) if SHARE_PARSED_FONTS else None
+    if parsed is None:
+        pdf.add_font(FONT, style, FONT_DIR / _FONT_FILES[style])
+        return
+    font = TTFFont.__new__(TTFFont)
+    for name, value in parsed.shared.items():
+        setattr(font, name, value)
+    font.i = len(pdf.fonts) + 1
+    font.ttfont = ttLib.TTFont(io.BytesIO(parsed.data), recalcTimestamp=False, lazy=True)
+    font.ttfont.setGlyphOrder(list(parsed.glyph_order))
+    font.cw = parsed.widths.copy()  # a defaultdict's copy keeps its default (the .notdef width)
+    font.glyph_ids = dict(parsed.glyph_ids)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font._hbfont = None
+    font.color_font = None
+    font.subset = SubsetMap(font)
+    pdf.fonts[font.fontkey] = font
+
+
 class _PDF(FPDF):
     footer_text = ""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        for style, name in _FONT_FILES.items():
-            self.add_font(FONT, style, FONT_DIR / name)
+        for style in _FONT_FILES:
+            _font_for(self, style)
 
     def footer(self) -> None:
         self.set_y(-14)

@@ -10,18 +10,32 @@ five-digit year, and the first and last dates Python can represent (one step pas
 overflows) — as clinic A's owner (staff with every capability), as anonymous on the public
 routes, and, for the client's own pages, as the client. Ids in paths are clinic A's real
 objects, so the view gets past its lookup and actually reads the dates.
+
+A view that reads none of the dates would answer the other values exactly as it answered the
+first, so those repeats are left out (the PDF and FHIR pages cost up to a second each): while the
+view runs, the test watches what it takes from the request (see Watch). Every route whose view
+reads a date, or writes anything, still gets every value.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
+import pickle
 import pkgutil
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django import forms
+from django.apps import apps
+from django.core.handlers.base import BaseHandler
+from django.db import connection
+from django.http import HttpRequest, QueryDict
 from django.test import Client as HttpClient
 
 import knotwork
@@ -43,10 +57,12 @@ BAD_VALUES = (
 )
 DATE_LIKE = re.compile(r"(^|_)(date|day|week|month|year|time|at|on|since|until|start|end|from|to)(_|$)")
 ROUTE_ITEMS = sorted(all_routes().items())
+ROUTES_BY_NAME = dict(ROUTE_ITEMS)
 
 
 def _subclasses(cls: type) -> set[type]:
-    found = set()
+    found: set[type] = set()
+    sub: type
     for sub in cls.__subclasses__():
         found |= {sub, *_subclasses(sub)}
     return found
@@ -117,8 +133,8 @@ def _real_values(seeded) -> dict[str, object]:
 
     therapist = bookable_therapists(seeded.clinic_a).first()
     assert therapist is not None
-    service = Service.objects.active().filter(clinic=seeded.clinic_a).for_therapist(therapist.pk)
-    service = service.exclude(online_booking=Service.OnlineBooking.STAFF).first()
+    offered = Service.objects.active().filter(clinic=seeded.clinic_a).for_therapist(therapist.pk)
+    service = offered.exclude(online_booking=Service.OnlineBooking.STAFF).first()
     assert service is not None
     return {"slug": seeded.clinic_a.slug, "therapist_id": therapist.pk, "service_id": service.pk}
 
@@ -162,9 +178,222 @@ def _callers(seeded, name: str, values: dict[str, object]) -> list[tuple[str, Ht
     return callers
 
 
+class Watch:
+    """What one request's view took from the request, while it ran and while its response was
+    rendered: which of the parameters carrying an impossible value it read, whether it read the
+    raw query string or body, and whether it changed anything the next request would see (a
+    database row other than the audit log, the session, a cookie).
+
+    A request the view answered without reading any impossible value and without changing
+    anything is answered the same way for every other value: repeating it repeats the same work.
+    Middleware runs before the view and is not watched; it is route-independent, and every value
+    still passes through it on each route that reads a date. Counters in the cache (rate limits)
+    are not watched either: a repeat that differs from the first only by a counter tests no date.
+    """
+
+    def __init__(self, bad_keys: frozenset[str]) -> None:
+        self.bad_keys = bad_keys
+        self.view_ran = False
+        # The bad keys read, "*" for a read of every parameter, "query" or "body" for a raw read.
+        self.read: set[str] = set()
+        self.writes: list[str] = []
+
+    @property
+    def same_for_every_value(self) -> bool:
+        return self.view_ran and not self.read and not self.writes
+
+    def key(self, key: object) -> None:
+        if key in self.bad_keys:
+            self.read.add(str(key))
+
+
+class WatchedQuery(QueryDict):
+    """A QueryDict that reports to its Watch each value a view reads from it. A copy the view
+    makes (request.GET.copy()) is an ordinary QueryDict: making it read every value already."""
+
+    watch: Watch | None = None
+
+    @classmethod
+    def of(cls, original: QueryDict, watch: Watch) -> WatchedQuery:
+        watched = cls(mutable=True, encoding=original.encoding)
+        for key, values in original.lists():
+            watched.setlist(key, values)
+        watched._mutable = original._mutable
+        watched.watch = watch
+        return watched
+
+    def __copy__(self) -> Any:
+        self._every()
+        plain = QueryDict(mutable=True, encoding=self.encoding)
+        for key, values in super().lists():
+            plain.setlist(key, values)
+        return plain
+
+    def __getitem__(self, key: str) -> Any:
+        if self.watch:
+            self.watch.key(key)
+        return super().__getitem__(key)
+
+    def _getlist(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        if self.watch:
+            self.watch.key(key)
+        return super()._getlist(key, *args, **kwargs)  # type: ignore[misc]
+
+    def pop(self, key: str, *args: Any) -> Any:  # type: ignore[override]
+        if self.watch:
+            self.watch.key(key)
+        return super().pop(key, *args)
+
+    def __iter__(self) -> Iterator[str]:
+        # Defined here so that dict(query) and {**query} go through __getitem__ (CPython copies a
+        # dict subclass's storage directly only while it keeps dict's own __iter__).
+        return super().__iter__()
+
+    def _every(self) -> None:
+        if self.watch:
+            self.watch.read.add("*")
+
+    def lists(self) -> Any:  # urlencode, copy and the like go through here
+        self._every()
+        return super().lists()
+
+    def popitem(self) -> Any:
+        self._every()
+        return super().popitem()
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        return self.__copy__()  # the values are strings: a copy of the lists is a deep copy
+
+    def __getstate__(self) -> Any:
+        self._every()
+        return super().__getstate__()
+
+
+class WatchedMeta(dict):
+    """request.META (the WSGI environ) reporting any read of the raw query string."""
+
+    watch: Watch
+
+    def _check(self, key: object) -> None:
+        if key == "QUERY_STRING":
+            self.watch.read.add("query")
+
+    def __getitem__(self, key: str) -> Any:
+        self._check(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._check(key)
+        return super().get(key, default)
+
+    def __iter__(self) -> Iterator[str]:  # as in WatchedQuery: dict(meta) then goes through __getitem__
+        return super().__iter__()
+
+    def items(self) -> Any:
+        self._check("QUERY_STRING")
+        return super().items()
+
+    def values(self) -> Any:
+        self._check("QUERY_STRING")
+        return super().values()
+
+    def copy(self) -> dict[str, Any]:
+        self._check("QUERY_STRING")
+        return dict(super().items())
+
+
+@pytest.fixture
+def watching(monkeypatch: pytest.MonkeyPatch) -> Callable[[frozenset[str]], Any]:
+    """Run requests under a Watch: ``with watching(bad_keys) as watch: http.get(...)``."""
+    current: list[Watch] = []
+    audit_tables = {m._meta.db_table for m in apps.get_app_config("audit").get_models()}
+    make_view_atomic = BaseHandler.make_view_atomic
+
+    parsing: list[bool] = []  # set while Django itself parses a form body (not a raw read by the view)
+
+    def watched_view(handler: BaseHandler, view: Callable[..., Any]) -> Callable[..., Any]:
+        atomic_view = make_view_atomic(handler, view)
+
+        def run(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if not current:
+                return atomic_view(request, *args, **kwargs)
+            watch = current[-1]
+            request.GET = WatchedQuery.of(request.GET, watch)  # type: ignore[assignment]
+            if hasattr(request, "_post"):  # parsed by a middleware; otherwise see load_post below
+                request._post = WatchedQuery.of(request._post, watch)  # type: ignore[attr-defined]
+            # request.headers copies the HTTP_* entries of every META item; built here, before
+            # the watch, it takes nothing from the query string.
+            request.headers  # noqa: B018
+            meta = WatchedMeta(request.META)
+            meta.watch = watch
+            request.META = request.environ = meta  # type: ignore[attr-defined]
+            watch.view_ran = True
+            return atomic_view(request, *args, **kwargs)
+
+        return run
+
+    load_post_and_files = HttpRequest._load_post_and_files  # type: ignore[attr-defined]
+
+    def load_post(request: HttpRequest) -> None:
+        # Parsed when the view first asks for request.POST (after it may have set upload handlers).
+        parsing.append(True)
+        try:
+            load_post_and_files(request)
+        finally:
+            parsing.pop()
+        if current and current[-1].view_ran:
+            request._post = WatchedQuery.of(request._post, current[-1])  # type: ignore[attr-defined]
+
+    def raw(original: Callable[..., Any]) -> Callable[..., Any]:
+        def read(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            # An empty body (every GET here) carries no value; a form's body carries them all.
+            if current and current[-1].view_ran and not parsing and request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
+                current[-1].read.add("body")
+            return original(request, *args, **kwargs)
+
+        return read
+
+    monkeypatch.setattr(BaseHandler, "make_view_atomic", watched_view)
+    monkeypatch.setattr(HttpRequest, "_load_post_and_files", load_post)
+    monkeypatch.setattr(HttpRequest, "body", property(raw(HttpRequest.body.fget)))  # type: ignore[attr-defined]
+    for method in ("read", "readline", "readlines", "__iter__"):
+        monkeypatch.setattr(HttpRequest, method, raw(getattr(HttpRequest, method)))
+
+    def record_writes(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if current and current[-1].view_ran:
+            statement = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+            if statement in ("INSERT", "UPDATE", "DELETE", "REPLACE") and not any(t in sql for t in audit_tables):
+                current[-1].writes.append(sql[:80])
+        return execute(sql, params, many, context)
+
+    @contextmanager
+    def watch(bad_keys: frozenset[str]) -> Iterator[Watch]:
+        w = Watch(bad_keys)
+        current.append(w)
+        try:
+            with connection.execute_wrapper(record_writes):
+                yield w
+        finally:
+            current.pop()
+
+    return watch
+
+
+def _request(watching, bad_keys, http: HttpClient, method: str, url: str, data: dict[str, object]) -> tuple[int, bool]:
+    """(status, whether every other value would get the same answer) of one request."""
+    with watching(bad_keys) as watch:
+        response = getattr(http, method)(url, data)
+    request = response.wsgi_request
+    session = getattr(request, "session", None)
+    if response.cookies or (session is not None and session.modified):
+        watch.writes.append("session or cookie")
+    return response.status_code, watch.same_for_every_value
+
+
 @pytest.mark.parametrize(("name", "pattern"), ROUTE_ITEMS, ids=[n for n, _ in ROUTE_ITEMS])
-def test_impossible_dates_never_answer_500(seeded, db, name, pattern):
+def test_impossible_dates_never_answer_500(seeded, db, watching, name, pattern):
     names = date_names()
+    bad_keys = names | form_time_fields()
     # Computed once: a POST below may delete the object (and the next pick would find none).
     values = _path_values(seeded, name)
     real = _real_values(seeded)
@@ -172,13 +401,63 @@ def test_impossible_dates_never_answer_500(seeded, db, name, pattern):
     other = {"therapist": real["therapist_id"], "service": real["service_id"]}
     # API bodies are JSON, fuzzed from their schemas by test_api_fuzz.py; forms take the dates as POST fields.
     methods = ("get",) if pattern.startswith("api/") else ("get", "post")
+    # A date in the path makes each value a different request, whatever the view reads.
+    date_in_path = len({_url(pattern, values, bad) for bad, _ in BAD_VALUES}) > 1
     failures = []
     for who, http in _callers(seeded, name, values):
         for bad, bad_time in BAD_VALUES:
             url = _url(pattern, values, bad)
             data = {**other, **dict.fromkeys(names, bad), **dict.fromkeys(form_time_fields(), bad_time)}
+            unread = True
             for method in methods:
-                response = getattr(http, method)(url, data)
-                if response.status_code >= 500:
-                    failures.append(f"{who} {method.upper()} {url} {bad!r} → {response.status_code}")
+                status, same = _request(watching, bad_keys, http, method, url, data)
+                unread &= same
+                if status >= 500:
+                    failures.append(f"{who} {method.upper()} {url} {bad!r} → {status}")
+            if unread and not date_in_path:
+                break  # neither method read a date or changed anything: the other values would repeat this
     assert failures == [], "\n".join(failures)
+
+
+def test_the_watch_tells_a_view_that_reads_a_date_from_one_that_does_not(seeded, db, watching):
+    # A guard on the shortcut above: were the watch blind, every route would get one value only.
+    bad_keys = date_names() | form_time_fields()
+    http = _signed_in(seeded.owner_a)
+    http.get("/")  # the first request of a session may store to it: not what is looked at here
+    data = dict.fromkeys(bad_keys, "2026-02-30")
+    schedule = concrete(ROUTES_BY_NAME["schedule"])
+    visit_note = _url(ROUTES_BY_NAME["visit_pdf"], _path_values(seeded, "visit_pdf"), "2026-02-30")
+    with watching(bad_keys) as reads_date:
+        assert http.get(schedule, data).status_code == 200
+    with watching(bad_keys) as reads_nothing:
+        response = http.get(visit_note, data)
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert "date" in reads_date.read and not reads_date.same_for_every_value  # the day shown
+    assert reads_nothing.view_ran and reads_nothing.read == set() and reads_nothing.same_for_every_value
+
+
+def test_every_way_of_reading_a_parameter_reaches_the_watch():
+    reads: list[Callable[[QueryDict], object]] = [
+        lambda q: q["date"],
+        lambda q: q.get("date"),
+        lambda q: q.getlist("date"),
+        lambda q: q.pop("date"),
+        lambda q: q.dict(),
+        lambda q: dict(q),
+        lambda q: {**q},
+        lambda q: list(q.items()),
+        lambda q: list(q.values()),
+        lambda q: list(q.lists()),
+        lambda q: q.urlencode(),
+        lambda q: q.copy(),
+        lambda q: copy.deepcopy(q),
+        lambda q: pickle.dumps(q),
+    ]
+    for n, read in enumerate(reads):
+        watch = Watch(frozenset({"date"}))
+        read(WatchedQuery.of(QueryDict("date=2026-02-30&page=2", mutable=True), watch))
+        assert watch.read, n
+    watch = Watch(frozenset({"date"}))
+    query = WatchedQuery.of(QueryDict("date=2026-02-30&page=2"), watch)
+    assert query.get("page") == "2" and "date" in query and list(query) == ["date", "page"]
+    assert watch.read == set()
