@@ -4,12 +4,9 @@ over a real SMTP conversation (aiosmtpd on loopback), and the translation check 
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from django.test import Client as HttpClient
@@ -21,6 +18,7 @@ from knotwork.billing.membership_models import MembershipPlan, PeriodUnit
 from knotwork.billing.models import FeeBasis, FeePolicy
 from knotwork.lib.testing import make_user
 from tests.billing.conftest import issued_invoice
+from tests.lib.catalogues import compile_catalogues, tool
 from tests.lib.pdf_text import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -29,19 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 D = Decimal
 
 
-def _tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"knotwork_tools_{name}_money", ROOT / "tools" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _catalogues():
     """The build compiles the catalogues (make); a bare pytest run gets them here."""
-    _tool("compile_messages").compile_all()
+    compile_catalogues()
 
 
 @pytest.fixture(autouse=True)
@@ -214,7 +203,7 @@ class CheckTests:
     )  # fmt: skip
 
     def test_the_check_covers_the_money_pages_e_mails_and_forms(self):
-        check = _tool("check_translations")
+        check = tool("check_translations")
         covered = {p.relative_to(ROOT).as_posix() for p in check.client_templates()}
         for name in self.MONEY_TEMPLATES:
             assert f"templates/billing/{name}" in covered, name
@@ -226,7 +215,7 @@ class CheckTests:
         assert check.catalogue_problems(used) == []
 
     def test_english_left_in_a_money_template_fails_the_check(self, tmp_path, capsys):
-        check = _tool("check_translations")
+        check = tool("check_translations")
         source = (ROOT / "templates/billing/portal_invoices.html").read_text(encoding="utf-8")
         fixture = tmp_path / "portal_invoices.html"
         fixture.write_text(source.replace('{% translate "Saved card" %}', "Saved card"), encoding="utf-8")

@@ -4,43 +4,29 @@ program, the aftercare page and the aftercare PDF are written in Spanish and Fre
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import trans_real
 
 from knotwork.care import library as lib
 from knotwork.care import services
 from knotwork.lib.testing import make_user
 from tests.care.test_views import signed
+from tests.lib.catalogues import compile_catalogues
 from tests.lib.pdf_text import pdf_text
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("es", "fr")
 
 
-def _compile_catalogues() -> None:
-    spec = importlib.util.spec_from_file_location("knotwork_tools_compile_messages_care", ROOT / "tools" / "compile_messages.py")
-    assert spec and spec.loader
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    if module.compile_all():
-        trans_real._translations = {}  # type: ignore[attr-defined]
-        trans_real._default = None  # type: ignore[attr-defined]
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _catalogues():
     """The build compiles the catalogues (make); a bare pytest run gets them here."""
-    _compile_catalogues()
+    compile_catalogues()
 
 
 @pytest.fixture(autouse=True)

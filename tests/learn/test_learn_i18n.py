@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -16,7 +15,6 @@ import pytest
 import yaml
 from django.template.defaultfilters import date as date_filter
 from django.utils import translation
-from django.utils.translation import trans_real
 
 from knotwork.atlas.region_words import quality_labels, region_label
 from knotwork.care.library import common_cautions_in, exercise_in, library
@@ -24,6 +22,7 @@ from knotwork.engine import red_flag_questions
 from knotwork.learn import selfcheck
 from knotwork.learn.forms import SelfCheckForm
 from knotwork.learn.models import Article
+from tests.lib.catalogues import compile_catalogues
 
 pytestmark = pytest.mark.django_db
 
@@ -32,21 +31,10 @@ LANGUAGES = ("es", "fr")
 NECK = [{"cell": "neck-posterior-upper:right", "intensity": 6, "quality": "aching"}, {"cell": "shoulder-top:right", "intensity": 5}]
 
 
-def _compile_catalogues() -> None:
-    spec = importlib.util.spec_from_file_location("knotwork_tools_compile_messages_learn", ROOT / "tools" / "compile_messages.py")
-    assert spec and spec.loader
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    if module.compile_all():
-        trans_real._translations = {}  # type: ignore[attr-defined]
-        trans_real._default = None  # type: ignore[attr-defined]
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _catalogues():
     """The build compiles the catalogues (make); a bare pytest run gets them here."""
-    _compile_catalogues()
+    compile_catalogues()
 
 
 @pytest.fixture(autouse=True)

@@ -3,21 +3,18 @@ client-facing pages show in Spanish and French, and the check that keeps them tr
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from django.conf import settings
 from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import trans_real
 
 from knotwork.accounts.models import User
 from knotwork.lib.testing import make_user
 from tests.directory.conftest import BRISTOL, make_profile, place
+from tests.lib.catalogues import compile_catalogues, tool
 
 pytestmark = pytest.mark.django_db
 
@@ -25,21 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SETLANG = "/i18n/setlang/"
 
 
-def _tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"knotwork_tools_{name}", ROOT / "tools" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _catalogues():
     """The build compiles the catalogues (make); a bare pytest run gets them here, fresh."""
-    if _tool("compile_messages").compile_all():
-        trans_real._translations = {}
-        trans_real._default = None
+    compile_catalogues()
 
 
 @pytest.fixture(autouse=True)
@@ -189,7 +175,7 @@ class DeployCheckTests:
         po.write_text('msgid ""\nmsgstr ""\n', encoding="utf-8")
         settings.LOCALE_PATHS = [tmp_path]
         assert "knotwork.W005" in [p.id for p in knotwork_deploy_checks(None)]
-        _tool("compile_messages").compile_all(tmp_path)
+        tool("compile_messages").compile_all(tmp_path)
         assert "knotwork.W005" not in [p.id for p in knotwork_deploy_checks(None)]
 
     def test_the_tree_s_catalogues_are_compiled(self):
@@ -200,7 +186,7 @@ class DeployCheckTests:
 
 class TranslationCheckTests:
     def test_the_check_passes_on_the_tree(self, capsys):
-        assert _tool("check_translations").main([]) == 0
+        assert tool("check_translations").main([]) == 0
         assert "all in es, fr" in capsys.readouterr().out
 
     def test_the_check_fails_on_a_template_with_untranslated_text(self, tmp_path, capsys):
@@ -213,7 +199,7 @@ class TranslationCheckTests:
             "<p>{{ profile.display_name }} · 5 km · PDF</p>{% endblock %}\n",
             encoding="utf-8",
         )
-        assert _tool("check_translations").main(["--template", str(fixture)]) == 1
+        assert tool("check_translations").main(["--template", str(fixture)]) == 1
         out = capsys.readouterr().out
         assert "English outside a translate tag: 'Book your first visit'" in out
         assert "English outside a translate tag: 'A calm treatment room'" in out

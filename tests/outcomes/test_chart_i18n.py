@@ -6,8 +6,6 @@ tests show the words go through gettext whatever the project's catalogues hold t
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,10 +14,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import trans_real
 
 from knotwork.lib.testing import make_user
 from knotwork.outcomes import charts, scoring
+from tests.lib.catalogues import compile_catalogues
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,14 +36,7 @@ SPANISH = {
 @pytest.fixture(scope="module", autouse=True)
 def _catalogues():
     """The project's catalogues compiled (dates: "j M" is "d/m" in Spanish), as the build does."""
-    spec = importlib.util.spec_from_file_location("knotwork_tools_compile_messages_charts", ROOT / "tools" / "compile_messages.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    if module.compile_all():
-        trans_real._translations = {}  # type: ignore[attr-defined]
-        trans_real._default = None  # type: ignore[attr-defined]
+    compile_catalogues()
 
 
 @pytest.fixture(autouse=True)
