@@ -64,6 +64,15 @@ def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
+def _period(request: HttpRequest, membership: Membership) -> tuple[PeriodForm, reports.Period | None]:
+    """The report's form and the period it asks for (this month when nothing is asked); no period
+    when the form has errors (the page shows them with a 400)."""
+    form = PeriodForm(request.GET or None, today=_today(membership))
+    if request.GET and not form.is_valid():
+        return form, None
+    return form, form.cleaned_data["period"] if request.GET else reports.money_period(None, None, "", today=form.today)
+
+
 def _span(period: reports.Period) -> str:
     return f"{period.first:%d %b %Y} – {period.last:%d %b %Y}"
 
@@ -158,10 +167,9 @@ def report_day(request: HttpRequest, *, membership: Membership) -> HttpResponseB
 @staff_view(Capability.VIEW_DEMOGRAPHICS)
 def report_sales(request: HttpRequest, *, membership: Membership) -> HttpResponseBase:
     therapist = _reader(membership, own_sales=True)
-    form = PeriodForm(request.GET or None, today=_today(membership))
-    if request.GET and not form.is_valid():
+    form, period = _period(request, membership)
+    if period is None:
         return render(request, "billing/reports/sales.html", {"form": form, "report": None}, status=400)
-    period = form.cleaned_data["period"] if request.GET else reports.money_period(None, None, "", today=form.today)
     section = request.GET.get("section", "")
     if _wants_csv(request) and section not in SALES_SECTIONS:
         raise Http404("No such report section")
@@ -210,10 +218,9 @@ def report_liabilities(request: HttpRequest, *, membership: Membership) -> HttpR
 @staff_view(Capability.VIEW_DEMOGRAPHICS)
 def report_tax(request: HttpRequest, *, membership: Membership) -> HttpResponseBase:
     _reader(membership)
-    form = PeriodForm(request.GET or None, today=_today(membership))
-    if request.GET and not form.is_valid():
+    form, period = _period(request, membership)
+    if period is None:
         return render(request, "billing/reports/tax.html", {"form": form, "report": None}, status=400)
-    period = form.cleaned_data["period"] if request.GET else reports.money_period(None, None, "", today=form.today)
     report = reports.tax_report(clinic=membership.clinic, period=period)
     _audit(membership, "tax", _wants_csv(request), **{"from": period.first.isoformat(), "to": period.last.isoformat()})
     if _wants_csv(request):
@@ -225,10 +232,9 @@ def report_tax(request: HttpRequest, *, membership: Membership) -> HttpResponseB
 def report_refunds(request: HttpRequest, *, membership: Membership) -> HttpResponseBase:
     _reader(membership)
     clinic = membership.clinic
-    form = PeriodForm(request.GET or None, today=_today(membership))
-    if request.GET and not form.is_valid():
+    form, period = _period(request, membership)
+    if period is None:
         return render(request, "billing/reports/refunds.html", {"form": form, "period": None}, status=400)
-    period = form.cleaned_data["period"] if request.GET else reports.money_period(None, None, "", today=form.today)
     entries = reports.refund_entries(clinic, period)
     _audit(membership, "refunds", _wants_csv(request), **{"from": period.first.isoformat(), "to": period.last.isoformat()})
     if _wants_csv(request):
@@ -246,10 +252,9 @@ def report_refunds(request: HttpRequest, *, membership: Membership) -> HttpRespo
 def report_tips(request: HttpRequest, *, membership: Membership) -> HttpResponseBase:
     """Tips per therapist for a period, and each tip; a therapist sees their own."""
     therapist = _reader(membership, own_sales=True)
-    form = PeriodForm(request.GET or None, today=_today(membership))
-    if request.GET and not form.is_valid():
+    form, period = _period(request, membership)
+    if period is None:
         return render(request, "billing/reports/tips.html", {"form": form, "report": None}, status=400)
-    period = form.cleaned_data["period"] if request.GET else reports.money_period(None, None, "", today=form.today)
     section = request.GET.get("section", "therapist")
     if _wants_csv(request) and section not in ("therapist", "lines"):
         raise Http404("No such report section")
