@@ -76,3 +76,17 @@ def make_world() -> World:
         client_a=make_client(a, first_name="Ada", last_name="Lovelace", clinical_alerts="On warfarin"),
         client_b=make_client(b, first_name="Blaise", last_name="Pascal", clinical_alerts="Recent fracture"),
     )
+
+
+def atlas_ensure_loaded() -> bool:
+    """Load the shipped atlas unless this version is already in the database; True when rows were written.
+
+    One indexed query when the atlas is current, so the test suite can call it after every test
+    (a transactional test's flush empties the atlas tables along with everything else).
+    """
+    from django.db import transaction
+
+    from knotwork.atlas.services import atlas_load
+
+    with transaction.atomic():
+        return atlas_load().created

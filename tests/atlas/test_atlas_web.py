@@ -24,6 +24,7 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
+@pytest.mark.usefixtures("atlas_empty")
 class AtlasLoadTests:
     def test_loading_is_idempotent_and_records_the_version(self):
         first = atlas_load()

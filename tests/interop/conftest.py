@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import pytest
+from django.db import transaction
 
 from knotwork.accounts.demo import demo_seed
 from knotwork.accounts.models import Clinic
@@ -10,13 +12,25 @@ from knotwork.clients.models import Client
 from knotwork.outcomes import demo as outcomes_demo
 
 
+@pytest.fixture(scope="module")
+def demo_client_pk(django_db_setup, django_db_blocker) -> Iterator[int]:
+    """The full demo clinic (every app's demo) with outcome responses, built once per module inside a
+    transaction rolled back at the module's end; each test runs in its own savepoint, so one test's
+    writes (audit rows, exports) never reach the next. Gives the richest client's primary key."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        demo_seed(force=True)
+        clinic = Clinic.objects.get(is_demo=True)
+        outcomes_demo.seed_demo(clinic=clinic, rng=random.Random(7))
+        client = Client.objects.filter(clinic=clinic, episodes__outcome_responses__isnull=False).distinct().order_by("pk").first()
+        assert client is not None, "the demo has no client with outcome responses"
+        yield client.pk
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def demo_client(db) -> Client:
-    """A client of the full demo clinic (every app's demo), with outcome responses: the richest record there is."""
-    demo_seed(force=True)
-    clinic = Clinic.objects.get(is_demo=True)
-    outcomes_demo.seed_demo(clinic=clinic, rng=random.Random(7))
-    return Client.objects.filter(clinic=clinic, episodes__outcome_responses__isnull=False).distinct().order_by("pk").first()
+def demo_client(db, demo_client_pk) -> Client:
+    """A client of the full demo clinic, the richest record there is; a fresh instance for each test."""
+    return Client.objects.get(pk=demo_client_pk)
 
 
 @pytest.fixture
