@@ -78,3 +78,20 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def compiled_catalogues():
+    """The translation catalogues compiled (make does it before the suite; a bare pytest run here)."""
+    from tests.lib.catalogues import compile_catalogues
+
+    compile_catalogues()
+
+
+@pytest.fixture
+def english_afterwards():
+    """A request leaves its language active in the thread: later tests expect the default."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()

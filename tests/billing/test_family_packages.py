@@ -21,8 +21,7 @@ from knotwork.billing.services import BillingError
 from knotwork.billing.verify import verify_money
 from knotwork.clients.family import family_link, family_unlink
 from knotwork.lib.testing import make_client
-from tests.billing.test_packages import product, sold_package, visit_invoice  # noqa: F401  (product is a fixture)
-from tests.bookings.test_concurrency import _race
+from tests.billing.test_packages import product, race_for_the_last_session, sold_package, visit_invoice  # noqa: F401  (product is a fixture)
 
 
 def desk(world) -> Membership:
@@ -181,18 +180,4 @@ class FamilyRaceTests:
         family.product.sessions = 1
         family.product.save()
         package = sold_package(family, family.product)  # Ada's, shareable, one session
-        invoices = [visit_invoice(family, client=c) for c in (family.client_a, family.husband) * 3]
-
-        def redeem(i: int) -> str:
-            try:
-                prepaid.invoice_settle(invoice=invoices[i], actor=family.bob, package=package)
-            except BillingError:
-                return "refused"
-            return "used"
-
-        results = _race(redeem, len(invoices))
-        assert results.count("used") == 1 and results.count("refused") == len(invoices) - 1
-        package.refresh_from_db()
-        assert package.sessions_left == 0 and prepaid_selectors.package_remaining(package) == 0
-        assert Payment.objects.filter(method=PaymentMethod.PACKAGE).count() == 1
-        assert money_verify_is_clean()
+        race_for_the_last_session(family, package, [visit_invoice(family, client=c) for c in (family.client_a, family.husband) * 3])

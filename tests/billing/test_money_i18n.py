@@ -18,26 +18,13 @@ from knotwork.billing.membership_models import MembershipPlan, PeriodUnit
 from knotwork.billing.models import FeeBasis, FeePolicy
 from knotwork.lib.testing import make_user
 from tests.billing.conftest import issued_invoice
-from tests.lib.catalogues import compile_catalogues, tool
+from tests.lib.catalogues import tool
 from tests.lib.pdf_text import pdf_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogues", "english_afterwards")]
 
 ROOT = Path(__file__).resolve().parents[2]
 D = Decimal
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogues():
-    """The build compiles the catalogues (make); a bare pytest run gets them here."""
-    compile_catalogues()
-
-
-@pytest.fixture(autouse=True)
-def _back_to_english():
-    # A request leaves its language active in the thread: later tests expect the default.
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture

@@ -259,24 +259,29 @@ class DemoPrepaidTests:
         assert verify_money().ok
 
 
+def race_for_the_last_session(world, package: ClientPackage, invoices: list) -> None:
+    """Check-out of every invoice with ``package``'s last session, all at once (threads): exactly one
+    gets it, the others are refused, and the ledgers stay consistent."""
+
+    def redeem(i: int) -> str:
+        try:
+            prepaid.invoice_settle(invoice=invoices[i], actor=world.bob, package=package)
+        except BillingError:
+            return "refused"
+        return "used"
+
+    results = _race(redeem, len(invoices))
+    assert results.count("used") == 1 and results.count("refused") == len(invoices) - 1
+    package.refresh_from_db()
+    assert package.sessions_left == 0 and prepaid_selectors.package_remaining(package) == 0
+    assert Payment.objects.filter(method=PaymentMethod.PACKAGE).count() == 1
+    assert verify_money().ok
+
+
 @pytest.mark.django_db(transaction=True)
 class PackageRaceTests:
     def test_the_last_session_redeemed_twice_at_once_lets_exactly_one_through(self, money, product):
         product.sessions = 1
         product.save()
         package = sold_package(money, product)
-        invoices = [visit_invoice(money) for _ in range(6)]
-
-        def redeem(i: int) -> str:
-            try:
-                prepaid.invoice_settle(invoice=invoices[i], actor=money.bob, package=package)
-            except BillingError:
-                return "refused"
-            return "used"
-
-        results = _race(redeem, len(invoices))
-        assert results.count("used") == 1 and results.count("refused") == len(invoices) - 1
-        package.refresh_from_db()
-        assert package.sessions_left == 0 and prepaid_selectors.package_remaining(package) == 0
-        assert Payment.objects.filter(method=PaymentMethod.PACKAGE).count() == 1
-        assert verify_money().ok
+        race_for_the_last_session(money, package, [visit_invoice(money) for _ in range(6)])

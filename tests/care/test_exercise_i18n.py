@@ -10,29 +10,17 @@ from pathlib import Path
 import pytest
 import yaml
 from django.urls import reverse
-from django.utils import translation
 
 from knotwork.care import library as lib
 from knotwork.care import services
 from knotwork.lib.testing import make_user
 from tests.care.test_views import signed
-from tests.lib.catalogues import compile_catalogues
 from tests.lib.pdf_text import pdf_text
+
+pytestmark = pytest.mark.usefixtures("compiled_catalogues", "english_afterwards")
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("es", "fr")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogues():
-    """The build compiles the catalogues (make); a bare pytest run gets them here."""
-    compile_catalogues()
-
-
-@pytest.fixture(autouse=True)
-def _back_to_english():
-    yield
-    translation.deactivate()
 
 
 def _words(kind: str, language: str) -> dict:

@@ -22,25 +22,12 @@ from knotwork.engine import red_flag_questions
 from knotwork.learn import selfcheck
 from knotwork.learn.forms import SelfCheckForm
 from knotwork.learn.models import Article
-from tests.lib.catalogues import compile_catalogues
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogues", "english_afterwards")]
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("es", "fr")
 NECK = [{"cell": "neck-posterior-upper:right", "intensity": 6, "quality": "aching"}, {"cell": "shoulder-top:right", "intensity": 5}]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogues():
-    """The build compiles the catalogues (make); a bare pytest run gets them here."""
-    compile_catalogues()
-
-
-@pytest.fixture(autouse=True)
-def _back_to_english():
-    yield
-    translation.deactivate()
 
 
 def _get(client, url: str, language: str):

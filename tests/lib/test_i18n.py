@@ -14,25 +14,12 @@ from django.utils import translation
 from knotwork.accounts.models import User
 from knotwork.lib.testing import make_user
 from tests.directory.conftest import BRISTOL, make_profile, place
-from tests.lib.catalogues import compile_catalogues, tool
+from tests.lib.catalogues import tool
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("compiled_catalogues", "english_afterwards")]
 
 ROOT = Path(__file__).resolve().parents[2]
 SETLANG = "/i18n/setlang/"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogues():
-    """The build compiles the catalogues (make); a bare pytest run gets them here, fresh."""
-    compile_catalogues()
-
-
-@pytest.fixture(autouse=True)
-def _back_to_english():
-    # A request leaves its language active in the thread: later tests expect the default.
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture
@@ -210,7 +197,6 @@ class TranslationCheckTests:
 
 class ChoiceLabelTests:
     def test_appointment_and_waitlist_statuses_and_day_names_follow_the_language(self):
-        from django.utils import translation
 
         from knotwork.bookings.models import AppointmentStatus, WaitlistStatus, Weekday
 
@@ -231,8 +217,6 @@ class DateInputTests:
         # A browser's date box only shows an ISO value: "31/01/1990" would leave it empty, and a
         # Spanish or French client sent back to a form with an error would lose the date typed.
         from datetime import date
-
-        from django.utils import translation
 
         from knotwork.bookings.forms import DeskClientForm
         from knotwork.outcomes.forms import NprsForm

@@ -17,7 +17,8 @@ from django.utils import translation
 
 from knotwork.lib.testing import make_user
 from knotwork.outcomes import charts, scoring
-from tests.lib.catalogues import compile_catalogues
+
+pytestmark = pytest.mark.usefixtures("compiled_catalogues")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,12 +32,6 @@ SPANISH = {
     "%(measure)s from %(start)s to %(end)s: %(values)s": "%(measure)s del %(start)s al %(end)s: %(values)s",
     "No scores yet": "Todavía no hay puntuaciones",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _catalogues():
-    """The project's catalogues compiled (dates: "j M" is "d/m" in Spanish), as the build does."""
-    compile_catalogues()
 
 
 @pytest.fixture(autouse=True)
